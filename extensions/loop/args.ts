@@ -1,0 +1,189 @@
+/**
+ * Parsing and validation of `/loop` arguments.
+ *
+ * Pure: turns the raw argument string into a typed request or a UsageError
+ * whose message says exactly what was wrong. Nothing here touches disk.
+ */
+
+export type Preset = "until" | "tests" | "lint" | "types";
+export const PRESETS: readonly Preset[] = ["until", "tests", "lint", "types"];
+export const CONTROL_SUBCOMMANDS = ["status", "stop", "abort", "resume", "report", "help"] as const;
+
+export interface LoopOptions {
+	max: number;
+	stagnation: number;
+	maxFailures: number;
+	sameFailure: number;
+	/** Whole-loop time limit; undefined = bounded by iterations only. */
+	timeoutMs?: number;
+	checkTimeoutMs: number;
+	promptFile?: string;
+	promise?: string;
+}
+
+export const DEFAULT_OPTIONS: LoopOptions = {
+	max: 10,
+	stagnation: 3,
+	maxFailures: 2,
+	sameFailure: 5,
+	checkTimeoutMs: 10 * 60_000,
+};
+
+export type LoopRequest =
+	| { kind: "start"; preset: Preset; check?: string; goal?: string; options: LoopOptions }
+	| { kind: "status" | "stop" | "abort" | "resume" | "help" }
+	| { kind: "report"; runId?: string };
+
+export class UsageError extends Error {}
+
+interface FlagSpec {
+	key: keyof LoopOptions;
+	parse: (value: string, flag: string) => number | string;
+	help: string;
+}
+
+const MAX_ITERATIONS_CAP = 1000;
+
+function integer(min: number, max: number) {
+	return (value: string, flag: string): number => {
+		if (!/^\d+$/.test(value)) throw new UsageError(`${flag} expects a whole number, got "${value}"`);
+		const n = Number(value);
+		if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
+		return n;
+	};
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `500ms`, `30s`, `5m`, `1h30m`, or a bare number of seconds. */
+export function parseDuration(value: string, flag = "duration"): number {
+	const text = value.trim();
+	if (/^\d+(\.\d+)?$/.test(text)) return positiveDuration(Number(text) * 1000, value, flag);
+	const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+	if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) {
+		throw new UsageError(`${flag} expects a duration like 30s, 5m or 1h30m, got "${value}"`);
+	}
+	const ms = parts.reduce((sum, p) => sum + Number(p[1]) * (DURATION_UNITS[p[2] as string] ?? 0), 0);
+	return positiveDuration(ms, value, flag);
+}
+
+function positiveDuration(ms: number, value: string, flag: string): number {
+	if (ms < 1) throw new UsageError(`${flag} must be longer than zero, got "${value}"`);
+	return Math.round(ms);
+}
+
+function promiseText(value: string, flag: string): string {
+	const text = value.trim();
+	if (text === "") throw new UsageError(`${flag} expects non-empty text`);
+	if (/[<>]/.test(text)) throw new UsageError(`${flag} text may not contain < or >, got "${value}"`);
+	return text;
+}
+
+function nonEmpty(value: string, flag: string): string {
+	if (value.trim() === "") throw new UsageError(`${flag} expects a file path`);
+	return value;
+}
+
+export const FLAGS: Record<string, FlagSpec> = {
+	"--max": { key: "max", parse: integer(1, MAX_ITERATIONS_CAP), help: "maximum iterations (default 10)" },
+	"--stagnation": { key: "stagnation", parse: integer(1, 100), help: "iterations without progress before stopping (default 3)" },
+	"--max-failures": { key: "maxFailures", parse: integer(1, 100), help: "consecutive agent errors before stopping (default 2)" },
+	"--same-failure": { key: "sameFailure", parse: integer(2, 100), help: "identical failing checks in a row before stopping (default 5)" },
+	"--timeout": { key: "timeoutMs", parse: parseDuration, help: "time limit for the whole loop, e.g. 30m" },
+	"--check-timeout": { key: "checkTimeoutMs", parse: parseDuration, help: "time limit for one check run (default 10m)" },
+	"--prompt-file": { key: "promptFile", parse: nonEmpty, help: "file with custom iteration instructions" },
+	"--promise": { key: "promise", parse: promiseText, help: "also require <promise>TEXT</promise> from the agent" },
+};
+
+/** Splits like a POSIX shell: whitespace separates, quotes group, backslash escapes. */
+export function tokenize(input: string): string[] {
+	const tokens: string[] = [];
+	let current = "";
+	let inToken = false;
+	let quote: '"' | "'" | null = null;
+	for (let i = 0; i < input.length; i++) {
+		const ch = input[i] as string;
+		if (quote) {
+			if (ch === quote) quote = null;
+			else if (ch === "\\" && quote === '"' && i + 1 < input.length && /["\\$`]/.test(input[i + 1] as string)) current += input[++i];
+			else current += ch;
+		} else if (ch === '"' || ch === "'") {
+			quote = ch;
+			inToken = true;
+		} else if (ch === "\\" && i + 1 < input.length) {
+			current += input[++i];
+			inToken = true;
+		} else if (/\s/.test(ch)) {
+			if (inToken) tokens.push(current);
+			current = "";
+			inToken = false;
+		} else {
+			current += ch;
+			inToken = true;
+		}
+	}
+	if (quote) throw new UsageError(`unterminated ${quote} quote in: ${input}`);
+	if (inToken) tokens.push(current);
+	return tokens;
+}
+
+export const USAGE = [
+	'/loop until "<command>" [flags] [-- <goal>]   loop until the command exits 0',
+	"/loop tests | lint | types [flags] [-- <goal>]  loop on the detected project check",
+	"/loop status | stop | abort | resume | report [run-id]",
+	"flags: " + Object.keys(FLAGS).join(" "),
+].join("\n");
+
+export function parseLoopArgs(raw: string): LoopRequest {
+	const tokens = tokenize(raw);
+	const sub = tokens[0];
+	if (sub === undefined) throw new UsageError(`missing subcommand\n${USAGE}`);
+	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as Preset, tokens.slice(1));
+	if (sub === "report") {
+		if (tokens.length > 2) throw new UsageError(`/loop report takes at most one run id, got: ${tokens.slice(1).join(" ")}`);
+		return tokens[1] === undefined ? { kind: "report" } : { kind: "report", runId: tokens[1] };
+	}
+	if ((CONTROL_SUBCOMMANDS as readonly string[]).includes(sub)) {
+		if (tokens.length > 1) throw new UsageError(`/loop ${sub} takes no arguments, got: ${tokens.slice(1).join(" ")}`);
+		return { kind: sub as "status" | "stop" | "abort" | "resume" | "help" };
+	}
+	throw new UsageError(`unknown subcommand "${sub}"\n${USAGE}`);
+}
+
+function parseStart(preset: Preset, tokens: string[]): LoopRequest {
+	const options: LoopOptions = { ...DEFAULT_OPTIONS };
+	const seen = new Set<string>();
+	const positionals: string[] = [];
+	let goal: string | undefined;
+	for (let i = 0; i < tokens.length; i++) {
+		const token = tokens[i] as string;
+		if (token === "--") {
+			goal = tokens.slice(i + 1).join(" ").trim() || undefined;
+			break;
+		}
+		if (token.startsWith("--")) {
+			const eq = token.indexOf("=");
+			const flag = eq === -1 ? token : token.slice(0, eq);
+			const spec = FLAGS[flag];
+			if (!spec) throw new UsageError(`unknown flag ${flag} for /loop ${preset} (known: ${Object.keys(FLAGS).join(", ")})`);
+			if (seen.has(flag)) throw new UsageError(`${flag} given twice`);
+			seen.add(flag);
+			const value = eq === -1 ? tokens[++i] : token.slice(eq + 1);
+			if (value === undefined) throw new UsageError(`${flag} needs a value`);
+			(options as unknown as Record<string, unknown>)[spec.key] = spec.parse(value, flag);
+			continue;
+		}
+		positionals.push(token);
+	}
+	if (preset === "until") {
+		if (positionals.length === 0) throw new UsageError('/loop until needs a check command, e.g. /loop until "npm test" --max 5');
+		if (positionals.length > 1) {
+			throw new UsageError(`/loop until takes one command; quote it when it has spaces: /loop until "${positionals.join(" ")}"`);
+		}
+		const check = (positionals[0] as string).trim();
+		if (check === "") throw new UsageError("/loop until: the check command is empty");
+		return { kind: "start", preset, check, goal, options };
+	}
+	if (positionals.length > 0) throw new UsageError(`/loop ${preset} takes no command (it is detected); unexpected: ${positionals.join(" ")}`);
+	return { kind: "start", preset, goal, options };
+}

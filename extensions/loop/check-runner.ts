@@ -1,0 +1,86 @@
+/**
+ * Runs the loop's check command in its own process group, capturing
+ * combined output, and kills the whole process tree on timeout or abort.
+ */
+import { spawn } from "node:child_process";
+
+export interface CheckRun {
+	exitCode: number;
+	output: string;
+	durationMs: number;
+	timedOut: boolean;
+	aborted: boolean;
+}
+
+const KEEP_BYTES = 512 * 1024;
+const KILL_GRACE_MS = 1500;
+
+function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
+	if (pid === undefined) return;
+	try {
+		process.kill(-pid, signal);
+	} catch {
+		// already gone
+	}
+}
+
+export function runCheck(command: string, cwd: string, timeoutMs: number, signal?: AbortSignal): Promise<CheckRun> {
+	const started = Date.now();
+	return new Promise((resolve) => {
+		const child = spawn("/bin/sh", ["-c", command], {
+			cwd,
+			detached: true,
+			stdio: ["ignore", "pipe", "pipe"],
+			env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
+		});
+		let output = "";
+		let timedOut = false;
+		let aborted = false;
+		let killTimer: NodeJS.Timeout | undefined;
+		const keep = (chunk: Buffer) => {
+			output += chunk.toString("utf8");
+			if (output.length > KEEP_BYTES * 2) output = output.slice(-KEEP_BYTES);
+		};
+		child.stdout.on("data", keep);
+		child.stderr.on("data", keep);
+		const stop = () => {
+			killTree(child.pid, "SIGTERM");
+			killTimer = setTimeout(() => killTree(child.pid, "SIGKILL"), KILL_GRACE_MS);
+		};
+		const timer = setTimeout(() => {
+			timedOut = true;
+			stop();
+		}, timeoutMs);
+		const onAbort = () => {
+			aborted = true;
+			stop();
+		};
+		if (signal?.aborted) onAbort();
+		else signal?.addEventListener("abort", onAbort, { once: true });
+		let done = false;
+		const finish = (exitCode: number, extra = "") => {
+			if (done) return;
+			done = true;
+			clearTimeout(timer);
+			if (killTimer) clearTimeout(killTimer);
+			// Make sure nothing the check started outlives it.
+			if (timedOut || aborted) killTree(child.pid, "SIGKILL");
+			signal?.removeEventListener("abort", onAbort);
+			let text = output.length > KEEP_BYTES ? output.slice(-KEEP_BYTES) : output;
+			if (timedOut) text += `\n[loop] check timed out after ${timeoutMs} ms; its process tree was killed\n`;
+			text += extra;
+			resolve({ exitCode, output: text, durationMs: Date.now() - started, timedOut, aborted });
+		};
+		child.on("error", (error) => finish(127, `\n[loop] could not start check: ${error.message}\n`));
+		const exitStatus = (code: number | null, sig: NodeJS.Signals | null) => code ?? (sig ? 128 + 15 : 1);
+		child.on("close", (code, sig) => finish(exitStatus(code, sig)));
+		// A background process the check left behind may hold the pipes open: do not wait for it.
+		child.on("exit", (code, sig) => {
+			setTimeout(() => {
+				if (done) return;
+				killTree(child.pid, "SIGKILL");
+				finish(exitStatus(code, sig));
+			}, 250).unref();
+		});
+	});
+}

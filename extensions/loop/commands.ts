@@ -1,0 +1,214 @@
+/**
+ * The /loop subcommands: start (until/tests/lint/types), resume, status,
+ * stop, abort, report, help. Each validates everything before anything
+ * runs and reports problems as CommandError with a process exit code.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
+import { type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
+import { runCheck } from "./check-runner.ts";
+import { detectCheck } from "./detect.ts";
+import { runLoop } from "./engine.ts";
+import { IterationSessions } from "./iteration-session.ts";
+import { acquireLock, isStale, readLock } from "./lock.ts";
+import { createLoopView } from "./loop-view.ts";
+import { defaultGoal } from "./prompt.ts";
+import { renderReport } from "./report.ts";
+import { changedFiles, isGitWorkTree, takeSnapshot } from "./snapshot.ts";
+import { ensureLoopDir, ensureRunDir, listRuns, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
+import { type LoopState, SUCCESS_REASONS, totalUsage } from "./types.ts";
+import { formatCost, formatDuration } from "./view.ts";
+
+/** A problem the user must fix; exitCode is what `pi -p` exits with. */
+export class CommandError extends Error {
+	constructor(
+		message: string,
+		readonly exitCode = 2,
+	) {
+		super(message);
+	}
+}
+
+/**
+ * Where a command's messages go: a notification with a UI, stderr without.
+ * The command ctx goes stale once a loop replaces the session, so the
+ * live context is looked up on every call.
+ */
+export class Output {
+	readonly hasUI: boolean;
+	private live: () => ExtensionCommandContext;
+
+	constructor(ctx: ExtensionCommandContext) {
+		this.hasUI = ctx.hasUI;
+		this.live = () => ctx;
+	}
+
+	follow(live: () => ExtensionCommandContext): void {
+		this.live = live;
+	}
+
+	say(text: string, level: "info" | "warning" | "error" = "info"): void {
+		if (this.hasUI) this.live().ui.notify(text, level);
+		else process.stderr.write(`${text}\n`);
+	}
+
+	/** In print/json mode, the process exit code: 0 success, 1 loop failure, 2 usage error. */
+	exit(code: number): void {
+		if (!this.hasUI) process.exitCode = code;
+	}
+}
+
+function newRunId(): string {
+	const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+	return `${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}
+
+function readInstructions(cwd: string, file: string | undefined): string | undefined {
+	if (file === undefined) return undefined;
+	const path = isAbsolute(file) ? file : resolve(cwd, file);
+	if (!existsSync(path)) throw new CommandError(`--prompt-file: ${path} does not exist`);
+	if (!statSync(path).isFile()) throw new CommandError(`--prompt-file: ${path} is not a file`);
+	const text = readFileSync(path, "utf8");
+	if (text.trim() === "") throw new CommandError(`--prompt-file: ${path} is empty`);
+	return text;
+}
+
+function resolveCheck(cwd: string, request: Extract<LoopRequest, { kind: "start" }>): { check: string; source: string } {
+	if (request.preset === "until") return { check: request.check as string, source: "given on the command line" };
+	try {
+		const found = detectCheck(cwd, request.preset);
+		return { check: found.command, source: found.source };
+	} catch (error) {
+		throw new CommandError((error as Error).message);
+	}
+}
+
+function freshState(runId: string, request: Extract<LoopRequest, { kind: "start" }>, check: { check: string; source: string }, instructions: string | undefined): LoopState {
+	const base = { preset: request.preset, check: check.check };
+	return {
+		version: 1,
+		runId,
+		...base,
+		checkSource: check.source,
+		goal: request.goal ?? defaultGoal(base),
+		instructions,
+		options: request.options as LoopOptions,
+		status: "running",
+		startedAt: new Date().toISOString(),
+		elapsedMs: 0,
+		checks: [],
+		history: [],
+		pid: process.pid,
+	};
+}
+
+/** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
+async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState): Promise<LoopState> {
+	const lock = acquireLock(paths.lock, state.runId);
+	try {
+		ensureRunDir(paths, state.runId);
+		if (lock.tookOver) out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");
+		const cwd = ctx.cwd;
+		const useGit = await isGitWorkTree(cwd);
+		const sessions = new IterationSessions(ctx);
+		out.follow(() => sessions.current);
+		state.originSession ??= sessions.originSession;
+		state.pid = process.pid;
+		return await runLoop(state, {
+			paths,
+			runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
+			snapshot: () => takeSnapshot(cwd, useGit),
+			changedFiles: (a, b) => changedFiles(cwd, a, b),
+			runAgent: (prompt) => sessions.run(prompt),
+			abortAgent: () => sessions.abort(),
+			view: createLoopView(pi, sessions, out.hasUI),
+		});
+	} finally {
+		lock.release();
+	}
+}
+
+function exitFor(state: LoopState): number {
+	return state.reason && SUCCESS_REASONS.includes(state.reason) ? 0 : 1;
+}
+
+export async function startLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, request: Extract<LoopRequest, { kind: "start" }>): Promise<void> {
+	const paths = loopPaths(ctx.cwd);
+	const check = resolveCheck(ctx.cwd, request);
+	const instructions = readInstructions(ctx.cwd, request.options.promptFile);
+	ensureLoopDir(paths);
+	const previous = readState(paths);
+	const runId = newRunId();
+	if (previous?.status === "running" && isStale(readLock(paths.lock))) {
+		out.say(`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`, "warning");
+	}
+	const state = freshState(runId, request, check, instructions);
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state)));
+}
+
+export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output): Promise<void> {
+	const paths = loopPaths(ctx.cwd);
+	const state = readState(paths);
+	if (!state) throw new CommandError("no loop run to resume in this project (.pi/loop/state.json does not exist)");
+	if (state.status === "ended") {
+		throw new CommandError(`the last run ${state.runId} already ended (${state.reason}); start a new loop instead`);
+	}
+	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state)));
+}
+
+function runningState(paths: LoopPaths): LoopState {
+	const state = readState(paths);
+	if (!state || state.status !== "running") throw new CommandError("no loop is running in this project", 1);
+	const holder = readLock(paths.lock);
+	if (isStale(holder) || holder?.runId !== state.runId) {
+		throw new CommandError(`run ${state.runId} was interrupted and is not running; continue it with /loop resume`, 1);
+	}
+	return state;
+}
+
+export function stopLoop(ctx: ExtensionCommandContext, out: Output, how: "stop" | "abort"): void {
+	const paths = loopPaths(ctx.cwd);
+	const state = runningState(paths);
+	requestControl(paths, state.runId, how);
+	if (how === "abort") {
+		if (!ctx.isIdle()) ctx.abort();
+		out.say(`abort requested: run ${state.runId} ends now`, "warning");
+	} else {
+		out.say(`stop requested: run ${state.runId} ends after the current iteration`);
+	}
+}
+
+export function statusText(cwd: string): string {
+	const paths = loopPaths(cwd);
+	const state = readState(paths);
+	if (!state) return "no loop has run in this project yet";
+	const holder = readLock(paths.lock);
+	const live = state.status === "running" && !isStale(holder) && holder?.runId === state.runId;
+	const condition =
+		state.status === "ended" ? `ended: ${state.reason}${state.detail ? ` (${state.detail})` : ""}` : live ? `running (pid ${holder?.pid})` : "interrupted — /loop resume continues it";
+	const last = state.checks.at(-1);
+	const check = last ? (last.exitCode === 0 ? "passing" : `failing (exit ${last.exitCode}${last.failures === undefined ? "" : `, ${last.failures} failures`})`) : "not run yet";
+	return [
+		`loop ${state.preset} · run ${state.runId} · ${condition}`,
+		`check: ${state.check} — ${check}`,
+		`iterations: ${state.history.length}/${state.options.max}${state.current ? ` (iteration ${state.current.n} in progress)` : ""} · ${formatDuration(state.elapsedMs)} · ${formatCost(totalUsage(state).cost)}`,
+		`report: ${join(runDir(paths, state.runId), "report.md")}`,
+	].join("\n");
+}
+
+export function reportText(cwd: string, runId: string | undefined): string {
+	const paths = loopPaths(cwd);
+	const runs = listRuns(paths);
+	const id = runId ?? readState(paths)?.runId ?? runs.at(-1);
+	if (!id) throw new CommandError("no loop runs recorded in this project yet", 1);
+	if (!runs.includes(id)) throw new CommandError(`no run "${id}"; recorded runs: ${runs.join(", ") || "none"}`);
+	const file = join(runDir(paths, id), "report.md");
+	if (existsSync(file)) return readFileSync(file, "utf8");
+	const state = readRunState(paths, id);
+	if (!state) throw new CommandError(`run ${id} has no report or state file`, 1);
+	return renderReport(state);
+}
+
+export const HELP_TEXT = USAGE;

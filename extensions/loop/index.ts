@@ -1,0 +1,83 @@
+/**
+ * pi-loop-factory: the /loop command (Ralph loops inside pi).
+ *
+ * Wiring only: registers /loop with argument completion, the renderer for
+ * the loop's progress messages, and a startup hint about interrupted runs.
+ * Parsing, the engine, state and rendering live in their own modules.
+ */
+import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
+import { Text } from "@mariozechner/pi-tui";
+import { parseLoopArgs, UsageError } from "./args.ts";
+import { CommandError, HELP_TEXT, Output, reportText, resumeLoop, startLoop, statusText, stopLoop } from "./commands.ts";
+import { completeLoopArgs } from "./completions.ts";
+import { isStale, LockError, readLock } from "./lock.ts";
+import { type LoopMessageDetails, MESSAGE_TYPE } from "./loop-view.ts";
+import { listRuns, loopPaths, readState, StateError } from "./store.ts";
+
+function fail(out: Output, error: unknown): void {
+	const known = error instanceof UsageError || error instanceof CommandError || error instanceof LockError || error instanceof StateError;
+	const message = error instanceof Error ? error.message : String(error);
+	out.say(`loop: ${known ? "" : "internal error: "}${message}`, "error");
+	out.exit(error instanceof CommandError ? error.exitCode : known ? 2 : 1);
+}
+
+async function handle(pi: ExtensionAPI, args: string, ctx: ExtensionCommandContext, out: Output): Promise<void> {
+	const request = parseLoopArgs(args);
+	switch (request.kind) {
+		case "start":
+			return startLoop(pi, ctx, out, request);
+		case "resume":
+			return resumeLoop(pi, ctx, out);
+		case "stop":
+		case "abort":
+			return stopLoop(ctx, out, request.kind);
+		case "status":
+			return out.say(statusText(ctx.cwd));
+		case "help":
+			return out.say(HELP_TEXT);
+		case "report": {
+			const text = reportText(ctx.cwd, request.runId);
+			if (out.hasUI) pi.sendMessage({ customType: MESSAGE_TYPE, content: text, display: true, details: { kind: "summary" } });
+			else process.stderr.write(text);
+		}
+	}
+}
+
+export default function loopExtension(pi: ExtensionAPI): void {
+	pi.registerCommand("loop", {
+		description: "Ralph loop: run the agent in fresh sessions until a check passes (/loop help)",
+		getArgumentCompletions: (prefix) => completeLoopArgs(prefix, () => listRuns(loopPaths(process.cwd()))),
+		handler: async (args, ctx) => {
+			const out = new Output(ctx);
+			try {
+				await handle(pi, args, ctx, out);
+			} catch (error) {
+				fail(out, error);
+			}
+		},
+	});
+
+	pi.registerMessageRenderer<LoopMessageDetails>(MESSAGE_TYPE, (message, { expanded }, theme) => {
+		const content = typeof message.content === "string" ? message.content : "";
+		const [first = "", ...rest] = content.split("\n");
+		const files = message.details?.files ?? [];
+		let text = theme.fg("accent", "⟳ ") + first;
+		if (expanded && rest.length > 0) text += `\n${theme.fg("dim", rest.join("\n"))}`;
+		else if (rest.length > 0) text += `\n${rest.slice(0, 3).join("\n")}`;
+		if (expanded && files.length > 0) text += `\n${theme.fg("dim", files.join("\n"))}`;
+		return new Text(text, 0, 0);
+	});
+
+	pi.on("session_start", async (event, ctx) => {
+		if (event.reason !== "startup" || !ctx.hasUI) return;
+		try {
+			const paths = loopPaths(ctx.cwd);
+			const state = readState(paths);
+			if (state?.status === "running" && isStale(readLock(paths.lock))) {
+				ctx.ui.notify(`loop run ${state.runId} was interrupted after ${state.history.length} iterations; /loop resume continues it`, "warning");
+			}
+		} catch (error) {
+			ctx.ui.notify(`loop: ${(error as Error).message}`, "error");
+		}
+	});
+}

@@ -1,0 +1,106 @@
+/**
+ * Runs one loop iteration in a fresh pi session (ctx.newSession with the
+ * origin session as parent) and reports what the agent did. pi rebuilds the
+ * extension on every new session and the old command ctx goes stale, so the
+ * context handed to withSession is kept and used for everything after.
+ */
+import type { AssistantMessage } from "@mariozechner/pi-ai";
+import type { ExtensionCommandContext, SessionEntry } from "@mariozechner/pi-coding-agent";
+import type { AgentOutcome } from "./engine.ts";
+import type { Usage } from "./types.ts";
+
+type NewSessionOptions = NonNullable<Parameters<ExtensionCommandContext["newSession"]>[0]>;
+export type ReplacedSessionContext = Parameters<NonNullable<NewSessionOptions["withSession"]>>[0];
+type SessionManagerLike = Parameters<NonNullable<NewSessionOptions["setup"]>>[0];
+
+function isAssistant(entry: SessionEntry): entry is SessionEntry & { type: "message"; message: AssistantMessage } {
+	return entry.type === "message" && entry.message.role === "assistant";
+}
+
+/** Usage, final text and error state of the agent run recorded in a session branch. */
+export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string): AgentOutcome {
+	const assistants = entries.filter(isAssistant).map((e) => e.message);
+	const usage: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+	for (const m of assistants) {
+		usage.input += m.usage.input;
+		usage.output += m.usage.output;
+		usage.cacheRead += m.usage.cacheRead;
+		usage.cacheWrite += m.usage.cacheWrite;
+		usage.cost += m.usage.cost.total;
+	}
+	const last = assistants.at(-1);
+	const text = last ? last.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n") : "";
+	if (!last) return { status: "error", error: "the agent produced no response", text, usage, sessionFile };
+	if (last.stopReason === "error") return { status: "error", error: last.errorMessage ?? "model error", text, usage, sessionFile };
+	if (last.stopReason === "aborted") return { status: "aborted", error: last.errorMessage, text, usage, sessionFile };
+	return { status: "ok", text, usage, sessionFile };
+}
+
+/**
+ * pi 0.73.1 gives a session created from a --no-session origin a session
+ * directory of "", so its file would land in the project directory. Loop
+ * iterations of such an origin stay in memory instead.
+ */
+function keepInMemory(sm: SessionManagerLike): void {
+	(sm as unknown as { persist: boolean }).persist = false;
+}
+
+export class IterationSessions {
+	private ctx: ExtensionCommandContext;
+	private replaced: ReplacedSessionContext | undefined;
+	private readonly parentSession: string | undefined;
+	private readonly persist: boolean;
+
+	constructor(origin: ExtensionCommandContext) {
+		this.ctx = origin;
+		this.parentSession = origin.sessionManager.getSessionFile();
+		// An in-memory (--no-session) origin has no session file.
+		this.persist = this.parentSession !== undefined;
+	}
+
+	/** The live context: the latest iteration's, or the origin one before the first iteration. */
+	get current(): ExtensionCommandContext {
+		return this.ctx;
+	}
+
+	/** The latest iteration's context, which can also post messages into its session. */
+	get replacedContext(): ReplacedSessionContext | undefined {
+		return this.replaced;
+	}
+
+	get originSession(): string | undefined {
+		return this.parentSession;
+	}
+
+	abort(): void {
+		try {
+			this.ctx.abort();
+		} catch {
+			// the context may be mid-replacement; the next poll retries
+		}
+	}
+
+	async run(prompt: string): Promise<AgentOutcome> {
+		let outcome: AgentOutcome | undefined;
+		const result = await this.ctx.newSession({
+			parentSession: this.parentSession,
+			setup: this.persist ? undefined : async (sm) => keepInMemory(sm),
+			withSession: async (next) => {
+				this.ctx = next;
+				this.replaced = next;
+				try {
+					await next.sendUserMessage(prompt);
+					await next.waitForIdle();
+				} catch (error) {
+					outcome = { status: "error", error: (error as Error).message, text: "", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 } };
+					return;
+				}
+				const sm = next.sessionManager;
+				outcome = outcomeFromEntries(sm.getBranch(), this.persist ? sm.getSessionFile() : undefined);
+			},
+		});
+		if (result.cancelled) throw new Error("another extension cancelled the iteration's new session");
+		if (!outcome) throw new Error("the iteration session ended before the agent ran");
+		return outcome;
+	}
+}

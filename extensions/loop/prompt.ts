@@ -1,0 +1,85 @@
+/**
+ * The iteration prompt: goal, position in the loop, the check and the tail
+ * of its latest output, a digest of earlier iterations, and the working
+ * instructions (the default ones, or the user's --prompt-file).
+ */
+import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
+
+export const DEFAULT_INSTRUCTIONS = [
+	"You are one iteration of an automated loop. You start with no memory of earlier iterations:",
+	"the files in this project and the digest above are all that carries over.",
+	"",
+	"- Read the check output, find the most important cause of the failure and fix that.",
+	"- Keep the change small and focused; several small iterations beat one sprawling one.",
+	"- Do not weaken, skip or delete tests or the check itself to make it pass.",
+	"- You may run the check yourself to confirm a fix; the loop runs it again after you finish.",
+	"- Never push, merge or change git history.",
+	"- Finish with two or three sentences: what you changed, and what the next iteration should try if the check still fails.",
+].join("\n");
+
+export function defaultGoal(state: Pick<LoopState, "preset" | "check">): string {
+	const what = { until: "the check", tests: "the tests", lint: "the linter", types: "the type checker" }[state.preset];
+	return `Make ${what} pass: \`${state.check}\` must exit 0.`;
+}
+
+function failureText(check: CheckRecord | undefined): string {
+	if (!check) return "?";
+	if (check.exitCode === 0) return "pass";
+	return check.failures === undefined ? `exit ${check.exitCode}` : String(check.failures);
+}
+
+function oneIteration(it: IterationRecord, checks: CheckRecord[]): string {
+	const files = it.filesChanged.length === 0 ? "no files changed" : `changed ${it.filesChanged.slice(0, 8).join(", ")}${it.filesChanged.length > 8 ? ` (+${it.filesChanged.length - 8} more)` : ""}`;
+	const trend = `failures ${failureText(checks[it.checkBefore])}→${failureText(it.checkAfter === undefined ? undefined : checks[it.checkAfter])}`;
+	const agent = it.agent === "ok" ? "" : ` · agent ${it.agent}${it.error ? `: ${it.error}` : ""}`;
+	const said = it.summary ? ` · said: "${it.summary}"` : "";
+	return `- #${it.n}: ${files} · ${trend}${agent}${said}`;
+}
+
+/** A short digest of the last few iterations (older ones are counted, not listed). */
+export function progressDigest(state: Pick<LoopState, "history" | "checks">, keep = 6): string {
+	if (state.history.length === 0) return "This is the first iteration.";
+	const shown = state.history.slice(-keep);
+	const lines = shown.map((it) => oneIteration(it, state.checks));
+	const hidden = state.history.length - shown.length;
+	if (hidden > 0) lines.unshift(`- (${hidden} earlier iterations not shown)`);
+	return lines.join("\n");
+}
+
+export function buildIterationPrompt(state: LoopState, n: number): string {
+	const check = state.checks.at(-1) as CheckRecord;
+	const status = check.exitCode === 0 ? "passed (exit 0)" : `failed (exit ${check.exitCode}${check.failures === undefined ? "" : `, ${check.failures} failures`}${check.timedOut ? ", timed out" : ""})`;
+	const promise = state.options.promise
+		? `\n\nThe loop also needs your word: only when the goal is fully met and the check passes, end your reply with <promise>${state.options.promise}</promise>. Never write it otherwise.`
+		: "";
+	return [
+		`# Loop iteration ${n} of ${state.options.max}`,
+		"",
+		"## Goal",
+		state.goal,
+		"",
+		"## Check",
+		`\`${state.check}\` — latest run ${status}. Last part of its output:`,
+		"",
+		"```text",
+		check.tail.trimEnd() || "(no output)",
+		"```",
+		"",
+		"## Progress so far",
+		progressDigest(state),
+		"",
+		"## Instructions",
+		(state.instructions ?? DEFAULT_INSTRUCTIONS).trim() + promise,
+	].join("\n");
+}
+
+/** Whether the agent's final text carries the required promise tag. */
+export function hasPromise(text: string, promise: string): boolean {
+	return text.includes(`<promise>${promise}</promise>`);
+}
+
+/** The first ~200 characters of the agent's final text, on one line. */
+export function summarize(text: string, max = 200): string {
+	const flat = text.replace(/\s+/g, " ").trim();
+	return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

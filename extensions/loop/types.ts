@@ -1,0 +1,96 @@
+/**
+ * The loop's data model: what state.json holds and what the engine records
+ * about every check run and iteration. Types only.
+ */
+import type { LoopOptions, Preset } from "./args.ts";
+
+export type EndReason =
+	| "passed"
+	| "promise"
+	| "max-iterations"
+	| "stagnation"
+	| "failures"
+	| "timeout"
+	| "stopped"
+	| "aborted";
+
+export const SUCCESS_REASONS: readonly EndReason[] = ["passed", "promise"];
+
+export interface CheckRecord {
+	exitCode: number;
+	durationMs: number;
+	timedOut: boolean;
+	failures?: number;
+	fingerprint: string;
+	/** Last ~5 KB of output, ANSI stripped (what the next iteration is shown). */
+	tail: string;
+}
+
+export interface Usage {
+	input: number;
+	output: number;
+	cacheRead: number;
+	cacheWrite: number;
+	cost: number;
+}
+
+export type AgentStatus = "ok" | "error" | "aborted" | "interrupted";
+
+export interface IterationRecord {
+	n: number;
+	startedAt: string;
+	durationMs: number;
+	agent: AgentStatus;
+	error?: string;
+	filesChanged: string[];
+	usage: Usage;
+	/** First line(s) of the agent's final answer: what it says it tried. */
+	summary: string;
+	promiseMade: boolean;
+	/** Index into LoopState.checks of the check the iteration started from. */
+	checkBefore: number;
+	/** Index of the check that ran after it (set when that check runs). */
+	checkAfter?: number;
+	sessionFile?: string;
+}
+
+export interface LoopState {
+	version: 1;
+	runId: string;
+	preset: Preset;
+	check: string;
+	checkSource: string;
+	goal: string;
+	/** Custom iteration instructions (from --prompt-file), kept so resume uses the same. */
+	instructions?: string;
+	options: LoopOptions;
+	status: "running" | "ended";
+	reason?: EndReason;
+	detail?: string;
+	startedAt: string;
+	endedAt?: string;
+	/** Loop time used so far (across resumes), for --timeout. */
+	elapsedMs: number;
+	checks: CheckRecord[];
+	history: IterationRecord[];
+	/** The iteration currently running, if any (so a crash leaves a trace). */
+	current?: { n: number; startedAt: string; baseline?: string };
+	originSession?: string;
+	pid: number;
+}
+
+export const ZERO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+
+export function addUsage(a: Usage, b: Usage): Usage {
+	return {
+		input: a.input + b.input,
+		output: a.output + b.output,
+		cacheRead: a.cacheRead + b.cacheRead,
+		cacheWrite: a.cacheWrite + b.cacheWrite,
+		cost: a.cost + b.cost,
+	};
+}
+
+export function totalUsage(state: LoopState): Usage {
+	return state.history.reduce((sum, it) => addUsage(sum, it.usage), ZERO_USAGE);
+}
