@@ -1,0 +1,153 @@
+/**
+ * End-to-end harness: temporary git projects, an isolated pi agent dir and
+ * HOME, the scripted model, and runners for the real pi CLI in print mode
+ * and RPC mode with this package loaded (`pi -e <checkout>`).
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LoggedRequest, Script } from "./scripted-model.ts";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const PI_BIN = join(REPO_ROOT, "node_modules", ".bin", "pi");
+export const SCRIPTED_MODEL = join(REPO_ROOT, "test", "support", "scripted-model.ts");
+
+export interface Fixture {
+	root: string;
+	project: string;
+	agentDir: string;
+	scriptPath: string;
+	logPath: string;
+	env: NodeJS.ProcessEnv;
+}
+
+export interface ProjectOptions {
+	git?: boolean;
+	files?: Record<string, string>;
+}
+
+/** A failing sample project: `node test.js` prints "N failed" until lib.js is fixed. */
+export const BUGGY_LIB: Record<string, string> = {
+	"lib.js": "exports.add = (a, b) => a - b;\nexports.mul = (a, b) => a + b;\n",
+	"test.js": [
+		'const lib = require("./lib");',
+		"let failed = 0;",
+		'if (lib.add(2, 3) !== 5) { failed++; console.log("FAIL add(2, 3) = " + lib.add(2, 3)); }',
+		'if (lib.mul(2, 3) !== 6) { failed++; console.log("FAIL mul(2, 3) = " + lib.mul(2, 3)); }',
+		'console.log(failed + " failed");',
+		"process.exit(failed ? 1 : 0);",
+		"",
+	].join("\n"),
+};
+export const LIB_HALF_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a + b;\n";
+export const LIB_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a * b;\n";
+
+export function makeFixture(options: ProjectOptions = {}): Fixture {
+	const root = mkdtempSync(join(tmpdir(), "pi-loop-e2e-"));
+	const project = join(root, "project");
+	const agentDir = join(root, "agent");
+	const home = join(root, "home");
+	for (const dir of [project, agentDir, home]) mkdirSync(dir, { recursive: true });
+	for (const [path, content] of Object.entries(options.files ?? BUGGY_LIB)) {
+		mkdirSync(dirname(join(project, path)), { recursive: true });
+		writeFileSync(join(project, path), content);
+	}
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		HOME: home,
+		PI_CODING_AGENT_DIR: agentDir,
+		PI_OFFLINE: "1",
+		PI_SKIP_VERSION_CHECK: "1",
+		LOOP_FAUX_KEY: "scripted",
+		LOOP_FAUX_SCRIPT: join(root, "script.json"),
+		LOOP_FAUX_LOG: join(root, "requests.jsonl"),
+		GIT_AUTHOR_NAME: "Loop Test",
+		GIT_AUTHOR_EMAIL: "loop@test.invalid",
+		GIT_COMMITTER_NAME: "Loop Test",
+		GIT_COMMITTER_EMAIL: "loop@test.invalid",
+	};
+	if (options.git !== false) {
+		const git = (...args: string[]) => execFileSync("git", args, { cwd: project, env, stdio: "ignore" });
+		git("init", "-q");
+		git("add", "-A");
+		git("commit", "-qm", "initial");
+	}
+	const fixture = { root, project, agentDir, scriptPath: env.LOOP_FAUX_SCRIPT as string, logPath: env.LOOP_FAUX_LOG as string, env };
+	setScript(fixture, { steps: [] });
+	return fixture;
+}
+
+export function setScript(fx: Fixture, script: Script): void {
+	writeFileSync(fx.scriptPath, JSON.stringify(script));
+}
+
+export function piArgs(mode: string[], extra: string[] = []): string[] {
+	return ["-e", REPO_ROOT, "-e", SCRIPTED_MODEL, "--model", "faux/faux-1", ...mode, ...extra];
+}
+
+export interface PiResult {
+	code: number | null;
+	stdout: string;
+	stderr: string;
+}
+
+/** Starts `pi -p <prompt>` in the project; resolves when it exits. */
+export function startPrint(fx: Fixture, prompt: string, extra: string[] = []): { child: ChildProcess; done: Promise<PiResult> } {
+	const child = spawn(PI_BIN, piArgs(["-p"], [...extra, prompt]), { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
+	let stdout = "";
+	let stderr = "";
+	child.stdout?.on("data", (d) => (stdout += d));
+	child.stderr?.on("data", (d) => (stderr += d));
+	const done = new Promise<PiResult>((resolveDone) => child.on("close", (code) => resolveDone({ code, stdout, stderr })));
+	return { child, done };
+}
+
+export function runPrint(fx: Fixture, prompt: string, extra: string[] = []): Promise<PiResult> {
+	return startPrint(fx, prompt, extra).done;
+}
+
+export function requests(fx: Fixture): LoggedRequest[] {
+	if (!existsSync(fx.logPath)) return [];
+	return readFileSync(fx.logPath, "utf8")
+		.split("\n")
+		.filter((l) => l.trim() !== "")
+		.map((l) => JSON.parse(l) as LoggedRequest);
+}
+
+export function loopDir(fx: Fixture): string {
+	return join(fx.project, ".pi", "loop");
+}
+
+export function readLoopState(fx: Fixture): Record<string, any> {
+	return JSON.parse(readFileSync(join(loopDir(fx), "state.json"), "utf8"));
+}
+
+export function runIds(fx: Fixture): string[] {
+	const runs = join(loopDir(fx), "runs");
+	return existsSync(runs) ? readdirSync(runs).sort() : [];
+}
+
+export function events(fx: Fixture, runId?: string): Record<string, any>[] {
+	const id = runId ?? runIds(fx).at(-1);
+	if (!id) return [];
+	const file = join(loopDir(fx), "runs", id, "events.jsonl");
+	if (!existsSync(file)) return [];
+	return readFileSync(file, "utf8")
+		.split("\n")
+		.filter((l) => l.trim() !== "")
+		.map((l) => JSON.parse(l));
+}
+
+export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
+	const start = Date.now();
+	while (!predicate()) {
+		if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+export function gitLog(fx: Fixture): string[] {
+	return execFileSync("git", ["log", "--format=%s"], { cwd: fx.project, env: fx.env, encoding: "utf8" }).trim().split("\n");
+}
