@@ -1,0 +1,169 @@
+/** Unit tests: the loop engine with fake checks, agents and snapshots. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_OPTIONS, type LoopOptions } from "../../extensions/loop/args.ts";
+import type { CheckRun } from "../../extensions/loop/check-runner.ts";
+import { type AgentOutcome, type EngineDeps, runLoop } from "../../extensions/loop/engine.ts";
+import type { Snapshot } from "../../extensions/loop/snapshot.ts";
+import { ensureLoopDir, ensureRunDir, type LoopPaths, loopPaths, requestControl } from "../../extensions/loop/store.ts";
+import type { LoopState } from "../../extensions/loop/types.ts";
+
+const ZERO = { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, cost: 0.5 };
+const pass: CheckRun = { exitCode: 0, output: "ok", durationMs: 1, timedOut: false, aborted: false };
+const fail = (n: number): CheckRun => ({ exitCode: 1, output: `${n} failed`, durationMs: 1, timedOut: false, aborted: false });
+const ok = (text = "did a thing"): AgentOutcome => ({ status: "ok", text, usage: ZERO });
+
+interface Script {
+	checks: CheckRun[];
+	agents: (AgentOutcome | ((paths: LoopPaths) => Promise<AgentOutcome>))[];
+	/** Files each agent run "changes". */
+	files?: string[][];
+	options?: Partial<LoopOptions>;
+	state?: Partial<LoopState>;
+}
+
+async function run(script: Script) {
+	const paths = loopPaths(mkdtempSync(join(tmpdir(), "pi-loop-engine-")));
+	ensureLoopDir(paths);
+	ensureRunDir(paths, "r");
+	const prompts: string[] = [];
+	let checkCalls = 0;
+	let agentCalls = 0;
+	let snap = 0;
+	let aborted = 0;
+	const state: LoopState = {
+		version: 1,
+		runId: "r",
+		preset: "until",
+		check: "x",
+		checkSource: "t",
+		goal: "goal",
+		options: { ...DEFAULT_OPTIONS, ...script.options },
+		status: "running",
+		startedAt: "",
+		elapsedMs: 0,
+		checks: [],
+		history: [],
+		pid: 1,
+		...script.state,
+	};
+	const deps: EngineDeps = {
+		paths,
+		runCheck: async (signal) => {
+			const result = script.checks[checkCalls++] ?? fail(99);
+			if (signal.aborted) return { ...result, aborted: true };
+			return result;
+		},
+		snapshot: async (): Promise<Snapshot> => ({ kind: "git", tree: `t${snap++}` }),
+		changedFiles: async () => script.files?.[agentCalls - 1] ?? [],
+		runAgent: async (prompt) => {
+			prompts.push(prompt);
+			const next = script.agents[agentCalls++] ?? ok();
+			return typeof next === "function" ? next(paths) : next;
+		},
+		abortAgent: () => aborted++,
+		view: { onCheck() {}, onIterationStart() {}, onIterationEnd() {}, onEnd() {}, onTick() {} },
+		pollMs: 10,
+	};
+	const final = await runLoop(state, deps);
+	return { final, prompts, checkCalls: () => checkCalls, aborted: () => aborted, paths };
+}
+
+describe("runLoop", () => {
+	it("runs the check once per iteration boundary, never twice", async () => {
+		const r = await run({ checks: [fail(2), fail(1), pass], agents: [ok(), ok()], files: [["a"], ["b"]] });
+		expect(r.final).toMatchObject({ status: "ended", reason: "passed" });
+		expect(r.final.history).toHaveLength(2);
+		expect(r.checkCalls()).toBe(3);
+		expect(r.final.history.map((h) => [h.checkBefore, h.checkAfter])).toEqual([
+			[0, 1],
+			[1, 2],
+		]);
+		expect(r.prompts[1]).toContain("Loop iteration 2 of 10");
+		expect(r.prompts[1]).toContain("#1: changed a · failures 2→1");
+	});
+	it("ends at max iterations with the final check recorded", async () => {
+		const r = await run({ checks: [fail(3), fail(2), fail(1)], agents: [], files: [["a"], ["b"]], options: { max: 2 } });
+		expect(r.final.reason).toBe("max-iterations");
+		expect(r.final.checks).toHaveLength(3);
+	});
+	it("stops when asked, after the current iteration and its check", async () => {
+		const r = await run({
+			checks: [fail(2), fail(1), fail(1)],
+			agents: [
+				async (paths) => {
+					requestControl(paths, "r", "stop");
+					return ok();
+				},
+			],
+			files: [["a"]],
+		});
+		expect(r.final).toMatchObject({ reason: "stopped", detail: "stopped by /loop stop" });
+		expect(r.final.history).toHaveLength(1);
+		expect(r.checkCalls()).toBe(2);
+	});
+	it("a passing check wins over a pending stop", async () => {
+		const r = await run({
+			checks: [fail(1), pass],
+			agents: [
+				async (paths) => {
+					requestControl(paths, "r", "stop");
+					return ok();
+				},
+			],
+			files: [["a"]],
+		});
+		expect(r.final.reason).toBe("passed");
+	});
+	it("aborts a running agent when /loop abort is requested", async () => {
+		const r = await run({
+			checks: [fail(1)],
+			agents: [
+				async (paths) => {
+					requestControl(paths, "r", "abort");
+					// The agent keeps going until the engine's poll aborts it.
+					await new Promise((resolve) => setTimeout(resolve, 100));
+					return { status: "aborted", text: "", usage: ZERO };
+				},
+			],
+		});
+		expect(r.final).toMatchObject({ reason: "aborted", detail: "aborted by /loop abort" });
+		expect(r.aborted()).toBeGreaterThan(0);
+	});
+	it("ends with timeout and aborts the agent when the loop time runs out", async () => {
+		const r = await run({
+			checks: [fail(1)],
+			agents: [() => new Promise<AgentOutcome>((resolve) => setTimeout(() => resolve({ status: "aborted", text: "", usage: ZERO }), 200))],
+			options: { timeoutMs: 50 },
+		});
+		expect(r.final.reason).toBe("timeout");
+		expect(r.aborted()).toBeGreaterThan(0);
+	});
+	it("counts thrown agent errors as failures", async () => {
+		const boom = async (): Promise<AgentOutcome> => {
+			throw new Error("no API key");
+		};
+		const r = await run({ checks: [fail(1), fail(1), fail(1)], agents: [boom, boom] });
+		expect(r.final).toMatchObject({ reason: "failures", detail: "2 consecutive agent errors (last: no API key)" });
+	});
+	it("closes an interrupted iteration on resume and continues the counters", async () => {
+		const r = await run({
+			checks: [pass],
+			agents: [],
+			state: {
+				checks: [{ exitCode: 1, durationMs: 1, timedOut: false, fingerprint: "f", tail: "" }],
+				current: { n: 1, startedAt: "x", baseline: "t-base" },
+				elapsedMs: 1234,
+			},
+		});
+		expect(r.final.reason).toBe("passed");
+		expect(r.final.history.map((h) => [h.n, h.agent, h.checkAfter])).toEqual([[1, "interrupted", 1]]);
+		expect(r.final.elapsedMs).toBeGreaterThanOrEqual(1234);
+	});
+	it("sums usage and cost over iterations", async () => {
+		const r = await run({ checks: [fail(2), fail(1), pass], agents: [ok(), ok()], files: [["a"], ["b"]] });
+		expect(r.final.history.reduce((s, h) => s + h.usage.cost, 0)).toBe(1);
+	});
+});

@@ -1,0 +1,45 @@
+/** Unit tests: files changed between snapshots, in git and outside it. */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { changedFiles, isGitWorkTree, takeSnapshot } from "../../extensions/loop/snapshot.ts";
+
+function project(git: boolean): string {
+	const dir = mkdtempSync(join(tmpdir(), "pi-loop-snap-"));
+	writeFileSync(join(dir, "a.txt"), "a");
+	writeFileSync(join(dir, "b.txt"), "b");
+	if (git) {
+		const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+		execFileSync("git", ["init", "-q"], { cwd: dir });
+		execFileSync("git", ["add", "-A"], { cwd: dir });
+		execFileSync("git", ["commit", "-qm", "i"], { cwd: dir, env });
+	}
+	return dir;
+}
+
+describe.each([true, false])("snapshots (git: %s)", (git) => {
+	it("lists modified, added and deleted files but not loop state", async () => {
+		const dir = project(git);
+		expect(await isGitWorkTree(dir)).toBe(git);
+		const before = await takeSnapshot(dir, git);
+		writeFileSync(join(dir, "a.txt"), "changed!");
+		writeFileSync(join(dir, "c.txt"), "new");
+		rmSync(join(dir, "b.txt"));
+		mkdirSync(join(dir, ".pi", "loop"), { recursive: true });
+		writeFileSync(join(dir, ".pi", "loop", "state.json"), "{}");
+		const after = await takeSnapshot(dir, git);
+		expect(await changedFiles(dir, before, after)).toEqual(["a.txt", "b.txt", "c.txt"]);
+		expect(await changedFiles(dir, after, await takeSnapshot(dir, git))).toEqual([]);
+	});
+});
+
+describe("git snapshots", () => {
+	it("leave the user's index untouched", async () => {
+		const dir = project(true);
+		writeFileSync(join(dir, "new.txt"), "x");
+		await takeSnapshot(dir, true);
+		expect(execFileSync("git", ["status", "--porcelain"], { cwd: dir, encoding: "utf8" })).toBe("?? new.txt\n");
+	});
+});
