@@ -15,7 +15,7 @@ import { acquireLock, isStale, readLock } from "./lock.ts";
 import { createLoopView } from "./loop-view.ts";
 import { defaultGoal } from "./prompt.ts";
 import { renderReport } from "./report.ts";
-import { changedFiles, isGitWorkTree, takeSnapshot } from "./snapshot.ts";
+import { isGitWorkTree, Snapshotter } from "./snapshot.ts";
 import { ensureLoopDir, ensureRunDir, listRuns, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
 import { type LoopState, SUCCESS_REASONS, totalUsage } from "./types.ts";
 import { formatCost, formatDuration } from "./view.ts";
@@ -110,20 +110,24 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 		ensureRunDir(paths, state.runId);
 		if (lock.tookOver) out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");
 		const cwd = ctx.cwd;
-		const useGit = await isGitWorkTree(cwd);
+		const snapshots = new Snapshotter(cwd, await isGitWorkTree(cwd));
 		const sessions = new IterationSessions(ctx);
 		out.follow(() => sessions.current);
 		state.originSession ??= sessions.originSession;
 		state.pid = process.pid;
-		return await runLoop(state, {
-			paths,
-			runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
-			snapshot: () => takeSnapshot(cwd, useGit),
-			changedFiles: (a, b) => changedFiles(cwd, a, b),
-			runAgent: (prompt) => sessions.run(prompt),
-			abortAgent: () => sessions.abort(),
-			view: createLoopView(pi, sessions, out.hasUI),
-		});
+		try {
+			return await runLoop(state, {
+				paths,
+				runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
+				snapshot: () => snapshots.take(),
+				changedSince: (before) => snapshots.changedSince(before),
+				runAgent: (prompt) => sessions.run(prompt),
+				abortAgent: () => sessions.abort(),
+				view: createLoopView(pi, sessions, out.hasUI),
+			});
+		} finally {
+			snapshots.dispose();
+		}
 	} finally {
 		lock.release();
 	}

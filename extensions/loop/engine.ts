@@ -35,7 +35,7 @@ export interface EngineDeps {
 	paths: LoopPaths;
 	runCheck(signal: AbortSignal): Promise<CheckRun>;
 	snapshot(): Promise<Snapshot>;
-	changedFiles(before: Snapshot, after: Snapshot): Promise<string[]>;
+	changedSince(before: Snapshot): Promise<string[]>;
 	runAgent(prompt: string, n: number): Promise<AgentOutcome>;
 	abortAgent(): void;
 	view: LoopView;
@@ -176,7 +176,7 @@ async function runIteration(state: LoopState, deps: EngineDeps, event: (e: LoopE
 	} catch (error) {
 		outcome = { status: "error", error: (error as Error).message, text: "", usage: NO_USAGE };
 	}
-	const filesChanged = await deps.changedFiles(baseline, await deps.snapshot());
+	const filesChanged = await deps.changedSince(baseline);
 	const promiseMade = state.options.promise !== undefined && outcome.status === "ok" && hasPromise(outcome.text, state.options.promise);
 	const record: IterationRecord = {
 		n,
@@ -206,7 +206,7 @@ async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, eve
 	let filesChanged: string[] = [];
 	if (current.baseline) {
 		try {
-			filesChanged = await deps.changedFiles({ kind: "git", tree: current.baseline }, await deps.snapshot());
+			filesChanged = await deps.changedSince({ kind: "git", tree: current.baseline });
 		} catch {
 			filesChanged = [];
 		}

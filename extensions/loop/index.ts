@@ -7,22 +7,27 @@
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
-import { parseLoopArgs, UsageError } from "./args.ts";
-import { CommandError, HELP_TEXT, Output, reportText, resumeLoop, startLoop, statusText, stopLoop } from "./commands.ts";
 import { completeLoopArgs } from "./completions.ts";
-import { isStale, LockError, readLock } from "./lock.ts";
-import { type LoopMessageDetails, MESSAGE_TYPE } from "./loop-view.ts";
-import { listRuns, loopPaths, readState, StateError } from "./store.ts";
+import type { LoopMessageDetails } from "./loop-view.ts";
 
-function fail(out: Output, error: unknown): void {
-	const known = error instanceof UsageError || error instanceof CommandError || error instanceof LockError || error instanceof StateError;
+// pi rebuilds every extension on each new session, which a loop does once per
+// iteration; the command's modules are therefore loaded on first use only.
+const MESSAGE_TYPE = "loop";
+const commandModules = () => Promise.all([import("./args.ts"), import("./commands.ts"), import("./lock.ts"), import("./store.ts")]);
+
+type Modules = Awaited<ReturnType<typeof commandModules>>;
+type Output = InstanceType<Modules[1]["Output"]>;
+
+function fail([args, commands, lock, store]: Modules, out: Output, error: unknown): void {
+	const known = [args.UsageError, commands.CommandError, lock.LockError, store.StateError].some((type) => error instanceof type);
 	const message = error instanceof Error ? error.message : String(error);
 	out.say(`loop: ${known ? "" : "internal error: "}${message}`, "error");
-	out.exit(error instanceof CommandError ? error.exitCode : known ? 2 : 1);
+	out.exit(error instanceof commands.CommandError ? error.exitCode : known ? 2 : 1);
 }
 
-async function handle(pi: ExtensionAPI, args: string, ctx: ExtensionCommandContext, out: Output): Promise<void> {
-	const request = parseLoopArgs(args);
+async function handle([args, commands]: Modules, pi: ExtensionAPI, raw: string, ctx: ExtensionCommandContext, out: Output): Promise<void> {
+	const { HELP_TEXT, reportText, resumeLoop, startLoop, statusText, stopLoop } = commands;
+	const request = args.parseLoopArgs(raw);
 	switch (request.kind) {
 		case "start":
 			return startLoop(pi, ctx, out, request);
@@ -46,13 +51,17 @@ async function handle(pi: ExtensionAPI, args: string, ctx: ExtensionCommandConte
 export default function loopExtension(pi: ExtensionAPI): void {
 	pi.registerCommand("loop", {
 		description: "Ralph loop: run the agent in fresh sessions until a check passes (/loop help)",
-		getArgumentCompletions: (prefix) => completeLoopArgs(prefix, () => listRuns(loopPaths(process.cwd()))),
+		getArgumentCompletions: async (prefix) => {
+			const { listRuns, loopPaths } = await import("./store.ts");
+			return completeLoopArgs(prefix, () => listRuns(loopPaths(process.cwd())));
+		},
 		handler: async (args, ctx) => {
-			const out = new Output(ctx);
+			const modules = await commandModules();
+			const out = new modules[1].Output(ctx);
 			try {
-				await handle(pi, args, ctx, out);
+				await handle(modules, pi, args, ctx, out);
 			} catch (error) {
-				fail(out, error);
+				fail(modules, out, error);
 			}
 		},
 	});
@@ -70,6 +79,7 @@ export default function loopExtension(pi: ExtensionAPI): void {
 
 	pi.on("session_start", async (event, ctx) => {
 		if (event.reason !== "startup" || !ctx.hasUI) return;
+		const [, , { isStale, readLock }, { loopPaths, readState }] = await commandModules();
 		try {
 			const paths = loopPaths(ctx.cwd);
 			const state = readState(paths);

@@ -1,8 +1,9 @@
 /**
- * Which files an iteration changed. In a git work tree the snapshot is a git
- * tree id written through a private temporary index (the user's index, work
- * tree and refs are untouched); outside git it is a size+mtime file listing.
- * Loop state under `.pi/loop/` is never counted as a change.
+ * Which files an iteration changed. In a git work tree a snapshot is a git
+ * tree id written through a private index file of the loop's own (the user's
+ * index, work tree and refs are untouched); outside git it is a size+mtime
+ * file listing. Loop state under `.pi/loop/` is never counted as a change.
+ * Each git snapshot (and snapshot+diff) costs a single process spawn.
  */
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -11,10 +12,10 @@ import { join, relative } from "node:path";
 
 export type Snapshot = { kind: "git"; tree: string } | { kind: "files"; files: Map<string, string> };
 
-function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+function run(file: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<string> {
 	return new Promise((resolve, reject) => {
-		execFile("git", args, { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-			if (error) reject(new Error(`git ${args.join(" ")} failed: ${stderr || error.message}`));
+		execFile(file, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+			if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${stderr || error.message}`));
 			else resolve(stdout);
 		});
 	});
@@ -22,29 +23,20 @@ function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<stri
 
 export async function isGitWorkTree(cwd: string): Promise<boolean> {
 	try {
-		return (await git(cwd, ["rev-parse", "--is-inside-work-tree"])).trim() === "true";
+		return (await run("git", ["rev-parse", "--is-inside-work-tree"], cwd)).trim() === "true";
 	} catch {
 		return false;
 	}
 }
 
-const EXCLUDE = [":(exclude).pi/loop", ":(exclude).pi/loop/**"];
-
-async function gitSnapshot(cwd: string): Promise<Snapshot> {
-	const dir = mkdtempSync(join(tmpdir(), "pi-loop-index-"));
-	try {
-		const index = join(dir, "index");
-		const realIndex = (await git(cwd, ["rev-parse", "--path-format=absolute", "--git-path", "index"])).trim();
-		// Starting from a copy of the real index lets git reuse its stat cache.
-		if (existsSync(realIndex)) copyFileSync(realIndex, index);
-		const env = { GIT_INDEX_FILE: index };
-		await git(cwd, ["add", "-A", "--", ".", ...EXCLUDE], env);
-		const tree = (await git(cwd, ["write-tree"], env)).trim();
-		return { kind: "git", tree };
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
+// Stage everything (but loop state) into the private index and print the tree id;
+// with BASE set, also list the paths that differ from that tree.
+const GIT_SNAPSHOT = [
+	'git add -A -- . ":(exclude).pi/loop" ":(exclude).pi/loop/**" || exit 1',
+	"tree=$(git write-tree) || exit 1",
+	'echo "$tree"',
+	'if [ -n "$BASE" ] && [ "$BASE" != "$tree" ]; then git diff-tree -r --name-only --no-renames "$BASE" "$tree" || exit 1; fi',
+].join("\n");
 
 const SKIP_DIRS = new Set([".git", "node_modules"]);
 
@@ -53,13 +45,12 @@ function fileSnapshot(cwd: string): Snapshot {
 	const walk = (dir: string) => {
 		for (const entry of readdirSync(dir, { withFileTypes: true })) {
 			const full = join(dir, entry.name);
-			const rel = relative(cwd, full);
-			if (rel === join(".pi", "loop")) continue;
+			if (relative(cwd, full) === join(".pi", "loop")) continue;
 			if (entry.isDirectory()) {
 				if (!SKIP_DIRS.has(entry.name)) walk(full);
 			} else if (entry.isFile()) {
 				const st = statSync(full);
-				files.set(rel, `${st.size}:${st.mtimeMs}`);
+				files.set(relative(cwd, full), `${st.size}:${st.mtimeMs}`);
 			}
 		}
 	};
@@ -67,22 +58,51 @@ function fileSnapshot(cwd: string): Snapshot {
 	return { kind: "files", files };
 }
 
-export async function takeSnapshot(cwd: string, useGit: boolean): Promise<Snapshot> {
-	return useGit ? gitSnapshot(cwd) : fileSnapshot(cwd);
+function diffListings(before: Map<string, string>, after: Map<string, string>): string[] {
+	const changed = new Set<string>();
+	for (const [path, sig] of after) if (before.get(path) !== sig) changed.add(path);
+	for (const path of before.keys()) if (!after.has(path)) changed.add(path);
+	return [...changed].sort();
 }
 
-/** Paths that differ between two snapshots, sorted. */
-export async function changedFiles(cwd: string, before: Snapshot, after: Snapshot): Promise<string[]> {
-	if (before.kind === "git" && after.kind === "git") {
-		if (before.tree === after.tree) return [];
-		const out = await git(cwd, ["diff-tree", "-r", "--name-only", "--no-renames", before.tree, after.tree]);
-		return out.split("\n").filter((line) => line !== "").sort();
+export class Snapshotter {
+	private indexDir: string | undefined;
+
+	constructor(
+		private readonly cwd: string,
+		private readonly useGit: boolean,
+	) {}
+
+	/** The private index, seeded once from the real one so git can reuse its stat cache. */
+	private async indexFile(): Promise<string> {
+		if (!this.indexDir) {
+			this.indexDir = mkdtempSync(join(tmpdir(), "pi-loop-index-"));
+			const real = (await run("git", ["rev-parse", "--path-format=absolute", "--git-path", "index"], this.cwd)).trim();
+			if (existsSync(real)) copyFileSync(real, join(this.indexDir, "index"));
+		}
+		return join(this.indexDir, "index");
 	}
-	if (before.kind === "files" && after.kind === "files") {
-		const changed = new Set<string>();
-		for (const [path, sig] of after.files) if (before.files.get(path) !== sig) changed.add(path);
-		for (const path of before.files.keys()) if (!after.files.has(path)) changed.add(path);
-		return [...changed].sort();
+
+	private async git(base?: string): Promise<{ tree: string; changed: string[] }> {
+		const out = await run("/bin/sh", ["-c", GIT_SNAPSHOT], this.cwd, { GIT_INDEX_FILE: await this.indexFile(), BASE: base ?? "" });
+		const [tree = "", ...changed] = out.split("\n").filter((line) => line !== "");
+		return { tree, changed: changed.sort() };
 	}
-	return [];
+
+	async take(): Promise<Snapshot> {
+		if (!this.useGit) return fileSnapshot(this.cwd);
+		return { kind: "git", tree: (await this.git()).tree };
+	}
+
+	/** Paths changed since `before`, sorted. */
+	async changedSince(before: Snapshot): Promise<string[]> {
+		if (before.kind === "git") return (await this.git(before.tree)).changed;
+		const after = fileSnapshot(this.cwd);
+		return after.kind === "files" ? diffListings(before.files, after.files) : [];
+	}
+
+	dispose(): void {
+		if (this.indexDir) rmSync(this.indexDir, { recursive: true, force: true });
+		this.indexDir = undefined;
+	}
 }

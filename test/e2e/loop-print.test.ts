@@ -190,3 +190,17 @@ describe("/loop usage errors exit 2 and run nothing", () => {
 		expect(requests(fx)).toHaveLength(0);
 	});
 });
+
+describe("/loop presets and custom instructions", () => {
+	it("/loop tests uses the package.json test script and --prompt-file instructions", async () => {
+		const fx = makeFixture({ files: { ...BUGGY_LIB, "package.json": JSON.stringify({ name: "sample", scripts: { test: "node test.js" } }), "LOOP.md": "Only edit lib.js. Be brief." } });
+		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
+		const result = await runPrint(fx, "/loop tests --prompt-file LOOP.md");
+		expect(result.code, result.stderr).toBe(0);
+		const prompt = requests(fx)[0]?.messages[0]?.text ?? "";
+		expect(prompt).toContain("`npm test` — latest run failed (exit 1, 2 failures)");
+		expect(prompt).toContain("Only edit lib.js. Be brief.");
+		expect(prompt).not.toContain("Keep the change small");
+		expect(readLoopState(fx)).toMatchObject({ check: "npm test", checkSource: 'package.json script "test"' });
+	});
+});

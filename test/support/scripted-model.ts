@@ -94,6 +94,8 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 		api: "loop-faux",
 		provider: "faux",
 		models: modelIds.map((id) => ({ id, reasoning: false })),
+		// Whole responses in one chunk: an instant model, so tests and benchmarks time the harness.
+		tokenSize: { min: 100_000, max: 100_000 },
 	});
 	const step = async (context: Context, options: { signal?: AbortSignal } | undefined, _state: unknown, model: { id: string }) => {
 		faux.appendResponses([step]);

@@ -57,7 +57,7 @@ async function run(script: Script) {
 			return result;
 		},
 		snapshot: async (): Promise<Snapshot> => ({ kind: "git", tree: `t${snap++}` }),
-		changedFiles: async () => script.files?.[agentCalls - 1] ?? [],
+		changedSince: async () => script.files?.[agentCalls - 1] ?? [],
 		runAgent: async (prompt) => {
 			prompts.push(prompt);
 			const next = script.agents[agentCalls++] ?? ok();

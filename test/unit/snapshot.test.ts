@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { changedFiles, isGitWorkTree, takeSnapshot } from "../../extensions/loop/snapshot.ts";
+import { isGitWorkTree, Snapshotter } from "../../extensions/loop/snapshot.ts";
 
 function project(git: boolean): string {
 	const dir = mkdtempSync(join(tmpdir(), "pi-loop-snap-"));
@@ -23,15 +23,17 @@ describe.each([true, false])("snapshots (git: %s)", (git) => {
 	it("lists modified, added and deleted files but not loop state", async () => {
 		const dir = project(git);
 		expect(await isGitWorkTree(dir)).toBe(git);
-		const before = await takeSnapshot(dir, git);
+		const snapshots = new Snapshotter(dir, git);
+		const before = await snapshots.take();
 		writeFileSync(join(dir, "a.txt"), "changed!");
 		writeFileSync(join(dir, "c.txt"), "new");
 		rmSync(join(dir, "b.txt"));
 		mkdirSync(join(dir, ".pi", "loop"), { recursive: true });
 		writeFileSync(join(dir, ".pi", "loop", "state.json"), "{}");
-		const after = await takeSnapshot(dir, git);
-		expect(await changedFiles(dir, before, after)).toEqual(["a.txt", "b.txt", "c.txt"]);
-		expect(await changedFiles(dir, after, await takeSnapshot(dir, git))).toEqual([]);
+		expect(await snapshots.changedSince(before)).toEqual(["a.txt", "b.txt", "c.txt"]);
+		const after = await snapshots.take();
+		expect(await snapshots.changedSince(after)).toEqual([]);
+		snapshots.dispose();
 	});
 });
 
@@ -39,7 +41,9 @@ describe("git snapshots", () => {
 	it("leave the user's index untouched", async () => {
 		const dir = project(true);
 		writeFileSync(join(dir, "new.txt"), "x");
-		await takeSnapshot(dir, true);
+		const snapshots = new Snapshotter(dir, true);
+		await snapshots.take();
+		snapshots.dispose();
 		expect(execFileSync("git", ["status", "--porcelain"], { cwd: dir, encoding: "utf8" })).toBe("?? new.txt\n");
 	});
 });
