@@ -2,36 +2,21 @@
 // process versus the classic bash Ralph loop (a new `pi -p --no-session`
 // process per iteration), with an instant scripted model and a trivial
 // check. Both run in the same invocation so the ratio compares like with like.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { commitAll, createSandbox } from "../test/support/sandbox.mjs";
 
 const CHECK = "test -f DONE";
 
 function fixture(repo, name, iterations) {
-	const root = mkdtempSync(join(tmpdir(), `pi-loop-bench-${name}-`));
-	const project = join(root, "project");
-	for (const dir of [project, join(root, "agent"), join(root, "home")]) mkdirSync(dir);
+	const { root, project, env } = createSandbox(`pi-loop-bench-${name}-`);
 	writeFileSync(join(project, "README.md"), "bench\n");
 	const steps = [];
 	for (let i = 1; i <= iterations; i++) steps.push({ write: { path: "notes.md", content: `attempt ${i}\n` } }, { text: `attempt ${i}` });
 	writeFileSync(join(root, "script.json"), JSON.stringify({ steps }));
-	const env = {
-		...process.env,
-		HOME: join(root, "home"),
-		PI_CODING_AGENT_DIR: join(root, "agent"),
-		PI_OFFLINE: "1",
-		LOOP_FAUX_KEY: "scripted",
-		LOOP_FAUX_SCRIPT: join(root, "script.json"),
-		LOOP_FAUX_LOG: join(root, "requests.jsonl"),
-		GIT_AUTHOR_NAME: "b",
-		GIT_AUTHOR_EMAIL: "b@b.invalid",
-		GIT_COMMITTER_NAME: "b",
-		GIT_COMMITTER_EMAIL: "b@b.invalid",
-	};
-	for (const args of [["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]]) execFileSync("git", args, { cwd: project, env });
-	return { root, project, env, pi: join(repo, "node_modules", ".bin", "pi"), model: join(repo, "test", "support", "scripted-model.ts") };
+	commitAll(project, env);
+	return { project, env, pi: join(repo, "node_modules", ".bin", "pi"), model: join(repo, "test", "support", "scripted-model.ts") };
 }
 
 function median(values) {

@@ -2,17 +2,15 @@
 // demo/sample, with a SCRIPTED model (no API key, no network). The model's
 // three answers are fixed in advance below; everything else — pi, the loop
 // engine, the checks, git, the state files — is the real thing.
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commitAll, createSandbox } from "../test/support/sandbox.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const root = mkdtempSync(join(tmpdir(), "pi-loop-demo-"));
-const project = join(root, "sample");
+const { root, project, env } = createSandbox("pi-loop-demo-");
 cpSync(join(repo, "demo", "sample"), project, { recursive: true });
-for (const dir of ["agent", "home"]) mkdirSync(join(root, dir));
 
 const fix = (body) => `// Turns a title into a URL slug.\nexport function slugify(title) {\n${body}\n}\n`;
 const script = {
@@ -28,26 +26,13 @@ const script = {
 };
 writeFileSync(join(root, "script.json"), JSON.stringify(script));
 
-const env = {
-	...process.env,
-	HOME: join(root, "home"),
-	PI_CODING_AGENT_DIR: join(root, "agent"),
-	PI_OFFLINE: "1",
-	LOOP_FAUX_KEY: "scripted",
-	LOOP_FAUX_SCRIPT: join(root, "script.json"),
-	LOOP_FAUX_LOG: join(root, "requests.jsonl"),
-	GIT_AUTHOR_NAME: "demo",
-	GIT_AUTHOR_EMAIL: "demo@example.invalid",
-	GIT_COMMITTER_NAME: "demo",
-	GIT_COMMITTER_EMAIL: "demo@example.invalid",
-};
-for (const args of [["init", "-q"], ["add", "-A"], ["commit", "-qm", "sample with three bugs"]]) execFileSync("git", args, { cwd: project, env });
+commitAll(project, env, "sample with three bugs");
 
 const pi = join(repo, "node_modules", ".bin", "pi");
 const args = ["-e", repo, "-e", join(repo, "test", "support", "scripted-model.ts"), "--model", "faux/faux-1", "-p", "/loop tests --max 5"];
 console.log("pi-loop-factory demo — the model is SCRIPTED (three canned answers), everything else is real.");
 console.log(`project: ${project}`);
-console.log(`$ pi ${args.slice(4).join(" ")}   (with the package and the scripted model loaded)\n`);
+console.log('$ pi -e <this checkout> -e test/support/scripted-model.ts --model faux/faux-1 -p "/loop tests --max 5"\n');
 const run = spawnSync(pi, args, { cwd: project, env, stdio: ["ignore", "inherit", "inherit"] });
 
 const state = JSON.parse(readFileSync(join(project, ".pi", "loop", "state.json"), "utf8"));

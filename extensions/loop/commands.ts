@@ -18,7 +18,7 @@ import { renderReport } from "./report.ts";
 import { isGitWorkTree, Snapshotter } from "./snapshot.ts";
 import { ensureLoopDir, ensureRunDir, listRuns, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
 import { type LoopState, SUCCESS_REASONS, totalUsage } from "./types.ts";
-import { formatCost, formatDuration } from "./view.ts";
+import { describeCheck, formatCost, formatDuration } from "./view.ts";
 
 /** A problem the user must fix; exitCode is what `pi -p` exits with. */
 export class CommandError extends Error {
@@ -193,7 +193,7 @@ export function statusText(cwd: string): string {
 	const condition =
 		state.status === "ended" ? `ended: ${state.reason}${state.detail ? ` (${state.detail})` : ""}` : live ? `running (pid ${holder?.pid})` : "interrupted — /loop resume continues it";
 	const last = state.checks.at(-1);
-	const check = last ? (last.exitCode === 0 ? "passing" : `failing (exit ${last.exitCode}${last.failures === undefined ? "" : `, ${last.failures} failures`})`) : "not run yet";
+	const check = last ? `last run ${describeCheck(last)}` : "not run yet";
 	return [
 		`loop ${state.preset} · run ${state.runId} · ${condition}`,
 		`check: ${state.check} — ${check}`,

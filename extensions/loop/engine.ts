@@ -11,6 +11,7 @@ import { buildIterationPrompt, hasPromise, summarize } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
+import { plural } from "./view.ts";
 import { appendEvent, clearControl, type LoopEvent, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
 import type { AgentStatus, CheckRecord, IterationRecord, LoopState, Usage } from "./types.ts";
 
@@ -140,10 +141,6 @@ export async function runLoop(state: LoopState, deps: EngineDeps): Promise<LoopS
 	} finally {
 		clearInterval(watcher);
 	}
-}
-
-function plural(n: number, word: string): string {
-	return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function recordCheck(state: LoopState, run: CheckRun): CheckRecord {

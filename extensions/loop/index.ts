@@ -70,7 +70,7 @@ export default function loopExtension(pi: ExtensionAPI): void {
 		const content = typeof message.content === "string" ? message.content : "";
 		const [first = "", ...rest] = content.split("\n");
 		const files = message.details?.files ?? [];
-		let text = theme.fg("accent", "⟳ ") + first;
+		let text = message.details?.kind === "iteration" ? theme.fg("accent", "⟳ ") + first : theme.bold(first);
 		if (expanded && rest.length > 0) text += `\n${theme.fg("dim", rest.join("\n"))}`;
 		else if (rest.length > 0) text += `\n${rest.slice(0, 3).join("\n")}`;
 		if (expanded && files.length > 0) text += `\n${theme.fg("dim", files.join("\n"))}`;

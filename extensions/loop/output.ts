@@ -29,6 +29,7 @@ const NOISE: [RegExp, string][] = [
 	[/\b0x[0-9a-fA-F]{4,}\b/g, "<addr>"],
 	[/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>"],
 	[/\b\d+(\.\d+)?\s?(ns|µs|us|ms|s|sec|secs|seconds|m|min)\b/g, "<dur>"],
+	[/\b(duration|elapsed|time)(_?ms|_?s)?(["']?\s*[:=]\s*)\d+(\.\d+)?/gi, "$1$2$3<dur>"],
 	[/\bpid[ =:]?\d+\b/gi, "pid <n>"],
 	[/\/tmp\/[^\s:'")]+/g, "<tmp>"],
 	[/\bport \d+\b/gi, "port <n>"],

@@ -4,6 +4,7 @@
  * instructions (the default ones, or the user's --prompt-file).
  */
 import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
+import { describeCheck } from "./view.ts";
 
 export const DEFAULT_INSTRUCTIONS = [
 	"You are one iteration of an automated loop. You start with no memory of earlier iterations:",
@@ -48,7 +49,7 @@ export function progressDigest(state: Pick<LoopState, "history" | "checks">, kee
 
 export function buildIterationPrompt(state: LoopState, n: number): string {
 	const check = state.checks.at(-1) as CheckRecord;
-	const status = check.exitCode === 0 ? "passed (exit 0)" : `failed (exit ${check.exitCode}${check.failures === undefined ? "" : `, ${check.failures} failures`}${check.timedOut ? ", timed out" : ""})`;
+	const status = describeCheck(check);
 	const promise = state.options.promise
 		? `\n\nThe loop also needs your word: only when the goal is fully met and the check passes, end your reply with <promise>${state.options.promise}</promise>. Never write it otherwise.`
 		: "";

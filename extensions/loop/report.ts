@@ -4,7 +4,7 @@
  */
 import type { CheckRecord, LoopState } from "./types.ts";
 import { totalUsage } from "./types.ts";
-import { formatCost, formatDuration, reasonText } from "./view.ts";
+import { formatCost, formatDuration, plural, reasonText } from "./view.ts";
 
 function cell(text: string): string {
 	return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -46,7 +46,7 @@ export function renderReport(state: LoopState): string {
 	if (state.history.length === 0) lines.push("| — | " + checkCell(state.checks[0]) + " | — | — | no model call | — | — | — | — |");
 	lines.push(
 		"",
-		`**Totals:** ${state.history.length} iterations · ${state.checks.length} check runs · ${usage.input} input / ${usage.output} output tokens` +
+		`**Totals:** ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ${usage.input} input / ${usage.output} output tokens` +
 			` (${usage.cacheRead} cache read, ${usage.cacheWrite} cache write) · ${formatCost(usage.cost)}`,
 		"",
 	);

@@ -6,6 +6,10 @@
 import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
 import { SUCCESS_REASONS, totalUsage } from "./types.ts";
 
+export function plural(n: number, word: string): string {
+	return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function formatDuration(ms: number): string {
 	const s = Math.floor(ms / 1000);
 	if (s < 60) return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${s}s`;
@@ -66,14 +70,20 @@ export function statusText(state: LoopState): string {
 }
 
 export function iterationLine(state: LoopState, it: IterationRecord): string {
-	const files = it.filesChanged.length === 0 ? "no files changed" : `${it.filesChanged.length} file${it.filesChanged.length === 1 ? "" : "s"} changed`;
+	const files = it.filesChanged.length === 0 ? "no files changed" : `${plural(it.filesChanged.length, "file")} changed`;
 	const agent = it.agent === "ok" ? "" : ` · agent ${it.agent}`;
 	return `loop ${state.preset} · iteration ${it.n}/${state.options.max} done · ${files}${agent} · ${formatDuration(it.durationMs)} · ${formatCost(it.usage.cost)}`;
 }
 
+/** `passed`, or `failed (exit 1, 2 failures, timed out)`. */
+export function describeCheck(check: CheckRecord): string {
+	if (check.exitCode === 0) return "passed";
+	const count = check.failures === undefined ? "" : `, ${plural(check.failures, "failure")}`;
+	return `failed (exit ${check.exitCode}${count}${check.timedOut ? ", timed out" : ""})`;
+}
+
 export function checkLine(state: LoopState, check: CheckRecord): string {
-	const result = check.exitCode === 0 ? "passed" : `failed (exit ${check.exitCode}${check.failures === undefined ? "" : `, ${check.failures} failures`}${check.timedOut ? ", timed out" : ""})`;
-	return `loop ${state.preset} · check ${result} in ${formatDuration(check.durationMs)}: ${state.check}`;
+	return `loop ${state.preset} · check ${describeCheck(check)} in ${formatDuration(check.durationMs)}: ${state.check}`;
 }
 
 const REASON_TEXT: Record<string, string> = {
@@ -93,7 +103,7 @@ export function summaryText(state: LoopState, reportPath: string): string {
 	const mark = ok ? "✓" : "✗";
 	const lines = [
 		`${mark} loop ${state.preset} ended: ${state.reason} — ${REASON_TEXT[state.reason ?? ""] ?? ""}`,
-		`  ${state.history.length} iteration${state.history.length === 1 ? "" : "s"} · ${state.checks.length} check runs · ${formatDuration(state.elapsedMs)} · ${formatCost(usage.cost)} · ${usage.input + usage.output} tokens`,
+		`  ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ${formatDuration(state.elapsedMs)} · ${formatCost(usage.cost)} · ${usage.input + usage.output} tokens`,
 	];
 	if (state.detail) lines.push(`  ${state.detail}`);
 	lines.push(`  report: ${reportPath}`);

@@ -4,10 +4,10 @@
  * and RPC mode with this package loaded (`pi -e <checkout>`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commitAll, createSandbox } from "./sandbox.mjs";
 import type { LoggedRequest, Script } from "./scripted-model.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -45,35 +45,12 @@ export const LIB_HALF_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a,
 export const LIB_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a * b;\n";
 
 export function makeFixture(options: ProjectOptions = {}): Fixture {
-	const root = mkdtempSync(join(tmpdir(), "pi-loop-e2e-"));
-	const project = join(root, "project");
-	const agentDir = join(root, "agent");
-	const home = join(root, "home");
-	for (const dir of [project, agentDir, home]) mkdirSync(dir, { recursive: true });
+	const { root, project, agentDir, env } = createSandbox("pi-loop-e2e-");
 	for (const [path, content] of Object.entries(options.files ?? BUGGY_LIB)) {
 		mkdirSync(dirname(join(project, path)), { recursive: true });
 		writeFileSync(join(project, path), content);
 	}
-	const env: NodeJS.ProcessEnv = {
-		...process.env,
-		HOME: home,
-		PI_CODING_AGENT_DIR: agentDir,
-		PI_OFFLINE: "1",
-		PI_SKIP_VERSION_CHECK: "1",
-		LOOP_FAUX_KEY: "scripted",
-		LOOP_FAUX_SCRIPT: join(root, "script.json"),
-		LOOP_FAUX_LOG: join(root, "requests.jsonl"),
-		GIT_AUTHOR_NAME: "Loop Test",
-		GIT_AUTHOR_EMAIL: "loop@test.invalid",
-		GIT_COMMITTER_NAME: "Loop Test",
-		GIT_COMMITTER_EMAIL: "loop@test.invalid",
-	};
-	if (options.git !== false) {
-		const git = (...args: string[]) => execFileSync("git", args, { cwd: project, env, stdio: "ignore" });
-		git("init", "-q");
-		git("add", "-A");
-		git("commit", "-qm", "initial");
-	}
+	if (options.git !== false) commitAll(project, env);
 	const fixture = { root, project, agentDir, scriptPath: env.LOOP_FAUX_SCRIPT as string, logPath: env.LOOP_FAUX_LOG as string, env };
 	setScript(fixture, { steps: [] });
 	return fixture;

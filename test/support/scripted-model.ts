@@ -15,6 +15,7 @@ import {
 	type Context,
 	fauxAssistantMessage,
 	fauxToolCall,
+	getApiProvider,
 	registerFauxProvider,
 } from "@mariozechner/pi-ai";
 import type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
@@ -111,10 +112,14 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 	};
 	faux.setResponses([step]);
 
+	// Handing pi the stream function lets it re-register the API when it
+	// refreshes its model registry (interactive mode does on session changes).
+	const registered = getApiProvider(faux.api);
 	pi.registerProvider("faux", {
 		baseUrl: "http://localhost:0",
 		apiKey: "LOOP_FAUX_KEY",
 		api: faux.api,
+		streamSimple: registered?.streamSimple,
 		models: faux.models.map((m) => ({
 			id: m.id,
 			name: m.name,
