@@ -106,6 +106,8 @@ function freshState(runId: string, request: Extract<LoopRequest, { kind: "start"
 /** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
 async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState): Promise<LoopState> {
 	const lock = acquireLock(paths.lock, state.runId);
+	// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
+	await ctx.waitForIdle();
 	try {
 		ensureRunDir(paths, state.runId);
 		if (lock.tookOver) out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { events, LIB_FIXED, makeFixture, PI_BIN, REPO_ROOT, requests, SCRIPTED_MODEL, setScript } from "../support/harness.ts";
 
@@ -24,7 +24,8 @@ describe("package", () => {
 		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
 		execFileSync(PI_BIN, ["install", REPO_ROOT], { cwd: fx.project, env: fx.env, stdio: "pipe" });
 		const settings = JSON.parse(readFileSync(join(fx.agentDir, "settings.json"), "utf8"));
-		expect(JSON.stringify(settings.packages)).toContain(REPO_ROOT);
+		// pi records local packages relative to the settings file when it can.
+		expect((settings.packages as string[]).map((p) => resolve(fx.agentDir, p))).toContain(REPO_ROOT);
 		const out = execFileSync(PI_BIN, ["-e", SCRIPTED_MODEL, "--model", "faux/faux-1", "-p", '/loop until "node test.js"'], {
 			cwd: fx.project,
 			env: fx.env,
