@@ -134,11 +134,31 @@ export const USAGE = [
 	"flags: " + Object.keys(FLAGS).join(" "),
 ].join("\n");
 
+/** Splits at the first unquoted ` -- `: what follows is the goal, kept verbatim (quotes, apostrophes and all). */
+export function splitGoal(raw: string): { head: string; goal?: string } {
+	let quote: string | null = null;
+	for (let i = 0; i < raw.length; i++) {
+		const ch = raw[i] as string;
+		if (quote) {
+			if (ch === quote) quote = null;
+			else if (ch === "\\" && quote === '"') i++;
+		} else if (ch === '"' || ch === "'") quote = ch;
+		else if (ch === "\\") i++;
+		else if (ch === "-" && raw.startsWith("--", i) && (i === 0 || /\s/.test(raw[i - 1] as string)) && (i + 2 === raw.length || /\s/.test(raw[i + 2] as string))) {
+			const goal = raw.slice(i + 2).trim();
+			return { head: raw.slice(0, i), goal: goal === "" ? undefined : goal };
+		}
+	}
+	return { head: raw };
+}
+
 export function parseLoopArgs(raw: string): LoopRequest {
-	const tokens = tokenize(raw);
+	const { head, goal } = splitGoal(raw);
+	const tokens = tokenize(head);
 	const sub = tokens[0];
 	if (sub === undefined) throw new UsageError(`missing subcommand\n${USAGE}`);
-	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as Preset, tokens.slice(1));
+	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as Preset, tokens.slice(1), goal);
+	if (goal !== undefined) throw new UsageError(`/loop ${sub} takes no goal (nothing may follow --)`);
 	if (sub === "report") {
 		if (tokens.length > 2) throw new UsageError(`/loop report takes at most one run id, got: ${tokens.slice(1).join(" ")}`);
 		return tokens[1] === undefined ? { kind: "report" } : { kind: "report", runId: tokens[1] };
@@ -150,17 +170,12 @@ export function parseLoopArgs(raw: string): LoopRequest {
 	throw new UsageError(`unknown subcommand "${sub}"\n${USAGE}`);
 }
 
-function parseStart(preset: Preset, tokens: string[]): LoopRequest {
+function parseStart(preset: Preset, tokens: string[], goal: string | undefined): LoopRequest {
 	const options: LoopOptions = { ...DEFAULT_OPTIONS };
 	const seen = new Set<string>();
 	const positionals: string[] = [];
-	let goal: string | undefined;
 	for (let i = 0; i < tokens.length; i++) {
 		const token = tokens[i] as string;
-		if (token === "--") {
-			goal = tokens.slice(i + 1).join(" ").trim() || undefined;
-			break;
-		}
 		if (token.startsWith("--")) {
 			const eq = token.indexOf("=");
 			const flag = eq === -1 ? token : token.slice(0, eq);

@@ -13,6 +13,26 @@ export interface CheckRun {
 }
 
 const KEEP_BYTES = 512 * 1024;
+
+/**
+ * Process groups of checks still running. If pi exits (print mode exits on
+ * SIGTERM, for instance) they are killed rather than left running alongside a
+ * later resumed loop. Kept on globalThis: pi may load this module more than once.
+ */
+const ACTIVE_KEY = Symbol.for("pi-loop-factory.active-checks");
+function activeChecks(): Set<number> {
+	const registry = globalThis as unknown as Record<symbol, Set<number> | undefined>;
+	let set = registry[ACTIVE_KEY];
+	if (!set) {
+		const created = new Set<number>();
+		set = created;
+		registry[ACTIVE_KEY] = created;
+		process.once("exit", () => {
+			for (const pid of created) killTree(pid, "SIGKILL");
+		});
+	}
+	return set;
+}
 const KILL_GRACE_MS = 1500;
 
 function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -33,6 +53,7 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 			stdio: ["ignore", "pipe", "pipe"],
 			env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
 		});
+		if (child.pid !== undefined) activeChecks().add(child.pid);
 		let output = "";
 		let timedOut = false;
 		let aborted = false;
@@ -65,6 +86,7 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 			if (killTimer) clearTimeout(killTimer);
 			// Make sure nothing the check started outlives it.
 			if (timedOut || aborted) killTree(child.pid, "SIGKILL");
+			if (child.pid !== undefined) activeChecks().delete(child.pid);
 			signal?.removeEventListener("abort", onAbort);
 			let text = output.length > KEEP_BYTES ? output.slice(-KEEP_BYTES) : output;
 			if (timedOut) text += `\n[loop] check timed out after ${timeoutMs} ms; its process tree was killed\n`;

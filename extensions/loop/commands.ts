@@ -10,13 +10,14 @@ import { type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
 import { runCheck } from "./check-runner.ts";
 import { detectCheck } from "./detect.ts";
 import { runLoop } from "./engine.ts";
-import { IterationSessions } from "./iteration-session.ts";
+import { IdleInput } from "./idle-input.ts";
+import { IterationSessions, usageFromSessionFile } from "./iteration-session.ts";
 import { acquireLock, isStale, readLock } from "./lock.ts";
 import { createLoopView } from "./loop-view.ts";
 import { defaultGoal } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import { isGitWorkTree, Snapshotter } from "./snapshot.ts";
-import { ensureLoopDir, ensureRunDir, listRuns, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
+import { ensureLoopDir, ensureRunDir, listRuns, pruneSnapshots, snapshotDir, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
 import { type LoopState, SUCCESS_REASONS, totalUsage } from "./types.ts";
 import { describeCheck, formatCost, formatDuration } from "./view.ts";
 
@@ -104,16 +105,25 @@ function freshState(runId: string, request: Extract<LoopRequest, { kind: "start"
 }
 
 /** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
-async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState): Promise<LoopState> {
+async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean): Promise<LoopState> {
 	const lock = acquireLock(paths.lock, state.runId);
-	// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
-	await ctx.waitForIdle();
 	try {
+		// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
+		await ctx.waitForIdle();
 		ensureRunDir(paths, state.runId);
 		if (lock.tookOver) out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");
 		const cwd = ctx.cwd;
-		const snapshots = new Snapshotter(cwd, await isGitWorkTree(cwd));
-		const sessions = new IterationSessions(ctx);
+		const snapshots = new Snapshotter(cwd, await isGitWorkTree(cwd), snapshotDir(paths, state.runId));
+		const idle = new IdleInput((command) => {
+			try {
+				if (command === "status") out.say(statusText(cwd));
+				else stopLoop(sessions.current, out, command);
+			} catch (error) {
+				out.say(`loop: ${(error as Error).message}`, "error");
+			}
+		});
+		const sessions = new IterationSessions(ctx, (next) => idle.attach(next));
+		idle.attach(ctx);
 		out.follow(() => sessions.current);
 		state.originSession ??= sessions.originSession;
 		state.pid = process.pid;
@@ -123,12 +133,13 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 				runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
 				snapshot: () => snapshots.take(),
 				changedSince: (before) => snapshots.changedSince(before),
-				runAgent: (prompt) => sessions.run(prompt),
-				abortAgent: () => sessions.abort(),
+				runAgent: (prompt, signal, hooks) => sessions.run(prompt, signal, hooks),
+				recoverUsage: usageFromSessionFile,
 				view: createLoopView(pi, sessions, out.hasUI),
-			});
+			}, resume);
 		} finally {
-			snapshots.dispose();
+			// Kept while the run can still be resumed: its baseline tree lives there.
+			if (state.status === "ended") snapshots.dispose();
 		}
 	} finally {
 		lock.release();
@@ -150,7 +161,8 @@ export async function startLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, 
 		out.say(`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`, "warning");
 	}
 	const state = freshState(runId, request, check, instructions);
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state)));
+	pruneSnapshots(paths, runId);
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false)));
 }
 
 export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output): Promise<void> {
@@ -161,7 +173,7 @@ export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext,
 		throw new CommandError(`the last run ${state.runId} already ended (${state.reason}); start a new loop instead`);
 	}
 	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state)));
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true)));
 }
 
 function runningState(paths: LoopPaths): LoopState {
@@ -179,7 +191,8 @@ export function stopLoop(ctx: ExtensionCommandContext, out: Output, how: "stop" 
 	const state = runningState(paths);
 	requestControl(paths, state.runId, how);
 	if (how === "abort") {
-		if (!ctx.isIdle()) ctx.abort();
+		// The engine aborts within a poll; aborting here too is immediate, but only for a loop of this process.
+		if (readLock(paths.lock)?.pid === process.pid && !ctx.isIdle()) ctx.abort();
 		out.say(`abort requested: run ${state.runId} ends now`, "warning");
 	} else {
 		out.say(`stop requested: run ${state.runId} ends after the current iteration`);
@@ -213,7 +226,7 @@ export function reportText(cwd: string, runId: string | undefined): string {
 	const file = join(runDir(paths, id), "report.md");
 	if (existsSync(file)) return readFileSync(file, "utf8");
 	const state = readRunState(paths, id);
-	if (!state) throw new CommandError(`run ${id} has no report or state file`, 1);
+	if (!state) throw new CommandError(`run ${id} has no report and its state file is missing or unreadable`, 1);
 	return renderReport(state);
 }
 

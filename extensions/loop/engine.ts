@@ -37,18 +37,28 @@ export interface EngineDeps {
 	runCheck(signal: AbortSignal): Promise<CheckRun>;
 	snapshot(): Promise<Snapshot>;
 	changedSince(before: Snapshot): Promise<string[]>;
-	runAgent(prompt: string, n: number): Promise<AgentOutcome>;
-	abortAgent(): void;
+	/**
+	 * Runs one agent iteration; `signal` aborts it (before it starts, or while it runs).
+	 * `beforePrompt` must be awaited after the new session exists and before the prompt is sent.
+	 */
+	runAgent(prompt: string, signal: AbortSignal, hooks: AgentHooks): Promise<AgentOutcome>;
+	/** Token usage recorded in an iteration's session file (for iterations cut off by a crash). */
+	recoverUsage?(sessionFile: string): Usage;
 	view: LoopView;
 	now?: () => number;
 	/** How often control requests and the deadline are polled while work runs. */
 	pollMs?: number;
 }
 
+export interface AgentHooks {
+	onSession(sessionFile: string | undefined): void;
+	beforePrompt(): Promise<void>;
+}
+
 const NO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
 
-/** Runs (or resumes) the loop described by state until it ends; returns the final state. */
-export async function runLoop(state: LoopState, deps: EngineDeps): Promise<LoopState> {
+/** Runs (or, with resume, continues) the loop described by state until it ends; returns the final state. */
+export async function runLoop(state: LoopState, deps: EngineDeps, resume = false): Promise<LoopState> {
 	const now = deps.now ?? Date.now;
 	const startedAt = now();
 	const elapsedBase = state.elapsedMs;
@@ -59,22 +69,27 @@ export async function runLoop(state: LoopState, deps: EngineDeps): Promise<LoopS
 		saveState(deps.paths, state);
 	};
 
+	// One controller for the whole run: once aborted (by /loop abort or the time limit),
+	// every check and agent run from then on is aborted too, whenever it starts.
 	let interrupt: "aborted" | "timeout" | undefined;
-	let checkAbort = new AbortController();
+	const stopAll = new AbortController();
 	const pending = (): "aborted" | "timeout" | undefined => {
 		if (interrupt) return interrupt;
 		if (readControl(deps.paths, state.runId) === "abort") return "aborted";
 		if (state.options.timeoutMs !== undefined && elapsed() >= state.options.timeoutMs) return "timeout";
 		return undefined;
 	};
-	const watcher = setInterval(() => {
-		deps.view.onTick(state, elapsed());
+	const poll = () => {
 		const found = pending();
 		if (found && !interrupt) {
 			interrupt = found;
-			checkAbort.abort();
-			deps.abortAgent();
+			stopAll.abort();
 		}
+		return interrupt;
+	};
+	const watcher = setInterval(() => {
+		deps.view.onTick(state, elapsed());
+		poll();
 	}, deps.pollMs ?? 250);
 
 	const end = async (decision: StopDecision): Promise<LoopState> => {
@@ -96,24 +111,31 @@ export async function runLoop(state: LoopState, deps: EngineDeps): Promise<LoopS
 			: { reason, detail: "aborted by /loop abort" };
 
 	try {
-		if (state.checks.length === 0) event({ type: "run_start", check: state.check, preset: state.preset, goal: state.goal, options: state.options });
+		// A check already recorded for the current boundary (a crash came after it) is not run again.
+		let reuseCheck = false;
+		if (!resume) event({ type: "run_start", check: state.check, preset: state.preset, goal: state.goal, options: state.options });
 		else {
+			clearControl(deps.paths); // a stop or abort aimed at the run before it died is void
 			event({ type: "run_resume", iteration: state.history.length, elapsedMs: state.elapsedMs });
 			if (state.current) await closeInterruptedIteration(state, deps, event);
+			else reuseCheck = state.checks.length > 0 && (state.history.length === 0 || state.history.at(-1)?.checkAfter !== undefined);
 		}
 		save();
 
 		for (;;) {
-			const before = pending();
+			const before = poll();
 			if (before) return await end(interrupted(before));
 
-			checkAbort = new AbortController();
-			const run = await deps.runCheck(checkAbort.signal);
-			if (run.aborted) return await end(interrupted(interrupt ?? pending() ?? "aborted"));
-			const check = recordCheck(state, run);
-			event({ type: "check", exitCode: check.exitCode, durationMs: check.durationMs, failures: check.failures, timedOut: check.timedOut, fingerprint: check.fingerprint });
-			save();
-			await deps.view.onCheck(state, check);
+			let check = state.checks.at(-1) as CheckRecord;
+			if (!reuseCheck) {
+				const run = await deps.runCheck(stopAll.signal);
+				if (run.aborted) return await end(interrupted(poll() ?? "aborted"));
+				check = recordCheck(state, run);
+				event({ type: "check", exitCode: check.exitCode, durationMs: check.durationMs, failures: check.failures, timedOut: check.timedOut, fingerprint: check.fingerprint });
+				save();
+				await deps.view.onCheck(state, check);
+			}
+			reuseCheck = false;
 
 			const previous = state.history.at(-1);
 			const promise = state.options.promise;
@@ -130,11 +152,11 @@ export async function runLoop(state: LoopState, deps: EngineDeps): Promise<LoopS
 			if (state.history.length >= state.options.max) {
 				return await end({ reason: "max-iterations", detail: `${state.options.max} iterations ran and the check still ${check.exitCode === 0 ? "lacks the promise" : "fails"}` });
 			}
-			const late = pending();
+			const late = poll();
 			if (late) return await end(interrupted(late));
 
-			await runIteration(state, deps, event, save);
-			if (interrupt) return await end(interrupted(interrupt));
+			await runIteration(state, deps, stopAll.signal, event, save);
+			if (poll()) return await end(interrupted(interrupt ?? "aborted"));
 			const last = state.history.at(-1);
 			if (last?.agent === "aborted") return await end({ reason: "aborted", detail: "the agent run was aborted" });
 		}
@@ -158,26 +180,49 @@ function recordCheck(state: LoopState, run: CheckRun): CheckRecord {
 	return check;
 }
 
-async function runIteration(state: LoopState, deps: EngineDeps, event: (e: LoopEvent) => void, save: () => void): Promise<void> {
+/** A snapshot that could not be taken leaves "files changed" unknown (empty) instead of ending the run. */
+async function trySnapshot<T>(what: string, take: () => Promise<T>, event: (e: LoopEvent) => void): Promise<T | undefined> {
+	try {
+		return await take();
+	} catch (error) {
+		event({ type: "snapshot_error", detail: `${what}: ${(error as Error).message}` });
+		return undefined;
+	}
+}
+
+async function runIteration(state: LoopState, deps: EngineDeps, signal: AbortSignal, event: (e: LoopEvent) => void, save: () => void): Promise<void> {
 	const n = state.history.length + 1;
 	const started = Date.now();
-	const baseline = await deps.snapshot();
-	state.current = { n, startedAt: new Date(started).toISOString(), baseline: baseline.kind === "git" ? baseline.tree : undefined };
+	// The baseline snapshot overlaps the session switch; the prompt waits for it, so the
+	// agent cannot change a file before the baseline is taken.
+	const baselineTaken = trySnapshot("baseline", () => deps.snapshot(), event);
+	const current: NonNullable<LoopState["current"]> = { n, startedAt: new Date(started).toISOString() };
+	state.current = current;
 	event({ type: "iteration_start", iteration: n });
 	save();
 	await deps.view.onIterationStart(state);
 
 	let outcome: AgentOutcome;
 	try {
-		outcome = await deps.runAgent(buildIterationPrompt(state, n), n);
+		outcome = await deps.runAgent(buildIterationPrompt(state, n), signal, {
+			onSession: (sessionFile) => {
+				current.sessionFile = sessionFile;
+			},
+			beforePrompt: async () => {
+				const taken = await baselineTaken;
+				if (taken?.kind === "git") current.baseline = taken.tree;
+				save();
+			},
+		});
 	} catch (error) {
 		outcome = { status: "error", error: (error as Error).message, text: "", usage: NO_USAGE };
 	}
-	const filesChanged = await deps.changedSince(baseline);
+	const baseline = await baselineTaken;
+	const filesChanged = baseline ? ((await trySnapshot("changes", () => deps.changedSince(baseline), event)) ?? []) : [];
 	const promiseMade = state.options.promise !== undefined && outcome.status === "ok" && hasPromise(outcome.text, state.options.promise);
 	const record: IterationRecord = {
 		n,
-		startedAt: state.current.startedAt,
+		startedAt: current.startedAt,
 		durationMs: Date.now() - started,
 		agent: outcome.status,
 		error: outcome.error,
@@ -200,14 +245,9 @@ async function runIteration(state: LoopState, deps: EngineDeps, event: (e: LoopE
 async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, event: (e: LoopEvent) => void): Promise<void> {
 	const current = state.current;
 	if (!current) return;
-	let filesChanged: string[] = [];
-	if (current.baseline) {
-		try {
-			filesChanged = await deps.changedSince({ kind: "git", tree: current.baseline });
-		} catch {
-			filesChanged = [];
-		}
-	}
+	const baseline: Snapshot | undefined = current.baseline ? { kind: "git", tree: current.baseline } : undefined;
+	const filesChanged = baseline ? ((await trySnapshot("changes", () => deps.changedSince(baseline), event)) ?? []) : [];
+	const usage = current.sessionFile && deps.recoverUsage ? deps.recoverUsage(current.sessionFile) : NO_USAGE;
 	const record: IterationRecord = {
 		n: current.n,
 		startedAt: current.startedAt,
@@ -215,13 +255,14 @@ async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, eve
 		agent: "interrupted",
 		error: "the pi process ended during this iteration",
 		filesChanged,
-		usage: NO_USAGE,
+		usage,
 		summary: "",
 		promiseMade: false,
 		checkBefore: state.checks.length - 1,
+		sessionFile: current.sessionFile,
 	};
 	state.history.push(record);
 	state.current = undefined;
-	event({ type: "iteration_end", iteration: record.n, agent: "interrupted", filesChanged, usage: NO_USAGE, cost: 0 });
+	event({ type: "iteration_end", iteration: record.n, agent: "interrupted", filesChanged, usage, cost: usage.cost, session: current.sessionFile });
 }
 

@@ -4,9 +4,10 @@
  * extension on every new session and the old command ctx goes stale, so the
  * context handed to withSession is kept and used for everything after.
  */
+import { existsSync, readFileSync } from "node:fs";
 import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { ExtensionCommandContext, SessionEntry } from "@mariozechner/pi-coding-agent";
-import type { AgentOutcome } from "./engine.ts";
+import type { AgentHooks, AgentOutcome } from "./engine.ts";
 import type { Usage } from "./types.ts";
 
 type NewSessionOptions = NonNullable<Parameters<ExtensionCommandContext["newSession"]>[0]>;
@@ -17,10 +18,12 @@ function isAssistant(entry: SessionEntry): entry is SessionEntry & { type: "mess
 	return entry.type === "message" && entry.message.role === "assistant";
 }
 
+const NO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+
 /** Usage, final text and error state of the agent run recorded in a session branch. */
 export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string): AgentOutcome {
 	const assistants = entries.filter(isAssistant).map((e) => e.message);
-	const usage: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+	const usage: Usage = { ...NO_USAGE };
 	for (const m of assistants) {
 		usage.input += m.usage.input;
 		usage.output += m.usage.output;
@@ -34,6 +37,19 @@ export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string
 	if (last.stopReason === "error") return { status: "error", error: last.errorMessage ?? "model error", text, usage, sessionFile };
 	if (last.stopReason === "aborted") return { status: "aborted", error: last.errorMessage, text, usage, sessionFile };
 	return { status: "ok", text, usage, sessionFile };
+}
+
+/** Usage recorded in a session file (JSONL), e.g. of an iteration cut off by a crash; unreadable → zero. */
+export function usageFromSessionFile(file: string): Usage {
+	try {
+		const entries = readFileSync(file, "utf8")
+			.split("\n")
+			.filter((line) => line.trim() !== "")
+			.map((line) => JSON.parse(line) as SessionEntry);
+		return outcomeFromEntries(entries).usage;
+	} catch {
+		return { ...NO_USAGE };
+	}
 }
 
 /**
@@ -51,11 +67,18 @@ export class IterationSessions {
 	private readonly parentSession: string | undefined;
 	private readonly persist: boolean;
 
-	constructor(origin: ExtensionCommandContext) {
+	/** onContext sees every new iteration context as soon as it exists. */
+	constructor(
+		origin: ExtensionCommandContext,
+		private readonly onContext: (ctx: ExtensionCommandContext) => void = () => undefined,
+	) {
 		this.ctx = origin;
-		this.parentSession = origin.sessionManager.getSessionFile();
+		const originFile = origin.sessionManager.getSessionFile();
 		// An in-memory (--no-session) origin has no session file.
-		this.persist = this.parentSession !== undefined;
+		this.persist = originFile !== undefined;
+		// pi writes a session file only once it holds an assistant message; an empty origin
+		// (e.g. `pi -p "/loop …"`) has none on disk, so there is no parent to point to.
+		this.parentSession = originFile !== undefined && existsSync(originFile) ? originFile : undefined;
 	}
 
 	/** The live context: the latest iteration's, or the origin one before the first iteration. */
@@ -72,15 +95,17 @@ export class IterationSessions {
 		return this.parentSession;
 	}
 
-	abort(): void {
-		try {
-			this.ctx.abort();
-		} catch {
-			// the context may be mid-replacement; the next poll retries
+	/**
+	 * Runs the prompt in a new session. An aborted signal stops the agent
+	 * (or keeps it from starting); hooks learn the new session's file and
+	 * may hold the prompt back until they are ready.
+	 */
+	async run(prompt: string, signal: AbortSignal, hooks: AgentHooks): Promise<AgentOutcome> {
+		const aborted: AgentOutcome = { status: "aborted", error: "aborted before the agent started", text: "", usage: { ...NO_USAGE } };
+		if (signal.aborted) {
+			await hooks.beforePrompt();
+			return aborted;
 		}
-	}
-
-	async run(prompt: string): Promise<AgentOutcome> {
 		let outcome: AgentOutcome | undefined;
 		const result = await this.ctx.newSession({
 			parentSession: this.parentSession,
@@ -88,14 +113,25 @@ export class IterationSessions {
 			withSession: async (next) => {
 				this.ctx = next;
 				this.replaced = next;
+				this.onContext(next);
+				const sm = next.sessionManager;
+				hooks.onSession(this.persist ? sm.getSessionFile() : undefined);
+				await hooks.beforePrompt();
+				if (signal.aborted) {
+					outcome = aborted;
+					return;
+				}
+				const stop = () => next.abort();
+				signal.addEventListener("abort", stop, { once: true });
 				try {
 					await next.sendUserMessage(prompt);
 					await next.waitForIdle();
 				} catch (error) {
-					outcome = { status: "error", error: (error as Error).message, text: "", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 } };
+					outcome = { status: "error", error: (error as Error).message, text: "", usage: { ...NO_USAGE } };
 					return;
+				} finally {
+					signal.removeEventListener("abort", stop);
 				}
-				const sm = next.sessionManager;
 				outcome = outcomeFromEntries(sm.getBranch(), this.persist ? sm.getSessionFile() : undefined);
 			},
 		});

@@ -2,7 +2,7 @@
  * One loop per project: an exclusive lock file naming its holder. A lock
  * whose process is gone (on this host) is stale and taken over.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 
 export interface LockHolder {
@@ -31,10 +31,23 @@ export function readLock(path: string): LockHolder | undefined {
 	}
 }
 
-/** True when the holder is known to be dead (same host, no such process). */
+/** Run ids whose loop is running in this process (shared across reloads of this module). */
+function runsInThisProcess(): Set<string> {
+	const key = Symbol.for("pi-loop-factory.active-runs");
+	const registry = globalThis as unknown as Record<symbol, Set<string> | undefined>;
+	registry[key] ??= new Set<string>();
+	return registry[key];
+}
+
+/**
+ * True when the holder is known to be dead: same host and no such process, or
+ * this very process without that run active (a pid reused after a crash).
+ */
 export function isStale(holder: LockHolder | undefined): boolean {
 	if (!holder || typeof holder.pid !== "number") return true;
-	return holder.host === hostname() && !isProcessAlive(holder.pid);
+	if (holder.host !== hostname()) return false;
+	if (holder.pid === process.pid) return !runsInThisProcess().has(holder.runId);
+	return !isProcessAlive(holder.pid);
 }
 
 export interface AcquiredLock {
@@ -43,30 +56,59 @@ export interface AcquiredLock {
 	tookOver?: LockHolder;
 }
 
+function heldError(path: string, h: LockHolder): LockError {
+	return new LockError(
+		`another loop is running in this project: run ${h.runId}, pid ${h.pid} on ${h.host}, since ${h.since}. ` +
+			`Use /loop stop or /loop abort there, or wait for it to end (lock: ${path}).`,
+	);
+}
+
+/**
+ * Moves a stale lock out of the way. The rename is atomic, so of two processes
+ * taking over the same stale lock only one moves it; if what was moved turns out
+ * to be a fresh lock (another process won the race), it is put back.
+ */
+function removeStale(path: string, seen: LockHolder | undefined): void {
+	const aside = `${path}.${process.pid}.stale`;
+	try {
+		renameSync(path, aside);
+	} catch {
+		return; // someone else moved it first
+	}
+	const moved = readLock(aside);
+	if (JSON.stringify(moved) === JSON.stringify(seen) || isStale(moved)) {
+		rmSync(aside, { force: true });
+		return;
+	}
+	try {
+		linkSync(aside, path);
+	} finally {
+		rmSync(aside, { force: true });
+	}
+	throw heldError(path, moved as LockHolder);
+}
+
 /** Takes the lock for runId or throws a LockError naming the live holder. */
 export function acquireLock(path: string, runId: string): AcquiredLock {
 	let tookOver: LockHolder | undefined;
-	for (let attempt = 0; attempt < 2; attempt++) {
+	for (let attempt = 0; attempt < 3; attempt++) {
 		const me: LockHolder = { pid: process.pid, host: hostname(), runId, since: new Date().toISOString() };
 		try {
 			writeFileSync(path, JSON.stringify(me), { flag: "wx" });
+			runsInThisProcess().add(runId);
 			const release = () => {
-				if (readLock(path)?.runId === runId && readLock(path)?.pid === process.pid) rmSync(path, { force: true });
+				runsInThisProcess().delete(runId);
+				const current = readLock(path);
+				if (current?.runId === runId && current.pid === process.pid) rmSync(path, { force: true });
 			};
 			return { release, tookOver };
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
 		}
 		const holder = readLock(path);
-		if (!isStale(holder)) {
-			const h = holder as LockHolder;
-			throw new LockError(
-				`another loop is running in this project: run ${h.runId}, pid ${h.pid} on ${h.host}, since ${h.since}. ` +
-					`Use /loop stop or /loop abort there, or wait for it to end (lock: ${path}).`,
-			);
-		}
+		if (!isStale(holder)) throw heldError(path, holder as LockHolder);
 		tookOver = holder;
-		rmSync(path, { force: true });
+		removeStale(path, holder);
 	}
 	throw new LockError(`could not take the loop lock ${path}; another process keeps re-creating it`);
 }

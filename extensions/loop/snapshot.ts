@@ -1,13 +1,13 @@
 /**
  * Which files an iteration changed. In a git work tree a snapshot is a git
- * tree id written through a private index file of the loop's own (the user's
- * index, work tree and refs are untouched); outside git it is a size+mtime
- * file listing. Loop state under `.pi/loop/` is never counted as a change.
- * Each git snapshot (and snapshot+diff) costs a single process spawn.
+ * tree id, written through the loop's own index and object directory (in
+ * `.pi/loop/snapshots/<run>/`, reading the repository's objects as an
+ * alternate), so the user's index, objects, work tree and refs are never
+ * written. Outside git it is a size+mtime file listing. Loop state under
+ * `.pi/loop/` is never counted as a change. One process spawn per snapshot.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 export type Snapshot = { kind: "git"; tree: string } | { kind: "files"; files: Map<string, string> };
@@ -66,25 +66,31 @@ function diffListings(before: Map<string, string>, after: Map<string, string>): 
 }
 
 export class Snapshotter {
-	private indexDir: string | undefined;
+	private gitEnv: NodeJS.ProcessEnv | undefined;
 
+	/** workDir holds the private index and objects; it survives a crash so a resumed run can diff. */
 	constructor(
 		private readonly cwd: string,
 		private readonly useGit: boolean,
+		private readonly workDir: string,
 	) {}
 
-	/** The private index, seeded once from the real one so git can reuse its stat cache. */
-	private async indexFile(): Promise<string> {
-		if (!this.indexDir) {
-			this.indexDir = mkdtempSync(join(tmpdir(), "pi-loop-index-"));
-			const real = (await run("git", ["rev-parse", "--path-format=absolute", "--git-path", "index"], this.cwd)).trim();
-			if (existsSync(real)) copyFileSync(real, join(this.indexDir, "index"));
+	/** Private index (seeded from the real one so git reuses its stat cache) and object directory. */
+	private async env(): Promise<NodeJS.ProcessEnv> {
+		if (!this.gitEnv) {
+			const paths = await run("git", ["rev-parse", "--path-format=absolute", "--git-path", "index", "--git-path", "objects"], this.cwd);
+			const [realIndex = "", realObjects = ""] = paths.trim().split("\n");
+			const index = join(this.workDir, "index");
+			const objects = join(this.workDir, "objects");
+			mkdirSync(objects, { recursive: true });
+			if (!existsSync(index) && existsSync(realIndex)) copyFileSync(realIndex, index);
+			this.gitEnv = { GIT_INDEX_FILE: index, GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: realObjects };
 		}
-		return join(this.indexDir, "index");
+		return this.gitEnv;
 	}
 
 	private async git(base?: string): Promise<{ tree: string; changed: string[] }> {
-		const out = await run("/bin/sh", ["-c", GIT_SNAPSHOT], this.cwd, { GIT_INDEX_FILE: await this.indexFile(), BASE: base ?? "" });
+		const out = await run("/bin/sh", ["-c", GIT_SNAPSHOT], this.cwd, { ...(await this.env()), BASE: base ?? "" });
 		const [tree = "", ...changed] = out.split("\n").filter((line) => line !== "");
 		return { tree, changed: changed.sort() };
 	}
@@ -102,7 +108,7 @@ export class Snapshotter {
 	}
 
 	dispose(): void {
-		if (this.indexDir) rmSync(this.indexDir, { recursive: true, force: true });
-		this.indexDir = undefined;
+		rmSync(this.workDir, { recursive: true, force: true });
+		this.gitEnv = undefined;
 	}
 }

@@ -33,7 +33,11 @@ export function limitReached(history: IterationRecord[], checks: CheckRecord[], 
 		const last = history.at(-1)?.error ?? "unknown error";
 		return { reason: "failures", detail: `${failures} consecutive agent errors (last: ${last})` };
 	}
-	const stalled = trailingCount(history, (it) => !madeProgress(it, checks));
+	// Agent errors are the failure rule's business: they neither count toward stagnation nor break it.
+	const stalled = trailingCount(
+		history.filter((it) => it.agent !== "error"),
+		(it) => !madeProgress(it, checks),
+	);
 	if (stalled >= options.stagnation) {
 		return { reason: "stagnation", detail: `${stalled} iterations in a row changed no files and left the check output unchanged` };
 	}

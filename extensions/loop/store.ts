@@ -40,6 +40,18 @@ export function ensureLoopDir(paths: LoopPaths): void {
 	if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
 }
 
+/** Private git index and objects of a run's change snapshots. */
+export function snapshotDir(paths: LoopPaths, runId: string): string {
+	return join(paths.root, "snapshots", runId);
+}
+
+/** Removes snapshot data of every run but `keep` (older runs can no longer be resumed usefully). */
+export function pruneSnapshots(paths: LoopPaths, keep: string): void {
+	const dir = join(paths.root, "snapshots");
+	if (!existsSync(dir)) return;
+	for (const name of readdirSync(dir)) if (name !== keep) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
 export function ensureRunDir(paths: LoopPaths, runId: string): void {
 	mkdirSync(runDir(paths, runId), { recursive: true });
 }
@@ -94,12 +106,14 @@ export function saveState(paths: LoopPaths, state: LoopState): void {
 	writeFileAtomic(join(runDir(paths, state.runId), "state.json"), json);
 }
 
-/** Reads a past run's saved state (runs/<id>/state.json). */
+/** Reads a past run's saved state (runs/<id>/state.json); unreadable or malformed → undefined. */
 export function readRunState(paths: LoopPaths, runId: string): LoopState | undefined {
-	const file = join(runDir(paths, runId), "state.json");
-	if (!existsSync(file)) return undefined;
-	const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
-	return looksLikeState(parsed) ? parsed : undefined;
+	try {
+		const parsed: unknown = JSON.parse(readFileSync(join(runDir(paths, runId), "state.json"), "utf8"));
+		return looksLikeState(parsed) ? parsed : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 export function listRuns(paths: LoopPaths): string[] {

@@ -74,7 +74,7 @@ export interface LoopState {
 	checks: CheckRecord[];
 	history: IterationRecord[];
 	/** The iteration currently running, if any (so a crash leaves a trace). */
-	current?: { n: number; startedAt: string; baseline?: string };
+	current?: { n: number; startedAt: string; baseline?: string; sessionFile?: string };
 	originSession?: string;
 	pid: number;
 }

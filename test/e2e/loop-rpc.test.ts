@@ -3,6 +3,8 @@
  * the extension UI protocol, the final summary as a message, and
  * /loop stop and /loop abort sent while the loop runs.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { events, LIB_FIXED, LIB_HALF_FIXED, makeFixture, requests, setScript, waitFor } from "../support/harness.ts";
 import { RpcClient } from "../support/rpc-client.ts";
@@ -45,6 +47,22 @@ describe("/loop over RPC", () => {
 		expect(messages.filter((m) => /iteration \d\/4 done/.test(m))).toHaveLength(2);
 		expect(messages.at(-1)).toContain("✓ loop until ended: passed");
 		expect(events(fx).at(-1)).toMatchObject({ reason: "passed", iterations: 2 });
+	});
+
+	it("records the origin session as the parent of every iteration session", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [{ text: "hello, human" }, { write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
+		client = new RpcClient(fx);
+		await client.response(client.prompt("hi"));
+		await waitFor(() => client?.records.some((r) => r.type === "agent_end") ?? false, 20_000, "the first answer");
+		await client.response(client.prompt(UNTIL));
+		const state = JSON.parse(readFileSync(join(fx.project, ".pi", "loop", "state.json"), "utf8"));
+		expect(state.originSession).toBeTruthy();
+		expect(existsSync(state.originSession)).toBe(true);
+		const header = JSON.parse(readFileSync(state.history[0].sessionFile, "utf8").split("\n")[0]);
+		expect(header.parentSession).toBe(state.originSession);
+		// The iteration's model context holds nothing of the origin conversation.
+		expect(JSON.stringify(requests(fx)[1])).not.toContain("hello, human");
 	});
 
 	it("/loop stop ends the loop after the current iteration", async () => {

@@ -38,6 +38,13 @@ describe("parseLoopArgs", () => {
 			options: { ...DEFAULT_OPTIONS, max: 5, stagnation: 2, timeoutMs: 600_000, promise: "DONE" },
 		});
 	});
+	it("keeps the goal after -- verbatim, quotes and apostrophes included", () => {
+		const r = parseLoopArgs(`tests --max 2 -- don't change the "public"  API -- ever`);
+		expect(r).toMatchObject({ kind: "start", goal: `don't change the "public"  API -- ever`, options: { max: 2 } });
+		expect(parseLoopArgs(`until "a -- b" -- goal`)).toMatchObject({ check: "a -- b", goal: "goal" });
+		expect(parseLoopArgs("tests --")).toMatchObject({ goal: undefined });
+		expect(() => parseLoopArgs("status -- x")).toThrow(/takes no goal/);
+	});
 	it("applies safe defaults: bounded iterations, check timeout", () => {
 		const r = parseLoopArgs("tests");
 		expect(r).toEqual({ kind: "start", preset: "tests", goal: undefined, options: DEFAULT_OPTIONS });

@@ -44,9 +44,9 @@ describe("runCheck", () => {
 		expect(run.exitCode).toBe(0);
 		expect(run.durationMs).toBeLessThan(5000);
 	});
-	it("reports a command that cannot start", async () => {
-		const run = await runCheck("definitely-not-a-command-xyz", dir(), 5000);
+	it("reports a check that cannot start", async () => {
+		const run = await runCheck("true", join(dir(), "no-such-dir"), 5000);
 		expect(run.exitCode).toBe(127);
-		expect(run.output).toMatch(/not found/);
+		expect(run.output).toMatch(/could not start check: .*ENOENT/);
 	});
 });

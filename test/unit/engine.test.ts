@@ -8,7 +8,7 @@ import type { CheckRun } from "../../extensions/loop/check-runner.ts";
 import { type AgentOutcome, type EngineDeps, runLoop } from "../../extensions/loop/engine.ts";
 import type { Snapshot } from "../../extensions/loop/snapshot.ts";
 import { ensureLoopDir, ensureRunDir, type LoopPaths, loopPaths, requestControl } from "../../extensions/loop/store.ts";
-import type { LoopState } from "../../extensions/loop/types.ts";
+import { type LoopState, totalUsage } from "../../extensions/loop/types.ts";
 
 const ZERO = { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, cost: 0.5 };
 const pass: CheckRun = { exitCode: 0, output: "ok", durationMs: 1, timedOut: false, aborted: false };
@@ -17,11 +17,15 @@ const ok = (text = "did a thing"): AgentOutcome => ({ status: "ok", text, usage:
 
 interface Script {
 	checks: CheckRun[];
-	agents: (AgentOutcome | ((paths: LoopPaths) => Promise<AgentOutcome>))[];
+	agents: (AgentOutcome | ((paths: LoopPaths, signal: AbortSignal) => Promise<AgentOutcome>))[];
+	/** Delay of every snapshot, to open a window between iterations. */
+	snapshotMs?: number;
+	resume?: boolean;
 	/** Files each agent run "changes". */
 	files?: string[][];
 	options?: Partial<LoopOptions>;
 	state?: Partial<LoopState>;
+	beforeRun?: (paths: LoopPaths) => void;
 }
 
 async function run(script: Script) {
@@ -32,7 +36,7 @@ async function run(script: Script) {
 	let checkCalls = 0;
 	let agentCalls = 0;
 	let snap = 0;
-	let aborted = 0;
+	let agentSignalAborted = 0;
 	const state: LoopState = {
 		version: 1,
 		runId: "r",
@@ -56,19 +60,24 @@ async function run(script: Script) {
 			if (signal.aborted) return { ...result, aborted: true };
 			return result;
 		},
-		snapshot: async (): Promise<Snapshot> => ({ kind: "git", tree: `t${snap++}` }),
-		changedSince: async () => script.files?.[agentCalls - 1] ?? [],
-		runAgent: async (prompt) => {
-			prompts.push(prompt);
-			const next = script.agents[agentCalls++] ?? ok();
-			return typeof next === "function" ? next(paths) : next;
+		snapshot: async (): Promise<Snapshot> => {
+			if (script.snapshotMs) await new Promise((r) => setTimeout(r, script.snapshotMs));
+			return { kind: "git", tree: `t${snap++}` };
 		},
-		abortAgent: () => aborted++,
+		changedSince: async () => script.files?.[agentCalls - 1] ?? [],
+		runAgent: async (prompt, signal, hooks) => {
+			await hooks.beforePrompt();
+			prompts.push(prompt);
+			signal.addEventListener("abort", () => agentSignalAborted++);
+			const next = script.agents[agentCalls++] ?? ok();
+			return typeof next === "function" ? next(paths, signal) : next;
+		},
 		view: { onCheck() {}, onIterationStart() {}, onIterationEnd() {}, onEnd() {}, onTick() {} },
 		pollMs: 10,
 	};
-	const final = await runLoop(state, deps);
-	return { final, prompts, checkCalls: () => checkCalls, aborted: () => aborted, paths };
+	if (script.beforeRun) script.beforeRun(paths);
+	const final = await runLoop(state, deps, script.resume ?? false);
+	return { final, prompts, checkCalls: () => checkCalls, aborted: () => agentSignalAborted, agentCalls: () => agentCalls, paths };
 }
 
 describe("runLoop", () => {
@@ -152,6 +161,7 @@ describe("runLoop", () => {
 		const r = await run({
 			checks: [pass],
 			agents: [],
+			resume: true,
 			state: {
 				checks: [{ exitCode: 1, durationMs: 1, timedOut: false, fingerprint: "f", tail: "" }],
 				current: { n: 1, startedAt: "x", baseline: "t-base" },
@@ -164,6 +174,46 @@ describe("runLoop", () => {
 	});
 	it("sums usage and cost over iterations", async () => {
 		const r = await run({ checks: [fail(2), fail(1), pass], agents: [ok(), ok()], files: [["a"], ["b"]] });
-		expect(r.final.history.reduce((s, h) => s + h.usage.cost, 0)).toBe(1);
+		expect(totalUsage(r.final)).toEqual({ input: 2, output: 2, cacheRead: 0, cacheWrite: 0, cost: 1 });
+	});
+	it("an abort between iterations keeps the next agent from running at all", async () => {
+		const r = await run({
+			checks: [fail(2), fail(1)],
+			agents: [
+				async (paths) => {
+					requestControl(paths, "r", "abort");
+					return ok();
+				},
+			],
+			files: [["a"]],
+			snapshotMs: 60,
+		});
+		expect(r.final.reason).toBe("aborted");
+		expect(r.agentCalls()).toBe(1);
+	});
+	it("a timeout reached during a snapshot still ends the run before the agent works", async () => {
+		const r = await run({
+			checks: [fail(1)],
+			agents: [async (_paths, signal) => ({ status: signal.aborted ? "aborted" : "ok", text: "", usage: ZERO })],
+			snapshotMs: 80,
+			options: { timeoutMs: 30 },
+		});
+		expect(r.final.reason).toBe("timeout");
+		expect(r.final.history[0]?.agent ?? "none").not.toBe("ok");
+	});
+	it("on resume, ignores a stop left over from before the crash and reuses the recorded check", async () => {
+		const r = await run({
+			checks: [pass],
+			agents: [],
+			resume: true,
+			beforeRun: (paths) => requestControl(paths, "r", "stop"),
+			state: { checks: [{ exitCode: 1, durationMs: 1, timedOut: false, fingerprint: "f", tail: "1 failed" }] },
+		});
+		// The recorded failing check is reused (no second run for the same boundary), the stale stop is void,
+		// and the iteration runs; the check after it passes.
+		expect(r.final.reason).toBe("passed");
+		expect(r.checkCalls()).toBe(1);
+		expect(r.final.checks).toHaveLength(2);
+		expect(r.agentCalls()).toBe(1);
 	});
 });

@@ -23,7 +23,7 @@ describe.each([true, false])("snapshots (git: %s)", (git) => {
 	it("lists modified, added and deleted files but not loop state", async () => {
 		const dir = project(git);
 		expect(await isGitWorkTree(dir)).toBe(git);
-		const snapshots = new Snapshotter(dir, git);
+		const snapshots = new Snapshotter(dir, git, join(dir, ".pi", "loop", "snapshots", "r"));
 		const before = await snapshots.take();
 		writeFileSync(join(dir, "a.txt"), "changed!");
 		writeFileSync(join(dir, "c.txt"), "new");
@@ -38,12 +38,15 @@ describe.each([true, false])("snapshots (git: %s)", (git) => {
 });
 
 describe("git snapshots", () => {
-	it("leave the user's index untouched", async () => {
+	it("leave the user's index and object store untouched", async () => {
 		const dir = project(true);
+		const objects = () => execFileSync("git", ["count-objects", "-v"], { cwd: dir, encoding: "utf8" });
+		const before = objects();
 		writeFileSync(join(dir, "new.txt"), "x");
-		const snapshots = new Snapshotter(dir, true);
+		const snapshots = new Snapshotter(dir, true, join(dir, ".pi", "loop", "snapshots", "r"));
 		await snapshots.take();
 		snapshots.dispose();
 		expect(execFileSync("git", ["status", "--porcelain"], { cwd: dir, encoding: "utf8" })).toBe("?? new.txt\n");
+		expect(objects()).toBe(before);
 	});
 });

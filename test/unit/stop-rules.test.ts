@@ -46,6 +46,11 @@ describe("limitReached", () => {
 		expect(limitReached(history, checks, opts)).toMatchObject({ reason: "stagnation", detail: expect.stringContaining("same failure was seen 4 checks in a row") });
 		expect(limitReached(history.slice(0, 2), checks.slice(0, 3), opts)).toBeUndefined();
 	});
+	it("agent errors do not count toward stagnation", () => {
+		const checks = [check("a"), check("a"), check("a"), check("a"), check("a")];
+		const history = [iteration(1, []), iteration(2, [], "error"), iteration(3, [], "error"), iteration(4, [])];
+		expect(limitReached(history, checks, { ...opts, maxFailures: 5, sameFailure: 50 })).toBeUndefined();
+	});
 	it("stops after consecutive agent errors", () => {
 		const checks = [check("a"), check("b"), check("c")];
 		const history = [iteration(1, [], "error"), { ...iteration(2, [], "error"), error: "rate limited" }];

@@ -1,0 +1,38 @@
+/**
+ * Interactive mode only: between agent runs (while a check or snapshot runs)
+ * pi's editor drops submitted text because the /loop command is still
+ * executing. This listener catches `/loop stop|abort|status` submitted then,
+ * so the user can always reach a running loop. While the agent works, pi
+ * itself dispatches those commands (and Esc aborts the iteration).
+ */
+import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { matchesKey } from "@mariozechner/pi-tui";
+
+const CONTROL = /^\/loop\s+(stop|abort|status)\s*$/;
+
+export type IdleCommand = "stop" | "abort" | "status";
+
+/** The loop subcommand an editor text asks for, if it is one this listener handles. */
+export function idleCommand(text: string): IdleCommand | undefined {
+	return CONTROL.exec(text.trim())?.[1] as IdleCommand | undefined;
+}
+
+/** Listens on each new session's UI (pi drops listeners when a session is replaced). */
+export class IdleInput {
+	private attached: ExtensionContext | undefined;
+
+	constructor(private readonly run: (command: IdleCommand) => void) {}
+
+	attach(ctx: ExtensionContext): void {
+		if (!ctx.hasUI || this.attached === ctx) return;
+		this.attached = ctx;
+		ctx.ui.onTerminalInput((data) => {
+			if (!ctx.isIdle() || !matchesKey(data, "enter")) return undefined;
+			const command = idleCommand(ctx.ui.getEditorText());
+			if (!command) return undefined;
+			ctx.ui.setEditorText("");
+			this.run(command);
+			return { consume: true };
+		});
+	}
+}
