@@ -5,8 +5,10 @@
  * whose message says exactly what was wrong. Nothing here touches disk.
  */
 
-export type Preset = "until" | "tests" | "lint" | "types";
-export const PRESETS: readonly Preset[] = ["until", "tests", "lint", "types"];
+export type Preset = "until" | "tests" | "lint" | "types" | "plan" | "build" | "prd";
+export const PRESETS: readonly Preset[] = ["until", "tests", "lint", "types", "plan", "build", "prd"];
+/** Presets that loop on a check command (the others work through a plan or PRD checklist). */
+export const CHECK_PRESETS: readonly Preset[] = ["until", "tests", "lint", "types"];
 export const CONTROL_SUBCOMMANDS = ["status", "stop", "abort", "resume", "report", "help"] as const;
 
 export interface LoopOptions {
@@ -19,6 +21,8 @@ export interface LoopOptions {
 	checkTimeoutMs: number;
 	promptFile?: string;
 	promise?: string;
+	/** build/prd: leave finished items uncommitted. */
+	noCommit?: boolean;
 }
 
 export const DEFAULT_OPTIONS: LoopOptions = {
@@ -30,7 +34,7 @@ export const DEFAULT_OPTIONS: LoopOptions = {
 };
 
 export type LoopRequest =
-	| { kind: "start"; preset: Preset; check?: string; goal?: string; options: LoopOptions }
+	| { kind: "start"; preset: Preset; check?: string; file?: string; goal?: string; options: LoopOptions }
 	| { kind: "status" | "stop" | "abort" | "resume" | "help" }
 	| { kind: "report"; runId?: string };
 
@@ -38,8 +42,11 @@ export class UsageError extends Error {}
 
 interface FlagSpec {
 	key: keyof LoopOptions;
-	parse: (value: string, flag: string) => number | string;
+	/** Absent for switches (flags without a value). */
+	parse?: (value: string, flag: string) => number | string;
 	help: string;
+	/** Only these presets accept the flag (default: all). */
+	only?: readonly Preset[];
 }
 
 const MAX_ITERATIONS_CAP = 1000;
@@ -92,7 +99,8 @@ export const FLAGS: Record<string, FlagSpec> = {
 	"--timeout": { key: "timeoutMs", parse: parseDuration, help: "time limit for the whole loop, e.g. 30m" },
 	"--check-timeout": { key: "checkTimeoutMs", parse: parseDuration, help: "time limit for one check run (default 10m)" },
 	"--prompt-file": { key: "promptFile", parse: nonEmpty, help: "file with custom iteration instructions" },
-	"--promise": { key: "promise", parse: promiseText, help: "also require <promise>TEXT</promise> from the agent" },
+	"--promise": { key: "promise", parse: promiseText, help: "also require <promise>TEXT</promise> from the agent", only: CHECK_PRESETS },
+	"--no-commit": { key: "noCommit", help: "build/prd: do not commit finished items", only: ["build", "prd"] },
 };
 
 /** Splits like a POSIX shell: whitespace separates, quotes group, backslash escapes. */
@@ -130,6 +138,9 @@ export function tokenize(input: string): string[] {
 export const USAGE = [
 	'/loop until "<command>" [flags] [-- <goal>]   loop until the command exits 0',
 	"/loop tests | lint | types [flags] [-- <goal>]  loop on the detected project check",
+	"/loop plan [flags]                             write/update IMPLEMENTATION_PLAN.md from specs/",
+	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
+	"/loop prd <file> [--no-commit] [flags]         work through a PRD's - [ ] items",
 	"/loop status | stop | abort | resume | report [run-id]",
 	"flags: " + Object.keys(FLAGS).join(" "),
 ].join("\n");
@@ -180,12 +191,19 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 			const eq = token.indexOf("=");
 			const flag = eq === -1 ? token : token.slice(0, eq);
 			const spec = FLAGS[flag];
-			if (!spec) throw new UsageError(`unknown flag ${flag} for /loop ${preset} (known: ${Object.keys(FLAGS).join(", ")})`);
+			const known = Object.entries(FLAGS).filter(([, f]) => !f.only || f.only.includes(preset)).map(([name]) => name);
+			if (!spec || !known.includes(flag)) throw new UsageError(`unknown flag ${flag} for /loop ${preset} (known: ${known.join(", ")})`);
 			if (seen.has(flag)) throw new UsageError(`${flag} given twice`);
 			seen.add(flag);
+			const target = options as unknown as Record<string, unknown>;
+			if (!spec.parse) {
+				if (eq !== -1) throw new UsageError(`${flag} takes no value`);
+				target[spec.key] = true;
+				continue;
+			}
 			const value = eq === -1 ? tokens[++i] : token.slice(eq + 1);
 			if (value === undefined) throw new UsageError(`${flag} needs a value`);
-			(options as unknown as Record<string, unknown>)[spec.key] = spec.parse(value, flag);
+			target[spec.key] = spec.parse(value, flag);
 			continue;
 		}
 		positionals.push(token);
@@ -198,6 +216,16 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 		const check = (positionals[0] as string).trim();
 		if (check === "") throw new UsageError("/loop until: the check command is empty");
 		return { kind: "start", preset, check, goal, options };
+	}
+	if (preset === "prd") {
+		if (positionals.length !== 1) throw new UsageError("/loop prd needs exactly one PRD file, e.g. /loop prd PRD.md");
+		if (goal !== undefined) throw new UsageError("/loop prd takes no goal: the PRD's items are the goals");
+		return { kind: "start", preset, file: positionals[0] as string, options };
+	}
+	if (preset === "plan" || preset === "build") {
+		if (positionals.length > 0) throw new UsageError(`/loop ${preset} takes no arguments besides flags; unexpected: ${positionals.join(" ")}`);
+		if (goal !== undefined) throw new UsageError(`/loop ${preset} takes no goal: it works from the specs and the plan`);
+		return { kind: "start", preset, options };
 	}
 	if (positionals.length > 0) throw new UsageError(`/loop ${preset} takes no command (it is detected); unexpected: ${positionals.join(" ")}`);
 	return { kind: "start", preset, goal, options };

@@ -8,9 +8,12 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
 import { runCheck } from "./check-runner.ts";
-import { detectCheck } from "./detect.ts";
-import { runLoop } from "./engine.ts";
+import { runLoop, type Workflow } from "./engine.ts";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { requestHydration } from "../shared/hydration-request.ts";
 import { IdleInput } from "./idle-input.ts";
+import { defaultGoalFor, initialWork, resolveCheck, SetupError, workflowFor } from "./setup.ts";
+import { loadInstructions } from "./workflows/instructions.ts";
 import { IterationSessions, usageFromSessionFile } from "./iteration-session.ts";
 import { acquireLock, isStale, readLock } from "./lock.ts";
 import { createLoopView } from "./loop-view.ts";
@@ -18,7 +21,7 @@ import { defaultGoal } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import { isGitWorkTree, Snapshotter } from "./snapshot.ts";
 import { ensureLoopDir, ensureRunDir, listRuns, pruneSnapshots, snapshotDir, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
-import { type LoopState, SUCCESS_REASONS, totalUsage } from "./types.ts";
+import { type LoopState, succeeded, totalUsage, type WorkState } from "./types.ts";
 import { describeCheck, formatCost, formatDuration } from "./view.ts";
 
 /** A problem the user must fix; exitCode is what `pi -p` exits with. */
@@ -75,24 +78,14 @@ function readInstructions(cwd: string, file: string | undefined): string | undef
 	return text;
 }
 
-function resolveCheck(cwd: string, request: Extract<LoopRequest, { kind: "start" }>): { check: string; source: string } {
-	if (request.preset === "until") return { check: request.check as string, source: "given on the command line" };
-	try {
-		const found = detectCheck(cwd, request.preset);
-		return { check: found.command, source: found.source };
-	} catch (error) {
-		throw new CommandError((error as Error).message);
-	}
-}
-
-function freshState(runId: string, request: Extract<LoopRequest, { kind: "start" }>, check: { check: string; source: string }, instructions: string | undefined): LoopState {
+function freshState(runId: string, request: Extract<LoopRequest, { kind: "start" }>, check: { check: string; source: string }, instructions: string | undefined, work: WorkState | undefined): LoopState {
 	const base = { preset: request.preset, check: check.check };
 	return {
 		version: 1,
 		runId,
 		...base,
 		checkSource: check.source,
-		goal: request.goal ?? defaultGoal(base),
+		goal: request.goal ?? defaultGoalFor(request, work) ?? defaultGoal(base),
 		instructions,
 		options: request.options as LoopOptions,
 		status: "running",
@@ -101,11 +94,22 @@ function freshState(runId: string, request: Extract<LoopRequest, { kind: "start"
 		checks: [],
 		history: [],
 		pid: process.pid,
+		work,
 	};
 }
 
+/** Configuration and setup problems are usage errors: exit 2, nothing runs. */
+function prepared<T>(make: () => T): T {
+	try {
+		return make();
+	} catch (error) {
+		if (error instanceof ConfigError || error instanceof SetupError) throw new CommandError(error.message);
+		throw error;
+	}
+}
+
 /** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
-async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean): Promise<LoopState> {
+async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean, workflow: Workflow): Promise<LoopState> {
 	const lock = acquireLock(paths.lock, state.runId);
 	try {
 		// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
@@ -130,6 +134,8 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 		try {
 			return await runLoop(state, {
 				paths,
+				workflow,
+				requestHydration: (prompt, task, failures) => requestHydration(cwd, prompt, task, failures),
 				runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
 				snapshot: () => snapshots.take(),
 				changedSince: (before) => snapshots.changedSince(before),
@@ -147,22 +153,26 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 }
 
 function exitFor(state: LoopState): number {
-	return state.reason && SUCCESS_REASONS.includes(state.reason) ? 0 : 1;
+	return succeeded(state) ? 0 : 1;
 }
 
 export async function startLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, request: Extract<LoopRequest, { kind: "start" }>): Promise<void> {
 	const paths = loopPaths(ctx.cwd);
-	const check = resolveCheck(ctx.cwd, request);
-	const instructions = readInstructions(ctx.cwd, request.options.promptFile);
+	const config = prepared(() => loadConfig(ctx.cwd));
+	const check = prepared(() => resolveCheck(ctx.cwd, request, config));
+	const custom = readInstructions(ctx.cwd, request.options.promptFile);
+	const named = request.preset === "plan" ? "plan" : request.preset === "build" || request.preset === "prd" ? "build" : undefined;
+	const instructions = custom ?? (named ? loadInstructions(ctx.cwd, named).text : undefined);
 	ensureLoopDir(paths);
+	const work = prepared(() => initialWork(ctx.cwd, request, config, paths));
 	const previous = readState(paths);
 	const runId = newRunId();
 	if (previous?.status === "running" && isStale(readLock(paths.lock))) {
 		out.say(`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`, "warning");
 	}
-	const state = freshState(runId, request, check, instructions);
+	const state = freshState(runId, request, check, instructions, work);
 	pruneSnapshots(paths, runId);
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false)));
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, workflowFor(state, ctx.cwd, config, paths))));
 }
 
 export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output): Promise<void> {
@@ -173,7 +183,8 @@ export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext,
 		throw new CommandError(`the last run ${state.runId} already ended (${state.reason}); start a new loop instead`);
 	}
 	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true)));
+	const config = prepared(() => loadConfig(ctx.cwd));
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true, workflowFor(state, ctx.cwd, config, paths))));
 }
 
 function runningState(paths: LoopPaths): LoopState {

@@ -2,7 +2,7 @@
  * Argument autocompletion for /loop: subcommands first, then flags for the
  * loop-starting subcommands, and run ids for /loop report. Pure.
  */
-import { CONTROL_SUBCOMMANDS, FLAGS, PRESETS } from "./args.ts";
+import { CONTROL_SUBCOMMANDS, FLAGS, type Preset, PRESETS } from "./args.ts";
 
 export interface Completion {
 	value: string;
@@ -15,6 +15,9 @@ const SUBCOMMAND_HELP: Record<string, string> = {
 	tests: "loop until the detected test command passes",
 	lint: "loop until the detected linter passes",
 	types: "loop until the detected type check passes",
+	plan: "write or update IMPLEMENTATION_PLAN.md from specs/ until it is stable",
+	build: "implement the plan one verified, committed item per iteration",
+	prd: "work through a PRD file's - [ ] items: /loop prd PRD.md",
 	status: "show the active or last run",
 	stop: "end the running loop after the current iteration",
 	abort: "end the running loop now",
@@ -44,7 +47,7 @@ export function completeLoopArgs(text: string, runIds: () => string[]): Completi
 	}
 	if (!(PRESETS as readonly string[]).includes(sub) || !last.startsWith("-") || text.includes(" -- ")) return null;
 	const items = Object.entries(FLAGS)
-		.filter(([flag]) => flag.startsWith(last) && !words.slice(1, -1).includes(flag))
+		.filter(([flag, spec]) => flag.startsWith(last) && !words.slice(1, -1).includes(flag) && (!spec.only || spec.only.includes(sub as Preset)))
 		.map(([flag, spec]) => ({ value: `${head}${flag} `, label: flag, description: spec.help }));
 	return items.length > 0 ? items : null;
 }

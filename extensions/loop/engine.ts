@@ -1,19 +1,22 @@
 /**
- * The Ralph loop engine: check → (done? limit?) → fresh agent iteration →
- * record → repeat. Everything it learns goes to state.json and events.jsonl
- * as it happens, so a killed process leaves a run that /loop resume
- * continues. All side effects come in through EngineDeps, which keeps the
- * engine independent of pi and testable with fakes.
+ * The Ralph loop engine: (workflow decides: done?) → limits → fresh agent
+ * iteration → record → (workflow verifies) → repeat. What a loop checks and
+ * when it is done is the Workflow's job (check loops, plan, build, prd); the
+ * engine owns iterations, limits, stop/abort/timeout and the record. Every
+ * step goes to state.json and events.jsonl as it happens, so a killed process
+ * leaves a run that /loop resume continues. Side effects come in through
+ * EngineDeps, which keeps the engine independent of pi and testable.
  */
 import type { CheckRun } from "./check-runner.ts";
 import { fingerprint, outputTail, parseFailureCount } from "./output.ts";
-import { buildIterationPrompt, hasPromise, summarize } from "./prompt.ts";
+import { hasPromise, summarize } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
-import { plural } from "./view.ts";
 import { appendEvent, clearControl, type LoopEvent, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
 import type { AgentStatus, CheckRecord, IterationRecord, LoopState, Usage } from "./types.ts";
+
+export type { StopDecision };
 
 export interface AgentOutcome {
 	status: Exclude<AgentStatus, "interrupted">;
@@ -32,9 +35,40 @@ export interface LoopView {
 	onTick(state: LoopState, elapsedMs: number): void;
 }
 
+/** What a workflow may use during a run. */
+export interface RunContext {
+	state: LoopState;
+	deps: EngineDeps;
+	/** Aborted by /loop abort or the loop's time limit. */
+	signal: AbortSignal;
+	event(e: LoopEvent): void;
+	save(): void;
+	/** Runs the check command once and records it (linking it to the previous iteration); undefined if aborted. */
+	check(): Promise<CheckRecord | undefined>;
+}
+
+export interface IterationPlan {
+	prompt: string;
+	/** The task context hydration should gather for (omit for none). */
+	task?: string;
+	failures?: string;
+}
+
+export interface Workflow {
+	/** Top of every cycle; `resumed` on the first cycle of a resumed run. An ending stops the run. */
+	begin(run: RunContext, resumed: boolean): Promise<StopDecision | undefined>;
+	/** The prompt for iteration n. */
+	prepare(run: RunContext, n: number): Promise<IterationPlan>;
+	/** After the agent of an iteration finished (not after an abort or timeout). */
+	finish(run: RunContext, iteration: IterationRecord): Promise<StopDecision | undefined>;
+}
+
 export interface EngineDeps {
 	paths: LoopPaths;
+	workflow: Workflow;
 	runCheck(signal: AbortSignal): Promise<CheckRun>;
+	/** Asks the hydrate extension to add context for this exact prompt. */
+	requestHydration?(prompt: string, task: string, failures?: string): void;
 	snapshot(): Promise<Snapshot>;
 	changedSince(before: Snapshot): Promise<string[]>;
 	/**
@@ -110,62 +144,62 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 			? { reason, detail: `loop time limit of ${Math.round((state.options.timeoutMs ?? 0) / 1000)}s reached` }
 			: { reason, detail: "aborted by /loop abort" };
 
+	const run: RunContext = {
+		state,
+		deps,
+		signal: stopAll.signal,
+		event,
+		save,
+		check: async () => {
+			const result = await deps.runCheck(stopAll.signal);
+			if (result.aborted) return undefined;
+			const check = recordCheck(state, result);
+			event({ type: "check", exitCode: check.exitCode, durationMs: check.durationMs, failures: check.failures, timedOut: check.timedOut, fingerprint: check.fingerprint });
+			save();
+			await deps.view.onCheck(state, check);
+			return check;
+		},
+	};
+
 	try {
-		// A check already recorded for the current boundary (a crash came after it) is not run again.
-		let reuseCheck = false;
-		if (!resume) event({ type: "run_start", check: state.check, preset: state.preset, goal: state.goal, options: state.options });
+		if (!resume) event({ type: "run_start", preset: state.preset, check: state.check, goal: state.goal, options: state.options });
 		else {
 			clearControl(deps.paths); // a stop or abort aimed at the run before it died is void
 			event({ type: "run_resume", iteration: state.history.length, elapsedMs: state.elapsedMs });
 			if (state.current) await closeInterruptedIteration(state, deps, event);
-			else reuseCheck = state.checks.length > 0 && (state.history.length === 0 || state.history.at(-1)?.checkAfter !== undefined);
 		}
 		save();
 
+		let resumed = resume;
 		for (;;) {
 			const before = poll();
 			if (before) return await end(interrupted(before));
+			const verdict = await deps.workflow.begin(run, resumed);
+			resumed = false;
+			if (poll()) return await end(interrupted(interrupt ?? "aborted"));
+			if (verdict) return await end(verdict);
 
-			let check = state.checks.at(-1) as CheckRecord;
-			if (!reuseCheck) {
-				const run = await deps.runCheck(stopAll.signal);
-				if (run.aborted) return await end(interrupted(poll() ?? "aborted"));
-				check = recordCheck(state, run);
-				event({ type: "check", exitCode: check.exitCode, durationMs: check.durationMs, failures: check.failures, timedOut: check.timedOut, fingerprint: check.fingerprint });
-				save();
-				await deps.view.onCheck(state, check);
-			}
-			reuseCheck = false;
-
-			const previous = state.history.at(-1);
-			const promise = state.options.promise;
-			if (check.exitCode === 0) {
-				if (!promise) return await end({ reason: "passed", detail: previous ? `passed after ${plural(state.history.length, "iteration")}` : "passed at the start; no model call was needed" });
-				if (previous?.promiseMade) return await end({ reason: "promise", detail: `check passes and the agent promised "${promise}"` });
-				if (previous) event({ type: "promise_missing", iteration: previous.n, detail: "check passes but the agent has not made its promise yet" });
-			} else if (previous?.promiseMade) {
-				event({ type: "promise_rejected", iteration: previous.n, detail: "the agent promised completion but the check fails" });
-			}
 			if (readControl(deps.paths, state.runId) === "stop") return await end({ reason: "stopped", detail: "stopped by /loop stop" });
 			const limit = limitReached(state.history, state.checks, state.options);
 			if (limit) return await end(limit);
 			if (state.history.length >= state.options.max) {
-				return await end({ reason: "max-iterations", detail: `${state.options.max} iterations ran and the check still ${check.exitCode === 0 ? "lacks the promise" : "fails"}` });
+				return await end({ reason: "max-iterations", detail: `${state.options.max} iterations ran and the work is not done` });
 			}
-			const late = poll();
-			if (late) return await end(interrupted(late));
 
-			await runIteration(state, deps, stopAll.signal, event, save);
+			const record = await runIteration(run, await deps.workflow.prepare(run, state.history.length + 1));
 			if (poll()) return await end(interrupted(interrupt ?? "aborted"));
-			const last = state.history.at(-1);
-			if (last?.agent === "aborted") return await end({ reason: "aborted", detail: "the agent run was aborted" });
+			if (record.agent === "aborted") return await end({ reason: "aborted", detail: "the agent run was aborted" });
+			const after = await deps.workflow.finish(run, record);
+			if (poll()) return await end(interrupted(interrupt ?? "aborted"));
+			if (after) return await end(after);
 		}
 	} finally {
 		clearInterval(watcher);
 	}
 }
 
-function recordCheck(state: LoopState, run: CheckRun): CheckRecord {
+/** Adds a check result to the state and links it as the "after" check of the last iteration. */
+export function recordCheck(state: LoopState, run: CheckRun): CheckRecord {
 	const check: CheckRecord = {
 		exitCode: run.exitCode,
 		durationMs: run.durationMs,
@@ -190,7 +224,8 @@ async function trySnapshot<T>(what: string, take: () => Promise<T>, event: (e: L
 	}
 }
 
-async function runIteration(state: LoopState, deps: EngineDeps, signal: AbortSignal, event: (e: LoopEvent) => void, save: () => void): Promise<void> {
+async function runIteration(run: RunContext, plan: IterationPlan): Promise<IterationRecord> {
+	const { state, deps, signal, event, save } = run;
 	const n = state.history.length + 1;
 	const started = Date.now();
 	// The baseline snapshot overlaps the session switch; the prompt waits for it, so the
@@ -204,7 +239,8 @@ async function runIteration(state: LoopState, deps: EngineDeps, signal: AbortSig
 
 	let outcome: AgentOutcome;
 	try {
-		outcome = await deps.runAgent(buildIterationPrompt(state, n), signal, {
+		if (plan.task !== undefined) deps.requestHydration?.(plan.prompt, plan.task, plan.failures);
+		outcome = await deps.runAgent(plan.prompt, signal, {
 			onSession: (sessionFile) => {
 				current.sessionFile = sessionFile;
 			},
@@ -239,6 +275,7 @@ async function runIteration(state: LoopState, deps: EngineDeps, signal: AbortSig
 	save();
 	writeReport(deps.paths, state.runId, renderReport(state));
 	await deps.view.onIterationEnd(state, record);
+	return record;
 }
 
 /** A run resumed after a crash: the iteration that was running is closed as "interrupted". */

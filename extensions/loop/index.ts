@@ -8,6 +8,7 @@
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
 import { completeLoopArgs } from "./completions.ts";
+import { planWriteBlock } from "./plan-guard.ts";
 import type { LoopMessageDetails } from "./loop-view.ts";
 
 // pi rebuilds every extension on each new session, which a loop does once per
@@ -76,6 +77,8 @@ export default function loopExtension(pi: ExtensionAPI): void {
 		if (expanded && files.length > 0) text += `\n${theme.fg("dim", files.join("\n"))}`;
 		return new Text(text, 0, 0);
 	});
+
+	pi.on("tool_call", (event, ctx) => planWriteBlock(ctx.cwd, event.toolName, (event.input as { path?: unknown }).path));
 
 	pi.on("session_start", async (event, ctx) => {
 		if (event.reason !== "startup" || !ctx.hasUI) return;

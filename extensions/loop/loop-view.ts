@@ -8,7 +8,7 @@ import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-age
 import type { LoopView } from "./engine.ts";
 import type { ReplacedSessionContext } from "./iteration-session.ts";
 import type { LoopState } from "./types.ts";
-import { SUCCESS_REASONS } from "./types.ts";
+import { succeeded } from "./types.ts";
 import { checkLine, iterationLine, statusText, summaryText, widgetLines } from "./view.ts";
 
 export const MESSAGE_TYPE = "loop";
@@ -73,7 +73,7 @@ export function createLoopView(pi: ExtensionAPI, sessions: SessionSource, hasUI:
 		},
 		async onEnd(state, reportPath) {
 			const text = summaryText(state, reportPath);
-			const ok = state.reason !== undefined && SUCCESS_REASONS.includes(state.reason);
+			const ok = succeeded(state);
 			if (hasUI) {
 				safely(() => {
 					ui().setWidget(UI_KEY, undefined);

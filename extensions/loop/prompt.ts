@@ -19,7 +19,7 @@ export const DEFAULT_INSTRUCTIONS = [
 ].join("\n");
 
 export function defaultGoal(state: Pick<LoopState, "preset" | "check">): string {
-	const what = { until: "the check", tests: "the tests", lint: "the linter", types: "the type checker" }[state.preset];
+	const what = { until: "the check", tests: "the tests", lint: "the linter", types: "the type checker", plan: "the checks", build: "the checks", prd: "the checks" }[state.preset];
 	return `Make ${what} pass: \`${state.check}\` must exit 0.`;
 }
 

@@ -44,6 +44,14 @@ export function renderReport(state: LoopState): string {
 		);
 	}
 	if (state.history.length === 0) lines.push("| — | " + checkCell(state.checks[0]) + " | — | — | no model call | — | — | — | — |");
+	if (state.work && state.preset !== "plan") {
+		const w = state.work;
+		lines.push("", `## Items (${w.file})`, "");
+		for (const item of w.done) lines.push(`- [x] ${item}`);
+		for (const b of w.blocked) lines.push(`- [ ] ${b.item} — **blocked**: ${b.reason}`);
+		for (const item of w.remaining ?? []) lines.push(`- [ ] ${item} — remaining`);
+		lines.push("", `${w.done.length} done · ${w.blocked.length} blocked · ${(w.remaining ?? []).length} remaining`);
+	}
 	lines.push(
 		"",
 		`**Totals:** ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ${usage.input} input / ${usage.output} output tokens` +

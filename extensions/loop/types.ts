@@ -12,9 +12,17 @@ export type EndReason =
 	| "failures"
 	| "timeout"
 	| "stopped"
-	| "aborted";
+	| "aborted"
+	| "plan-stable"
+	| "plan-complete"
+	| "prd-complete";
 
-export const SUCCESS_REASONS: readonly EndReason[] = ["passed", "promise"];
+export const SUCCESS_REASONS: readonly EndReason[] = ["passed", "promise", "plan-stable", "plan-complete", "prd-complete"];
+
+/** Success: a success reason, and (build/prd) no item left blocked. */
+export function succeeded(state: Pick<LoopState, "reason" | "work">): boolean {
+	return state.reason !== undefined && SUCCESS_REASONS.includes(state.reason) && (state.work?.blocked.length ?? 0) === 0;
+}
 
 export interface CheckRecord {
 	exitCode: number;
@@ -77,6 +85,26 @@ export interface LoopState {
 	current?: { n: number; startedAt: string; baseline?: string; sessionFile?: string };
 	originSession?: string;
 	pid: number;
+	/** Plan/build/prd loops: where the work stands. */
+	work?: WorkState;
+}
+
+export interface WorkState {
+	/** The checklist worked through: the plan file, or the PRD (with .pi/loop/tasks.json). */
+	source: "plan" | "prd";
+	file: string;
+	/** Item text of the task in progress. */
+	current?: string;
+	/** Failed verification attempts per item text. */
+	attempts: Record<string, number>;
+	done: string[];
+	blocked: { item: string; reason: string }[];
+	/** Open items as of the last cycle. */
+	remaining?: string[];
+	commit: boolean;
+	/** Plan loops: hash of the plan file when the iteration started, and the specs folder. */
+	planHash?: string;
+	specsDir?: string;
 }
 
 export const ZERO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };

@@ -4,7 +4,7 @@
  * Pure functions of the state; the pi wiring decides where they go.
  */
 import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
-import { SUCCESS_REASONS, totalUsage } from "./types.ts";
+import { succeeded, totalUsage } from "./types.ts";
 
 export function plural(n: number, word: string): string {
 	return `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -95,10 +95,13 @@ const REASON_TEXT: Record<string, string> = {
 	timeout: "time limit reached",
 	stopped: "stopped by the user",
 	aborted: "aborted",
+	"plan-stable": "the plan stopped changing",
+	"plan-complete": "no open plan item left",
+	"prd-complete": "no open PRD item left",
 };
 
 export function summaryText(state: LoopState, reportPath: string): string {
-	const ok = state.reason !== undefined && SUCCESS_REASONS.includes(state.reason);
+	const ok = succeeded(state);
 	const usage = totalUsage(state);
 	const mark = ok ? "✓" : "✗";
 	const lines = [

@@ -6,7 +6,7 @@ const none = () => [];
 
 describe("completeLoopArgs", () => {
 	it("completes subcommands", () => {
-		expect(completeLoopArgs("", none)?.map((c) => c.label)).toEqual(["until", "tests", "lint", "types", "status", "stop", "abort", "resume", "report", "help"]);
+		expect(completeLoopArgs("", none)?.map((c) => c.label)).toEqual(["until", "tests", "lint", "types", "plan", "build", "prd", "status", "stop", "abort", "resume", "report", "help"]);
 		expect(completeLoopArgs("st", none)?.map((c) => c.value)).toEqual(["status ", "stop "]);
 		expect(completeLoopArgs("zzz", none)).toBeNull();
 	});
@@ -15,6 +15,8 @@ describe("completeLoopArgs", () => {
 		expect(items?.map((c) => c.value)).toEqual(['until "npm test" --max ', 'until "npm test" --max-failures ']);
 		expect(completeLoopArgs("tests --max 3 --", none)?.map((c) => c.label)).not.toContain("--max");
 		expect(completeLoopArgs("status --", none)).toBeNull();
+		expect(completeLoopArgs("build --no", none)?.map((c) => c.label)).toEqual(["--no-commit"]);
+		expect(completeLoopArgs("tests --no", none)).toBeNull();
 		expect(completeLoopArgs("tests -- fix --m", none)).toBeNull();
 	});
 	it("completes run ids for report", () => {

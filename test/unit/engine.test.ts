@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_OPTIONS, type LoopOptions } from "../../extensions/loop/args.ts";
 import type { CheckRun } from "../../extensions/loop/check-runner.ts";
 import { type AgentOutcome, type EngineDeps, runLoop } from "../../extensions/loop/engine.ts";
+import { checkLoop } from "../../extensions/loop/workflows/check-loop.ts";
 import type { Snapshot } from "../../extensions/loop/snapshot.ts";
 import { ensureLoopDir, ensureRunDir, type LoopPaths, loopPaths, requestControl } from "../../extensions/loop/store.ts";
 import { type LoopState, totalUsage } from "../../extensions/loop/types.ts";
@@ -55,6 +56,7 @@ async function run(script: Script) {
 	};
 	const deps: EngineDeps = {
 		paths,
+		workflow: checkLoop,
 		runCheck: async (signal) => {
 			const result = script.checks[checkCalls++] ?? fail(99);
 			if (signal.aborted) return { ...result, aborted: true };

@@ -1,0 +1,99 @@
+/**
+ * pi-loop-factory: context hydration from specs.
+ *
+ * Wiring only: every loop iteration that asks for it, and every prompt while
+ * `/hydrate on`, gets one custom message with the context its task needs
+ * (see hydrator.ts). `/hydrate <text>` previews what would be injected.
+ */
+import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { Text } from "@mariozechner/pi-tui";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { takeHydrationRequest } from "../shared/hydration-request.ts";
+import { type Hydration, hydrate, renderHydration, summarizeHydration } from "./hydrator.ts";
+import { sharedSpecIndex } from "./spec-index.ts";
+
+const MESSAGE_TYPE = "loop-context";
+const MODE_ENTRY = "loop-hydrate-mode";
+
+interface ContextDetails {
+	summary: string[];
+	tokens: number;
+	budget: number;
+}
+
+function build(ctx: ExtensionContext, task: string, failures?: string, loadedContextFiles?: string[]): Hydration {
+	const config = loadConfig(ctx.cwd);
+	return hydrate({ task, failures, cwd: ctx.cwd, config, index: sharedSpecIndex(ctx.cwd, config.paths.specs), loadedContextFiles });
+}
+
+/** Whether /hydrate on is in effect for this session (the last mode entry wins). */
+function sessionMode(ctx: ExtensionContext): boolean {
+	let on = false;
+	for (const entry of ctx.sessionManager.getBranch()) {
+		if (entry.type === "custom" && entry.customType === MODE_ENTRY) on = (entry.data as { on?: boolean } | undefined)?.on === true;
+	}
+	return on;
+}
+
+function say(ctx: ExtensionContext, text: string, level: "info" | "error" = "info"): void {
+	if (ctx.hasUI) ctx.ui.notify(text, level);
+	else process.stderr.write(`${text}\n`);
+}
+
+export default function hydrateExtension(pi: ExtensionAPI): void {
+	pi.registerCommand("hydrate", {
+		description: "Context from specs: /hydrate on|off, or /hydrate <task> to preview what would be injected",
+		getArgumentCompletions: (prefix) => {
+			const items = ["on", "off"].filter((s) => s.startsWith(prefix)).map((s) => ({ value: s, label: s }));
+			return items.length > 0 ? items : null;
+		},
+		handler: async (args, ctx) => {
+			const text = args.trim();
+			try {
+				if (text === "on" || text === "off") {
+					loadConfig(ctx.cwd); // a broken config is reported now, not at the next prompt
+					pi.appendEntry(MODE_ENTRY, { on: text === "on" });
+					say(ctx, text === "on" ? "hydration on: each prompt gets context from specs" : "hydration off");
+					return;
+				}
+				if (text === "") {
+					say(ctx, `hydration is ${sessionMode(ctx) ? "on" : "off"} — /hydrate on|off, or /hydrate <task> to preview`);
+					return;
+				}
+				const h = build(ctx, text);
+				const summary = summarizeHydration(h);
+				if (ctx.hasUI) {
+					pi.sendMessage<ContextDetails>({ customType: MESSAGE_TYPE, content: renderHydration(h), display: true, details: { summary, tokens: h.tokens, budget: h.budget } });
+				} else {
+					process.stderr.write(`${summary.join("\n")}\n\n${renderHydration(h)}\n`);
+				}
+			} catch (error) {
+				say(ctx, `hydrate: ${(error as Error).message}`, "error");
+				if (!ctx.hasUI) process.exitCode = error instanceof ConfigError ? 2 : 1;
+			}
+		},
+	});
+
+	pi.on("before_agent_start", async (event, ctx) => {
+		const request = takeHydrationRequest(ctx.cwd, event.prompt);
+		if (!request && !sessionMode(ctx)) return;
+		const loaded = event.systemPromptOptions.contextFiles?.map((f) => f.path);
+		try {
+			const h = build(ctx, request?.task ?? event.prompt, request?.failures, loaded);
+			if (h.pieces.every((p) => p.kind === "task")) return; // nothing beyond what the prompt already says
+			const summary = summarizeHydration(h);
+			return { message: { customType: MESSAGE_TYPE, content: renderHydration(h), display: true, details: { summary, tokens: h.tokens, budget: h.budget } } };
+		} catch (error) {
+			say(ctx, `hydrate: ${(error as Error).message}`, "error");
+			return;
+		}
+	});
+
+	pi.registerMessageRenderer<ContextDetails>(MESSAGE_TYPE, (message, { expanded }, theme) => {
+		const d = message.details;
+		const head = theme.fg("accent", "📎 ") + `context from specs · ${d?.tokens ?? "?"} of ${d?.budget ?? "?"} tokens`;
+		if (!expanded) return new Text(`${head}\n${theme.fg("dim", (d?.summary ?? []).slice(0, 6).join("\n"))}`, 0, 0);
+		const body = typeof message.content === "string" ? message.content : "";
+		return new Text(`${head}\n${theme.fg("dim", (d?.summary ?? []).join("\n"))}\n\n${body}`, 0, 0);
+	});
+}

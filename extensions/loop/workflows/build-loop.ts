@@ -1,0 +1,130 @@
+/**
+ * Build and PRD loops: each iteration takes the first open checklist item,
+ * asks the agent to implement only that item, then the harness — not the
+ * model — runs the project checks. Pass: tick, commit, one progress line.
+ * Fail: retry with the failure output; after `attempts` failures the item is
+ * marked blocked and skipped. Ends plan-complete (prd-complete) when no open
+ * item is left.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { IterationPlan, RunContext, Workflow } from "../engine.ts";
+import type { CheckRecord, IterationRecord, WorkState } from "../types.ts";
+import { describeCheck } from "../view.ts";
+import { commitItem } from "./git-commit.ts";
+import type { TaskSource } from "./tasks.ts";
+
+export interface BuildOptions {
+	cwd: string;
+	tasks: TaskSource;
+	instructions: string;
+	attempts: number;
+	progressFile: string;
+	ending: "plan-complete" | "prd-complete";
+}
+
+function work(run: RunContext): WorkState {
+	return run.state.work as WorkState;
+}
+
+function firstLine(text: string): string {
+	return text.split("\n").find((l) => /fail|error|✗|not ok/i.test(l))?.trim().slice(0, 160) ?? "checks failed";
+}
+
+function appendProgress(cwd: string, file: string, line: string): void {
+	const path = join(cwd, file);
+	mkdirSync(dirname(path), { recursive: true });
+	appendFileSync(path, `${line}\n`);
+}
+
+export function buildLoop(options: BuildOptions): Workflow {
+	const { tasks } = options;
+	const ending = options.ending;
+
+	const verify = async (run: RunContext, record: IterationRecord, item: string, check: CheckRecord) => {
+		const w = work(run);
+		const agentTicked = tasks.isDone(item);
+		if (check.exitCode === 0) {
+			tasks.setDone(item, true);
+			w.done.push(item);
+			delete w.attempts[item];
+			let commit: string | undefined;
+			if (w.commit) {
+				const result = await commitItem(options.cwd, item, `${record.summary || "Implemented by a pi-loop-factory build iteration."}\n\nChecks: ${run.state.check}`);
+				commit = result.commit;
+				if (result.error) run.event({ type: "commit_failed", item, detail: result.error });
+			}
+			appendProgress(options.cwd, options.progressFile, `- ${new Date().toISOString().slice(0, 10)} done: ${item} — ${record.summary || "no notes"}`);
+			run.event({ type: "item_done", item, iteration: record.n, commit });
+			return;
+		}
+		if (agentTicked) {
+			tasks.setDone(item, false);
+			run.event({ type: "tick_overridden", item, iteration: record.n, detail: "the agent ticked the item but the checks fail" });
+		}
+		const attempts = (w.attempts[item] ?? 0) + 1;
+		w.attempts[item] = attempts;
+		if (attempts >= options.attempts) {
+			const reason = `checks failed ${attempts} times (${firstLine(check.tail)})`;
+			tasks.block(item, reason);
+			w.blocked.push({ item, reason });
+			delete w.attempts[item];
+			run.event({ type: "item_blocked", item, iteration: record.n, reason });
+		} else {
+			run.event({ type: "item_failed", item, iteration: record.n, attempt: attempts });
+		}
+	};
+
+	return {
+		async begin(run) {
+			const w = work(run);
+			const next = tasks.open();
+			w.current = next?.text;
+			w.remaining = tasks.items().filter((i) => !i.done && i.blocked === undefined).map((i) => i.text);
+			run.save();
+			if (next) return undefined;
+			const remaining = tasks.items().filter((i) => !i.done).length;
+			return { reason: ending, detail: `${w.done.length} done, ${w.blocked.length} blocked${remaining > w.blocked.length ? `, ${remaining - w.blocked.length} remaining` : ""} in ${tasks.file}` };
+		},
+
+		async prepare(run, n): Promise<IterationPlan> {
+			const w = work(run);
+			const item = w.current as string;
+			const attempt = (w.attempts[item] ?? 0) + 1;
+			const last = run.state.checks.at(-1);
+			const retry = attempt > 1 && last !== undefined && last.exitCode !== 0;
+			const items = tasks.items();
+			const lines = [
+				`# Build iteration ${n} of ${run.state.options.max}`,
+				"",
+				`## Your item (from ${tasks.file})`,
+				item,
+				"",
+				"## Verification",
+				`When you finish, the harness runs \`${run.state.check}\`; the item is ticked${w.commit ? " and committed" : ""} only if it passes.`,
+				`This is attempt ${attempt} of ${options.attempts}.`,
+			];
+			if (retry && last) lines.push("", `The previous attempt ${describeCheck(last)}. Last part of the output:`, "", "```text", last.tail.trimEnd(), "```");
+			lines.push(
+				"",
+				"## Progress",
+				`${items.filter((i) => i.done).length} done · ${items.filter((i) => i.blocked).length} blocked · ${items.filter((i) => !i.done && !i.blocked).length} open`,
+				"",
+				"## Instructions",
+				options.instructions,
+			);
+			return { prompt: lines.join("\n"), task: item, failures: retry ? last?.tail : undefined };
+		},
+
+		async finish(run, record) {
+			const item = work(run).current;
+			if (!item) return undefined;
+			const check = await run.check();
+			if (!check) return undefined; // aborted: the engine ends the run
+			await verify(run, record, item, check);
+			work(run).current = undefined;
+			run.save();
+			return undefined;
+		},
+	};
+}

@@ -1,0 +1,40 @@
+/**
+ * The check loop (/loop until|tests|lint|types): each cycle runs the check
+ * once — it is also the previous iteration's "after" check — and ends the run
+ * when it passes (with --promise: when it passes and the agent promised).
+ */
+import type { RunContext, StopDecision, Workflow } from "../engine.ts";
+import { buildIterationPrompt } from "../prompt.ts";
+import type { CheckRecord } from "../types.ts";
+import { plural } from "../view.ts";
+
+function verdict(run: RunContext, check: CheckRecord): StopDecision | undefined {
+	const { state, event } = run;
+	const previous = state.history.at(-1);
+	const promise = state.options.promise;
+	if (check.exitCode === 0) {
+		if (!promise) return { reason: "passed", detail: previous ? `passed after ${plural(state.history.length, "iteration")}` : "passed at the start; no model call was needed" };
+		if (previous?.promiseMade) return { reason: "promise", detail: `check passes and the agent promised "${promise}"` };
+		if (previous) event({ type: "promise_missing", iteration: previous.n, detail: "check passes but the agent has not made its promise yet" });
+	} else if (previous?.promiseMade) {
+		event({ type: "promise_rejected", iteration: previous.n, detail: "the agent promised completion but the check fails" });
+	}
+	return undefined;
+}
+
+export const checkLoop: Workflow = {
+	async begin(run, resumed) {
+		const { state } = run;
+		// After a crash, a check already recorded for this boundary is not run again.
+		const last = state.history.at(-1);
+		const reuse = resumed && state.checks.length > 0 && (last === undefined || last.checkAfter !== undefined);
+		const check = reuse ? (state.checks.at(-1) as CheckRecord) : await run.check();
+		return check ? verdict(run, check) : undefined;
+	},
+	async prepare(run, n) {
+		return { prompt: buildIterationPrompt(run.state, n), task: run.state.goal };
+	},
+	async finish() {
+		return undefined;
+	},
+};

@@ -1,0 +1,27 @@
+/**
+ * Commits a finished item: stages everything but loop state and commits with
+ * a subject naming the item. Never pushes. Returns the commit id or why not.
+ */
+import { execFile } from "node:child_process";
+
+function git(cwd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+	return new Promise((resolve) => {
+		execFile("git", args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ ok: !error, out: (error ? stderr || error.message : stdout).trim() }));
+	});
+}
+
+export function commitSubject(item: string): string {
+	const flat = item.replace(/\s+/g, " ").trim();
+	return `loop: ${flat.length > 66 ? `${flat.slice(0, 65)}…` : flat}`;
+}
+
+export async function commitItem(cwd: string, item: string, body: string): Promise<{ commit?: string; error?: string }> {
+	const inside = await git(cwd, ["rev-parse", "--is-inside-work-tree"]);
+	if (!inside.ok) return { error: "not a git repository" };
+	const add = await git(cwd, ["add", "-A", "--", ".", ":(exclude).pi/loop"]);
+	if (!add.ok) return { error: `git add failed: ${add.out}` };
+	const commit = await git(cwd, ["commit", "-q", "-m", commitSubject(item), "-m", body]);
+	if (!commit.ok) return { error: `git commit failed: ${commit.out}` };
+	const head = await git(cwd, ["rev-parse", "--short", "HEAD"]);
+	return { commit: head.out };
+}

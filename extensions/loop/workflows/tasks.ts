@@ -1,0 +1,111 @@
+/**
+ * The checklists build loops work through. PlanTasks edits
+ * IMPLEMENTATION_PLAN.md in place; PrdTasks keeps `.pi/loop/tasks.json`
+ * (id, description, completed) as its record and syncs ticks and blocks back
+ * to the PRD's checkboxes. Both find items by their text.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type ChecklistItem, firstOpen, findItem, parseChecklist, setBlocked, setDone } from "../checklist.ts";
+import { writeFileAtomic } from "../store.ts";
+
+export interface TaskSource {
+	/** Project-relative path of the checklist file. */
+	readonly file: string;
+	items(): ChecklistItem[];
+	open(): ChecklistItem | undefined;
+	isDone(text: string): boolean;
+	setDone(text: string, done: boolean): void;
+	block(text: string, reason: string): void;
+}
+
+export class PlanTasks implements TaskSource {
+	constructor(
+		private readonly cwd: string,
+		readonly file: string,
+	) {}
+
+	protected read(): string {
+		const path = join(this.cwd, this.file);
+		return existsSync(path) ? readFileSync(path, "utf8") : "";
+	}
+
+	protected write(text: string): void {
+		writeFileAtomic(join(this.cwd, this.file), text);
+	}
+
+	items(): ChecklistItem[] {
+		return parseChecklist(this.read());
+	}
+
+	open(): ChecklistItem | undefined {
+		return firstOpen(this.items());
+	}
+
+	isDone(text: string): boolean {
+		return findItem(this.read(), text)?.done === true;
+	}
+
+	setDone(text: string, done: boolean): void {
+		this.write(setDone(this.read(), text, done));
+	}
+
+	block(text: string, reason: string): void {
+		this.write(setBlocked(this.read(), text, reason));
+	}
+}
+
+export interface PrdTask {
+	id: number;
+	description: string;
+	completed: boolean;
+	blocked?: string;
+}
+
+/** PRD items mirrored in tasks.json; the JSON is the record, the PRD's checkboxes follow it. */
+export class PrdTasks extends PlanTasks {
+	constructor(
+		cwd: string,
+		file: string,
+		private readonly tasksFile: string,
+	) {
+		super(cwd, file);
+	}
+
+	/** Parses the PRD into tasks.json, keeping completion already recorded for the same items. */
+	sync(): PrdTask[] {
+		const previous = new Map(this.tasks().map((t) => [t.description, t]));
+		const tasks = parseChecklist(this.read()).map((item, i) => {
+			const known = previous.get(item.text);
+			return { id: i + 1, description: item.text, completed: item.done || known?.completed === true, blocked: item.blocked ?? known?.blocked };
+		});
+		writeFileSync(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
+		for (const t of tasks) if (t.completed && !findItem(this.read(), t.description)?.done) super.setDone(t.description, true);
+		return tasks;
+	}
+
+	tasks(): PrdTask[] {
+		if (!existsSync(this.tasksFile)) return [];
+		return JSON.parse(readFileSync(this.tasksFile, "utf8")) as PrdTask[];
+	}
+
+	private update(text: string, change: (t: PrdTask) => void): void {
+		const tasks = this.tasks();
+		for (const t of tasks) if (t.description === text) change(t);
+		writeFileSync(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
+	}
+
+	override setDone(text: string, done: boolean): void {
+		this.update(text, (t) => {
+			t.completed = done;
+		});
+		super.setDone(text, done);
+	}
+
+	override block(text: string, reason: string): void {
+		this.update(text, (t) => {
+			t.blocked = reason;
+		});
+		super.block(text, reason);
+	}
+}

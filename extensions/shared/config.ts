@@ -1,0 +1,137 @@
+/**
+ * The package's configuration: `.pi/loop.json` in the project merged over
+ * `loop.json` in pi's agent dir (~/.pi/agent). Validated with typebox;
+ * any unknown key or wrong value is an error naming the key, and nothing
+ * falls back to half a configuration.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { type Static, Type } from "typebox";
+import { Value } from "typebox/value";
+
+const Strict = { additionalProperties: false } as const;
+const Path = Type.String({ minLength: 1 });
+const Command = Type.String({ minLength: 1 });
+
+export const ConfigSchema = Type.Object(
+	{
+		paths: Type.Optional(
+			Type.Object(
+				{
+					specs: Type.Optional(Path),
+					plan: Type.Optional(Path),
+					agents: Type.Optional(Path),
+					state: Type.Optional(Path),
+					prd: Type.Optional(Path),
+					progress: Type.Optional(Path),
+				},
+				Strict,
+			),
+		),
+		hydration: Type.Optional(
+			Type.Object(
+				{
+					budget: Type.Optional(Type.Integer({ minimum: 500, maximum: 200_000 })),
+					progressLines: Type.Optional(Type.Integer({ minimum: 0, maximum: 200 })),
+				},
+				Strict,
+			),
+		),
+		checks: Type.Optional(
+			Type.Object({ tests: Type.Optional(Command), lint: Type.Optional(Command), types: Type.Optional(Command) }, Strict),
+		),
+		build: Type.Optional(
+			Type.Object(
+				{
+					attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+					commit: Type.Optional(Type.Boolean()),
+				},
+				Strict,
+			),
+		),
+	},
+	Strict,
+);
+
+export type LoopConfigFile = Static<typeof ConfigSchema>;
+
+export interface LoopConfig {
+	paths: { specs: string; plan: string; agents: string; state: string; prd: string; progress: string };
+	hydration: { budget: number; progressLines: number };
+	checks: { tests?: string; lint?: string; types?: string };
+	build: { attempts: number; commit: boolean };
+}
+
+export const DEFAULT_CONFIG: LoopConfig = {
+	paths: {
+		specs: "specs",
+		plan: "IMPLEMENTATION_PLAN.md",
+		agents: "AGENTS.md",
+		state: ".planning/STATE.md",
+		prd: "PRD.md",
+		progress: ".pi/loop/progress.md",
+	},
+	hydration: { budget: 12_000, progressLines: 10 },
+	checks: {},
+	build: { attempts: 2, commit: true },
+};
+
+export class ConfigError extends Error {}
+
+function keyName(instancePath: string): string {
+	return instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
+}
+
+/** Validation problems of one config object, each naming its key. */
+export function configProblems(value: unknown): string[] {
+	if (Value.Check(ConfigSchema, value)) return [];
+	const problems = new Set<string>();
+	for (const error of Value.Errors(ConfigSchema, value)) {
+		if (error.keyword === "boolean") continue; // reported again as additionalProperties
+		if (error.keyword === "additionalProperties") {
+			const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+			for (const key of extra) {
+				const full = error.instancePath ? `${keyName(error.instancePath)}.${key}` : key;
+				problems.add(`unknown key "${full}"`);
+			}
+			continue;
+		}
+		problems.add(`key "${keyName(error.instancePath)}": ${error.message}`);
+	}
+	return [...problems];
+}
+
+function readConfigFile(path: string): LoopConfigFile {
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(readFileSync(path, "utf8"));
+	} catch (error) {
+		throw new ConfigError(`${path}: not valid JSON (${(error as Error).message})`);
+	}
+	const problems = configProblems(parsed);
+	if (problems.length > 0) throw new ConfigError(`${path}: ${problems.join("; ")}`);
+	return parsed as LoopConfigFile;
+}
+
+export function agentDir(): string {
+	return process.env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+}
+
+export function configPaths(cwd: string): { global: string; project: string } {
+	return { global: join(agentDir(), "loop.json"), project: join(cwd, ".pi", "loop.json") };
+}
+
+/** Defaults, then the global file, then the project file (section by section). Throws ConfigError. */
+export function loadConfig(cwd: string): LoopConfig {
+	const files = configPaths(cwd);
+	const layers = [files.global, files.project].filter((p) => existsSync(p)).map(readConfigFile);
+	const merged: LoopConfig = structuredClone(DEFAULT_CONFIG);
+	for (const layer of layers) {
+		Object.assign(merged.paths, layer.paths);
+		Object.assign(merged.hydration, layer.hydration);
+		Object.assign(merged.checks, layer.checks);
+		Object.assign(merged.build, layer.build);
+	}
+	return merged;
+}
