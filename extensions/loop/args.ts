@@ -23,6 +23,10 @@ export interface LoopOptions {
 	promise?: string;
 	/** build/prd: leave finished items uncommitted. */
 	noCommit?: boolean;
+	/** Model role for the iterations (default: plan for /loop plan, implement otherwise). */
+	role?: string;
+	/** build/until: a review pass on the review model after the checks pass. */
+	review?: boolean;
 }
 
 export const DEFAULT_OPTIONS: LoopOptions = {
@@ -86,6 +90,11 @@ function promiseText(value: string, flag: string): string {
 	return text;
 }
 
+function roleName(value: string, flag: string): string {
+	if (!/^[a-z][a-z0-9-]*$/.test(value)) throw new UsageError(`${flag} expects a role name (lowercase letters, digits, dashes), got "${value}"`);
+	return value;
+}
+
 function nonEmpty(value: string, flag: string): string {
 	if (value.trim() === "") throw new UsageError(`${flag} expects a file path`);
 	return value;
@@ -101,6 +110,8 @@ export const FLAGS: Record<string, FlagSpec> = {
 	"--prompt-file": { key: "promptFile", parse: nonEmpty, help: "file with custom iteration instructions" },
 	"--promise": { key: "promise", parse: promiseText, help: "also require <promise>TEXT</promise> from the agent", only: CHECK_PRESETS },
 	"--no-commit": { key: "noCommit", help: "build/prd: do not commit finished items", only: ["build", "prd"] },
+	"--role": { key: "role", parse: roleName, help: "model role for the iterations (default: plan or implement)" },
+	"--review": { key: "review", help: "review each passing iteration on the review model first", only: ["build", "until"] },
 };
 
 /** Splits like a POSIX shell: whitespace separates, quotes group, backslash escapes. */

@@ -8,8 +8,13 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
 import { runCheck } from "./check-runner.ts";
-import { runLoop, type Workflow } from "./engine.ts";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { type AgentHooks, runLoop } from "./engine.ts";
+import { createReviewer } from "./review.ts";
+import { RoleRouter } from "./routing.ts";
+import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-message.ts";
+import { UnknownRoleError } from "../roles/roles.ts";
+import { setActiveRole, switchNow } from "../roles/switcher.ts";
+import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
 import { IdleInput } from "./idle-input.ts";
 import { defaultGoalFor, initialWork, resolveCheck, SetupError, workflowFor } from "./setup.ts";
@@ -103,13 +108,43 @@ function prepared<T>(make: () => T): T {
 	try {
 		return make();
 	} catch (error) {
-		if (error instanceof ConfigError || error instanceof SetupError) throw new CommandError(error.message);
+		if (error instanceof ConfigError || error instanceof SetupError || error instanceof UnknownRoleError) throw new CommandError(error.message);
 		throw error;
 	}
 }
 
+const NO_HOOKS: AgentHooks = { onSession: () => undefined, beforePrompt: async () => undefined };
+
 /** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
-async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean, workflow: Workflow): Promise<LoopState> {
+/** The role iterations run under: --role, else plan for /loop plan and implement otherwise. */
+function iterationRole(state: LoopState): string {
+	return state.options.role ?? (state.preset === "plan" ? "plan" : "implement");
+}
+
+/** Resolves the run's roles up front: an unknown role is a usage error before anything runs. */
+function routerFor(ctx: ExtensionCommandContext, out: Output, config: LoopConfig, state: LoopState): RoleRouter {
+	const router = new RoleRouter(config.roles, ctx.modelRegistry, (message) => out.say(message, "warning"));
+	prepared(() => {
+		router.choice(iterationRole(state));
+		if (state.options.review) router.choice("review");
+	});
+	return router;
+}
+
+function commitWriter(ctx: ExtensionCommandContext, router: RoleRouter): CommitMessageWriter | undefined {
+	const choice = router.explicit("commit", ["smol"]);
+	if (!choice) return undefined;
+	const registry = ctx.modelRegistry;
+	return modelCommitWriter(choice, async () => {
+		const auth = await registry.getApiKeyAndHeaders(choice.model);
+		return auth.ok ? { apiKey: auth.apiKey, headers: auth.headers } : {};
+	});
+}
+
+async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean, config: LoopConfig): Promise<LoopState> {
+	const router = routerFor(ctx, out, config, state);
+	const userModel = ctx.model ? { model: ctx.model, thinking: pi.getThinkingLevel() } : undefined;
+	const workflow = workflowFor(state, ctx.cwd, config, paths, commitWriter(ctx, router));
 	const lock = acquireLock(paths.lock, state.runId);
 	try {
 		// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
@@ -139,13 +174,24 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 				runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
 				snapshot: () => snapshots.take(),
 				changedSince: (before) => snapshots.changedSince(before),
-				runAgent: (prompt, signal, hooks) => sessions.run(prompt, signal, hooks),
+				role: iterationRole(state),
+				runAgent: (prompt, signal, hooks, role) => sessions.run(prompt, signal, hooks, router.choice(role)),
+				review: state.options.review
+					? createReviewer({
+							diffSince: (baseline) => snapshots.diffSince(baseline),
+							run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, router.choice(role)),
+							instructions: loadInstructions(cwd, "code-review").text,
+						})
+					: undefined,
 				recoverUsage: usageFromSessionFile,
 				view: createLoopView(pi, sessions, out.hasUI),
 			}, resume);
 		} finally {
 			// Kept while the run can still be resumed: its baseline tree lives there.
 			if (state.status === "ended") snapshots.dispose();
+			// The user's own model choice comes back, whatever the iterations ran on.
+			if (userModel && router.switched()) await switchNow(userModel);
+			setActiveRole(undefined);
 		}
 	} finally {
 		lock.release();
@@ -172,7 +218,7 @@ export async function startLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, 
 	}
 	const state = freshState(runId, request, check, instructions, work);
 	pruneSnapshots(paths, runId);
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, workflowFor(state, ctx.cwd, config, paths))));
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, config)));
 }
 
 export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output): Promise<void> {
@@ -184,7 +230,7 @@ export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext,
 	}
 	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
 	const config = prepared(() => loadConfig(ctx.cwd));
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true, workflowFor(state, ctx.cwd, config, paths))));
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true, config)));
 }
 
 function runningState(paths: LoopPaths): LoopState {

@@ -14,7 +14,7 @@ import { renderReport } from "./report.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
 import { appendEvent, clearControl, type LoopEvent, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
-import type { AgentStatus, CheckRecord, IterationRecord, LoopState, Usage } from "./types.ts";
+import type { AgentStatus, CheckRecord, IterationRecord, LoopState, SideCall, Usage } from "./types.ts";
 
 export type { StopDecision };
 
@@ -24,6 +24,8 @@ export interface AgentOutcome {
 	text: string;
 	usage: Usage;
 	sessionFile?: string;
+	/** provider/model of the last answer. */
+	model?: string;
 }
 
 export interface LoopView {
@@ -49,6 +51,8 @@ export interface RunContext {
 
 export interface IterationPlan {
 	prompt: string;
+	/** Model role to run under (default: the run's iteration role). */
+	role?: string;
 	/** The task context hydration should gather for (omit for none). */
 	task?: string;
 	failures?: string;
@@ -75,7 +79,11 @@ export interface EngineDeps {
 	 * Runs one agent iteration; `signal` aborts it (before it starts, or while it runs).
 	 * `beforePrompt` must be awaited after the new session exists and before the prompt is sent.
 	 */
-	runAgent(prompt: string, signal: AbortSignal, hooks: AgentHooks): Promise<AgentOutcome>;
+	runAgent(prompt: string, signal: AbortSignal, hooks: AgentHooks, role: string): Promise<AgentOutcome>;
+	/** The run's iteration role. */
+	role: string;
+	/** A review pass over an iteration's changes (--review); undefined when reviews are off. */
+	review?(iteration: IterationRecord, subject: string, signal: AbortSignal): Promise<SideCall>;
 	/** Token usage recorded in an iteration's session file (for iterations cut off by a crash). */
 	recoverUsage?(sessionFile: string): Usage;
 	view: LoopView;
@@ -237,19 +245,21 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 	save();
 	await deps.view.onIterationStart(state);
 
+	const role = plan.role ?? deps.role;
+	const hooks: AgentHooks = {
+		onSession: (sessionFile) => {
+			current.sessionFile = sessionFile;
+		},
+		beforePrompt: async () => {
+			const taken = await baselineTaken;
+			if (taken?.kind === "git") current.baseline = taken.tree;
+			save();
+		},
+	};
 	let outcome: AgentOutcome;
 	try {
 		if (plan.task !== undefined) deps.requestHydration?.(plan.prompt, plan.task, plan.failures);
-		outcome = await deps.runAgent(plan.prompt, signal, {
-			onSession: (sessionFile) => {
-				current.sessionFile = sessionFile;
-			},
-			beforePrompt: async () => {
-				const taken = await baselineTaken;
-				if (taken?.kind === "git") current.baseline = taken.tree;
-				save();
-			},
-		});
+		outcome = await deps.runAgent(plan.prompt, signal, hooks, role);
 	} catch (error) {
 		outcome = { status: "error", error: (error as Error).message, text: "", usage: NO_USAGE };
 	}
@@ -268,10 +278,13 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 		promiseMade,
 		checkBefore: state.checks.length - 1,
 		sessionFile: outcome.sessionFile,
+		role,
+		model: outcome.model,
+		baseline: baseline?.kind === "git" ? baseline.tree : undefined,
 	};
 	state.history.push(record);
 	state.current = undefined;
-	event({ type: "iteration_end", iteration: n, agent: record.agent, error: record.error, filesChanged, usage: record.usage, cost: record.usage.cost, promiseMade, durationMs: record.durationMs, session: record.sessionFile });
+	event({ type: "iteration_end", iteration: n, agent: record.agent, error: record.error, filesChanged, role, model: record.model, usage: record.usage, cost: record.usage.cost, promiseMade, durationMs: record.durationMs, session: record.sessionFile });
 	save();
 	writeReport(deps.paths, state.runId, renderReport(state));
 	await deps.view.onIterationEnd(state, record);

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { ExtensionCommandContext, SessionEntry } from "@mariozechner/pi-coding-agent";
+import { type ModelChoice, setPendingForNextSession, takePending } from "../roles/switcher.ts";
 import type { AgentHooks, AgentOutcome } from "./engine.ts";
 import type { Usage } from "./types.ts";
 
@@ -34,9 +35,10 @@ export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string
 	const last = assistants.at(-1);
 	const text = last ? last.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n") : "";
 	if (!last) return { status: "error", error: "the agent produced no response", text, usage, sessionFile };
-	if (last.stopReason === "error") return { status: "error", error: last.errorMessage ?? "model error", text, usage, sessionFile };
-	if (last.stopReason === "aborted") return { status: "aborted", error: last.errorMessage, text, usage, sessionFile };
-	return { status: "ok", text, usage, sessionFile };
+	const model = `${last.provider}/${last.model}`;
+	if (last.stopReason === "error") return { status: "error", error: last.errorMessage ?? "model error", text, usage, sessionFile, model };
+	if (last.stopReason === "aborted") return { status: "aborted", error: last.errorMessage, text, usage, sessionFile, model };
+	return { status: "ok", text, usage, sessionFile, model };
 }
 
 /** Usage recorded in a session file (JSONL), e.g. of an iteration cut off by a crash; unreadable → zero. */
@@ -100,13 +102,15 @@ export class IterationSessions {
 	 * (or keeps it from starting); hooks learn the new session's file and
 	 * may hold the prompt back until they are ready.
 	 */
-	async run(prompt: string, signal: AbortSignal, hooks: AgentHooks): Promise<AgentOutcome> {
+	async run(prompt: string, signal: AbortSignal, hooks: AgentHooks, model?: ModelChoice): Promise<AgentOutcome> {
 		const aborted: AgentOutcome = { status: "aborted", error: "aborted before the agent started", text: "", usage: { ...NO_USAGE } };
 		if (signal.aborted) {
 			await hooks.beforePrompt();
 			return aborted;
 		}
 		let outcome: AgentOutcome | undefined;
+		// The roles extension instance of the new session applies the model (see roles/switcher.ts).
+		setPendingForNextSession(model);
 		const result = await this.ctx.newSession({
 			parentSession: this.parentSession,
 			setup: this.persist ? undefined : async (sm) => keepInMemory(sm),
@@ -135,6 +139,7 @@ export class IterationSessions {
 				outcome = outcomeFromEntries(sm.getBranch(), this.persist ? sm.getSessionFile() : undefined);
 			},
 		});
+		takePending(); // not applied when the roles extension is not loaded; never leak into a later session
 		if (result.cancelled) throw new Error("another extension cancelled the iteration's new session");
 		if (!outcome) throw new Error("the iteration session ended before the agent ran");
 		return outcome;

@@ -68,6 +68,7 @@ export function buildIterationPrompt(state: LoopState, n: number): string {
 		"",
 		"## Progress so far",
 		progressDigest(state),
+		...(state.reviewFindings ? ["", "## Review findings to address first", "The check passed, but a review blocked the change:", "", state.reviewFindings] : []),
 		"",
 		"## Instructions",
 		(state.instructions ?? DEFAULT_INSTRUCTIONS).trim() + promise,

@@ -14,6 +14,7 @@ import type { LoopPaths } from "./store.ts";
 import type { LoopState, WorkState } from "./types.ts";
 import { buildLoop } from "./workflows/build-loop.ts";
 import { checkLoop } from "./workflows/check-loop.ts";
+import type { CommitMessageWriter } from "./workflows/commit-message.ts";
 import { planLoop } from "./workflows/plan-loop.ts";
 import { PlanTasks, PrdTasks } from "./workflows/tasks.ts";
 
@@ -98,9 +99,9 @@ export function defaultGoalFor(request: StartRequest, work: WorkState | undefine
 }
 
 /** The workflow of a (new or resumed) run. */
-export function workflowFor(state: LoopState, cwd: string, config: LoopConfig, paths: LoopPaths): Workflow {
+export function workflowFor(state: LoopState, cwd: string, config: LoopConfig, paths: LoopPaths, commitMessage?: CommitMessageWriter): Workflow {
 	const work = state.work;
-	if (!work) return checkLoop;
+	if (!work) return checkLoop(config.review.rounds);
 	if (state.preset === "plan") {
 		const index = sharedSpecIndex(cwd, config.paths.specs);
 		return planLoop({
@@ -122,5 +123,7 @@ export function workflowFor(state: LoopState, cwd: string, config: LoopConfig, p
 		attempts: config.build.attempts,
 		progressFile: config.paths.progress,
 		ending: work.source === "prd" ? "prd-complete" : "plan-complete",
+		commitMessage,
+		reviewRounds: config.review.rounds,
 	});
 }

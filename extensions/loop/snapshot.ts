@@ -107,6 +107,14 @@ export class Snapshotter {
 		return after.kind === "files" ? diffListings(before.files, after.files) : [];
 	}
 
+	/** The unified diff from a baseline tree to the work tree now (git only; "" otherwise). */
+	async diffSince(baseTree: string | undefined): Promise<string> {
+		if (!this.useGit || !baseTree) return "";
+		const { tree } = await this.git();
+		if (tree === baseTree) return "";
+		return run("git", ["diff", "--no-color", "--no-ext-diff", baseTree, tree], this.cwd, await this.env());
+	}
+
 	dispose(): void {
 		rmSync(this.workDir, { recursive: true, force: true });
 		this.gitEnv = undefined;

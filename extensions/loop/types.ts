@@ -60,6 +60,24 @@ export interface IterationRecord {
 	/** Index of the check that ran after it (set when that check runs). */
 	checkAfter?: number;
 	sessionFile?: string;
+	/** Model role the iteration ran under, and the provider/model that answered. */
+	role?: string;
+	model?: string;
+	/** Git tree the iteration started from (for review diffs). */
+	baseline?: string;
+}
+
+/** A model call besides the iterations: a review pass or a commit message, with its role and cost. */
+export interface SideCall {
+	kind: "review" | "commit-message";
+	iteration: number;
+	item?: string;
+	role: string;
+	model?: string;
+	usage: Usage;
+	/** Reviews: whether it blocked, and what it found. */
+	blocking?: boolean;
+	findings?: string;
 }
 
 export interface LoopState {
@@ -87,6 +105,10 @@ export interface LoopState {
 	pid: number;
 	/** Plan/build/prd loops: where the work stands. */
 	work?: WorkState;
+	/** Review passes and commit messages. */
+	calls?: SideCall[];
+	/** Findings of a blocking review, handed to the next iteration. */
+	reviewFindings?: string;
 }
 
 export interface WorkState {
@@ -97,6 +119,8 @@ export interface WorkState {
 	current?: string;
 	/** Failed verification attempts per item text. */
 	attempts: Record<string, number>;
+	/** Review rounds run per item text (--review). */
+	reviews?: Record<string, number>;
 	done: string[];
 	blocked: { item: string; reason: string }[];
 	/** Open items as of the last cycle. */
@@ -120,5 +144,6 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 export function totalUsage(state: LoopState): Usage {
-	return state.history.reduce((sum, it) => addUsage(sum, it.usage), ZERO_USAGE);
+	const iterations = state.history.reduce((sum, it) => addUsage(sum, it.usage), ZERO_USAGE);
+	return (state.calls ?? []).reduce((sum, c) => addUsage(sum, c.usage), iterations);
 }

@@ -9,10 +9,12 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
 import { Value } from "typebox/value";
+import { MODEL_SPEC_PATTERN, THINKING_LEVELS } from "../roles/roles.ts";
 
 const Strict = { additionalProperties: false } as const;
 const Path = Type.String({ minLength: 1 });
 const Command = Type.String({ minLength: 1 });
+const ModelSpec = Type.String({ pattern: MODEL_SPEC_PATTERN });
 
 export const ConfigSchema = Type.Object(
 	{
@@ -50,6 +52,10 @@ export const ConfigSchema = Type.Object(
 				Strict,
 			),
 		),
+		roles: Type.Optional(
+			Type.Record(Type.String({ pattern: "^[a-z][a-z0-9-]*$" }), Type.Union([ModelSpec, Type.Array(ModelSpec, { minItems: 1 })]), Strict),
+		),
+		review: Type.Optional(Type.Object({ rounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })) }, Strict)),
 	},
 	Strict,
 );
@@ -61,6 +67,9 @@ export interface LoopConfig {
 	hydration: { budget: number; progressLines: number };
 	checks: { tests?: string; lint?: string; types?: string };
 	build: { attempts: number; commit: boolean };
+	/** Role name → model spec or fallback list (see extensions/roles/roles.ts). */
+	roles: Record<string, string | string[]>;
+	review: { rounds: number };
 }
 
 export const DEFAULT_CONFIG: LoopConfig = {
@@ -75,6 +84,8 @@ export const DEFAULT_CONFIG: LoopConfig = {
 	hydration: { budget: 12_000, progressLines: 10 },
 	checks: {},
 	build: { attempts: 2, commit: true },
+	roles: {},
+	review: { rounds: 1 },
 };
 
 export class ConfigError extends Error {}
@@ -87,13 +98,21 @@ function keyName(instancePath: string): string {
 export function configProblems(value: unknown): string[] {
 	if (Value.Check(ConfigSchema, value)) return [];
 	const problems = new Set<string>();
-	for (const error of Value.Errors(ConfigSchema, value)) {
+	const errors = [...Value.Errors(ConfigSchema, value)];
+	// A role value failing every alternative is reported once, in words, not per alternative.
+	const roleValues = new Set(errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath));
+	for (const error of errors) {
 		if (error.keyword === "boolean") continue; // reported again as additionalProperties
+		const roleValue = [...roleValues].find((p) => error.instancePath === p || error.instancePath.startsWith(`${p}/`));
+		if (roleValue) {
+			problems.add(`key "${keyName(roleValue)}": must be a model spec "provider/model-id[:thinking]" (thinking: ${THINKING_LEVELS.join(", ")}) or a non-empty list of them`);
+			continue;
+		}
 		if (error.keyword === "additionalProperties") {
 			const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
 			for (const key of extra) {
-				const full = error.instancePath ? `${keyName(error.instancePath)}.${key}` : key;
-				problems.add(`unknown key "${full}"`);
+				if (error.instancePath === "/roles") problems.add(`role name "${key}" is invalid: use lowercase letters, digits and dashes`);
+				else problems.add(`unknown key "${error.instancePath ? `${keyName(error.instancePath)}.${key}` : key}"`);
 			}
 			continue;
 		}
@@ -132,6 +151,8 @@ export function loadConfig(cwd: string): LoopConfig {
 		Object.assign(merged.hydration, layer.hydration);
 		Object.assign(merged.checks, layer.checks);
 		Object.assign(merged.build, layer.build);
+		Object.assign(merged.roles, layer.roles);
+		Object.assign(merged.review, layer.review);
 	}
 	return merged;
 }

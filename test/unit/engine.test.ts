@@ -56,7 +56,8 @@ async function run(script: Script) {
 	};
 	const deps: EngineDeps = {
 		paths,
-		workflow: checkLoop,
+		workflow: checkLoop(),
+		role: "implement",
 		runCheck: async (signal) => {
 			const result = script.checks[checkCalls++] ?? fail(99);
 			if (signal.aborted) return { ...result, aborted: true };

@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import type { IterationPlan, RunContext, Workflow } from "../engine.ts";
 import type { CheckRecord, IterationRecord, WorkState } from "../types.ts";
 import { describeCheck } from "../view.ts";
+import type { CommitMessageWriter } from "./commit-message.ts";
 import { commitItem } from "./git-commit.ts";
 import type { TaskSource } from "./tasks.ts";
 
@@ -21,6 +22,10 @@ export interface BuildOptions {
 	attempts: number;
 	progressFile: string;
 	ending: "plan-complete" | "prd-complete";
+	/** Writes commit message bodies with the commit role's model, when one is configured. */
+	commitMessage?: CommitMessageWriter;
+	/** Review rounds per item with --review (default 1). */
+	reviewRounds: number;
 }
 
 function work(run: RunContext): WorkState {
@@ -44,13 +49,19 @@ export function buildLoop(options: BuildOptions): Workflow {
 	const verify = async (run: RunContext, record: IterationRecord, item: string, check: CheckRecord) => {
 		const w = work(run);
 		const agentTicked = tasks.isDone(item);
+		if (check.exitCode === 0 && (await reviewBlocks(run, record, item))) {
+			if (agentTicked) tasks.setDone(item, false);
+			return;
+		}
 		if (check.exitCode === 0) {
+			run.state.reviewFindings = undefined;
 			tasks.setDone(item, true);
 			w.done.push(item);
 			delete w.attempts[item];
 			let commit: string | undefined;
 			if (w.commit) {
-				const result = await commitItem(options.cwd, item, `${record.summary || "Implemented by a pi-loop-factory build iteration."}\n\nChecks: ${run.state.check}`);
+				const plain = `${record.summary || "Implemented by a pi-loop-factory build iteration."}\n\nChecks: ${run.state.check}`;
+				const result = await commitItem(options.cwd, item, (diff) => messageBody(run, record, item, diff, plain));
 				commit = result.commit;
 				if (result.error) run.event({ type: "commit_failed", item, detail: result.error });
 			}
@@ -72,6 +83,37 @@ export function buildLoop(options: BuildOptions): Workflow {
 			run.event({ type: "item_blocked", item, iteration: record.n, reason });
 		} else {
 			run.event({ type: "item_failed", item, iteration: record.n, attempt: attempts });
+		}
+	};
+
+	/** A review pass after passing checks (--review), at most `reviewRounds` per item; true when it blocks. */
+	const reviewBlocks = async (run: RunContext, record: IterationRecord, item: string): Promise<boolean> => {
+		const w = work(run);
+		const rounds = w.reviews?.[item] ?? 0;
+		if (!run.deps.review || rounds >= options.reviewRounds) return false;
+		const call = await run.deps.review(record, item, run.signal);
+		(run.state.calls ??= []).push({ ...call, item });
+		w.reviews = { ...w.reviews, [item]: rounds + 1 };
+		run.event({ type: "review", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking });
+		if (!call.blocking) {
+			run.state.reviewFindings = undefined;
+			return false;
+		}
+		run.state.reviewFindings = call.findings;
+		run.event({ type: "review_blocked", iteration: record.n, item, findings: call.findings });
+		return true;
+	};
+
+	const messageBody = async (run: RunContext, record: IterationRecord, item: string, diff: string, plain: string): Promise<string> => {
+		if (!options.commitMessage) return plain;
+		try {
+			const { body, call } = await options.commitMessage(item, diff);
+			(run.state.calls ??= []).push({ ...call, iteration: record.n });
+			run.event({ type: "commit_message", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost });
+			return body ? `${body}\n\nChecks: ${run.state.check}` : plain;
+		} catch (error) {
+			run.event({ type: "commit_message_failed", iteration: record.n, item, detail: (error as Error).message });
+			return plain;
 		}
 	};
 
@@ -105,6 +147,7 @@ export function buildLoop(options: BuildOptions): Workflow {
 				`This is attempt ${attempt} of ${options.attempts}.`,
 			];
 			if (retry && last) lines.push("", `The previous attempt ${describeCheck(last)}. Last part of the output:`, "", "```text", last.tail.trimEnd(), "```");
+			if (run.state.reviewFindings) lines.push("", "## Review findings to address first", "The checks passed, but a review blocked the item:", "", run.state.reviewFindings);
 			lines.push(
 				"",
 				"## Progress",

@@ -8,11 +8,28 @@ import { buildIterationPrompt } from "../prompt.ts";
 import type { CheckRecord } from "../types.ts";
 import { plural } from "../view.ts";
 
-function verdict(run: RunContext, check: CheckRecord): StopDecision | undefined {
+/** With --review: a review of the last iteration once its check passes; true when it blocks. */
+async function reviewBlocks(run: RunContext, rounds: number): Promise<boolean> {
+	const { state } = run;
+	const previous = state.history.at(-1);
+	const done = (state.calls ?? []).filter((c) => c.kind === "review").length;
+	if (!run.deps.review || !previous || done >= rounds) return false;
+	const call = await run.deps.review(previous, state.goal, run.signal);
+	(state.calls ??= []).push(call);
+	run.event({ type: "review", iteration: previous.n, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking });
+	state.reviewFindings = call.blocking ? call.findings : undefined;
+	if (call.blocking) run.event({ type: "review_blocked", iteration: previous.n, findings: call.findings });
+	run.save();
+	return call.blocking === true;
+}
+
+async function verdict(run: RunContext, check: CheckRecord, reviewRounds: number): Promise<StopDecision | undefined> {
 	const { state, event } = run;
 	const previous = state.history.at(-1);
 	const promise = state.options.promise;
 	if (check.exitCode === 0) {
+		if (await reviewBlocks(run, reviewRounds)) return undefined;
+		state.reviewFindings = undefined;
 		if (!promise) return { reason: "passed", detail: previous ? `passed after ${plural(state.history.length, "iteration")}` : "passed at the start; no model call was needed" };
 		if (previous?.promiseMade) return { reason: "promise", detail: `check passes and the agent promised "${promise}"` };
 		if (previous) event({ type: "promise_missing", iteration: previous.n, detail: "check passes but the agent has not made its promise yet" });
@@ -22,19 +39,22 @@ function verdict(run: RunContext, check: CheckRecord): StopDecision | undefined 
 	return undefined;
 }
 
-export const checkLoop: Workflow = {
-	async begin(run, resumed) {
-		const { state } = run;
-		// After a crash, a check already recorded for this boundary is not run again.
-		const last = state.history.at(-1);
-		const reuse = resumed && state.checks.length > 0 && (last === undefined || last.checkAfter !== undefined);
-		const check = reuse ? (state.checks.at(-1) as CheckRecord) : await run.check();
-		return check ? verdict(run, check) : undefined;
-	},
-	async prepare(run, n) {
-		return { prompt: buildIterationPrompt(run.state, n), task: run.state.goal };
-	},
-	async finish() {
-		return undefined;
-	},
-};
+/** reviewRounds: how many review passes (--review) a run gets at most. */
+export function checkLoop(reviewRounds = 1): Workflow {
+	return {
+		async begin(run, resumed) {
+			const { state } = run;
+			// After a crash, a check already recorded for this boundary is not run again.
+			const last = state.history.at(-1);
+			const reuse = resumed && state.checks.length > 0 && (last === undefined || last.checkAfter !== undefined);
+			const check = reuse ? (state.checks.at(-1) as CheckRecord) : await run.check();
+			return check ? verdict(run, check, reviewRounds) : undefined;
+		},
+		async prepare(run, n) {
+			return { prompt: buildIterationPrompt(run.state, n), task: run.state.goal };
+		},
+		async finish() {
+			return undefined;
+		},
+	};
+}

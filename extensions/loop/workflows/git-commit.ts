@@ -15,12 +15,14 @@ export function commitSubject(item: string): string {
 	return `loop: ${flat.length > 66 ? `${flat.slice(0, 65)}…` : flat}`;
 }
 
-export async function commitItem(cwd: string, item: string, body: string): Promise<{ commit?: string; error?: string }> {
+/** Stages the change and commits it; `body` gets the staged diff to write the message body from. */
+export async function commitItem(cwd: string, item: string, body: (stagedDiff: string) => Promise<string>): Promise<{ commit?: string; error?: string }> {
 	const inside = await git(cwd, ["rev-parse", "--is-inside-work-tree"]);
 	if (!inside.ok) return { error: "not a git repository" };
 	const add = await git(cwd, ["add", "-A", "--", ".", ":(exclude).pi/loop"]);
 	if (!add.ok) return { error: `git add failed: ${add.out}` };
-	const commit = await git(cwd, ["commit", "-q", "-m", commitSubject(item), "-m", body]);
+	const diff = await git(cwd, ["diff", "--cached", "--no-color", "--no-ext-diff"]);
+	const commit = await git(cwd, ["commit", "-q", "-m", commitSubject(item), "-m", await body(diff.out)]);
 	if (!commit.ok) return { error: `git commit failed: ${commit.out}` };
 	const head = await git(cwd, ["rev-parse", "--short", "HEAD"]);
 	return { commit: head.out };

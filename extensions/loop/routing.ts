@@ -1,0 +1,50 @@
+/**
+ * Which model each loop phase runs on: resolves a role once per run (with one
+ * warning naming what was skipped and why) and hands out the model choice for
+ * it. No choice means "keep the session's model".
+ */
+import type { Api, Model } from "@mariozechner/pi-ai";
+import { type Registry, type RoleMap, resolveRole, skippedWarning } from "../roles/roles.ts";
+import type { ModelChoice } from "../roles/switcher.ts";
+
+export class RoleRouter {
+	private readonly cache = new Map<string, ModelChoice | undefined>();
+	private used = false;
+
+	constructor(
+		private readonly roles: RoleMap,
+		private readonly registry: Registry<Model<Api>>,
+		private readonly warn: (message: string) => void,
+	) {}
+
+	/** Throws UnknownRoleError (listing the roles) for a name that is neither built in nor configured. */
+	choice(role: string): ModelChoice | undefined {
+		if (this.cache.has(role)) {
+			const cached = this.cache.get(role);
+			if (cached) this.used = true;
+			return cached;
+		}
+		const r = resolveRole(role, this.roles, this.registry);
+		const warning = skippedWarning(r);
+		if (warning) this.warn(warning);
+		const choice = r.model ? { model: r.model, thinking: r.thinking, role } : undefined;
+		this.cache.set(role, choice);
+		if (choice) this.used = true;
+		return choice;
+	}
+
+	/** Whether any phase was given a model other than the session's. */
+	switched(): boolean {
+		return this.used;
+	}
+
+	/** A role's model only when that role (or one of the given alternatives) is configured and usable itself. */
+	explicit(role: string, alternatives: string[]): ModelChoice | undefined {
+		for (const name of [role, ...alternatives]) {
+			if (this.roles[name] === undefined) continue;
+			const r = resolveRole(name, this.roles, this.registry);
+			if (r.model && r.via === name) return { model: r.model, thinking: r.thinking, role: name };
+		}
+		return undefined;
+	}
+}
