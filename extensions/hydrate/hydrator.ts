@@ -49,8 +49,16 @@ function cut(text: string, tokens: number, keepEnd = false): string {
 	return keepEnd ? text.slice(text.length - chars) : text.slice(0, chars);
 }
 
-function piece(kind: PieceKind, title: string, text: string, limit: number, path?: string, keepEnd = false): Piece | undefined {
+/** Tokens a piece's heading costs in the rendered block (sized for the longest "truncated" note). */
+function headingCost(title: string): number {
+	return estimateTokens(`## ${title} — truncated to 000000 of 000000 tokens\n\n\n\n`);
+}
+
+const BLOCK_TITLE_COST = estimateTokens("# Context for this task (000000 of 000000 tokens, assembled by pi-loop-factory)");
+
+function piece(kind: PieceKind, title: string, text: string, room: number, path?: string, keepEnd = false): Piece | undefined {
 	const full = estimateTokens(text);
+	const limit = room - headingCost(title);
 	if (limit <= 0 || text.trim() === "") return undefined;
 	if (full <= limit) return { kind, title, path, text, tokens: full };
 	const kept = cut(text, limit, keepEnd);
@@ -81,51 +89,58 @@ export function hydrate(input: HydrationInput): Hydration {
 	index.refresh();
 	const pieces: Piece[] = [];
 	const skipped: string[] = [];
-	let left = budget;
-	const take = (p: Piece | undefined) => {
-		if (!p) return;
+	// The budget covers the rendered block: headings and the block title count too.
+	let left = budget - BLOCK_TITLE_COST;
+	const take = (p: Piece | undefined, what: string) => {
+		if (!p) {
+			skipped.push(`${what}: no room left in the budget`);
+			return;
+		}
 		pieces.push(p);
-		left -= p.tokens;
+		left -= p.tokens + headingCost(p.title);
 	};
 
-	take(piece("task", "Task", input.task, Math.floor(budget / 4)));
+	take(piece("task", "Task", input.task, Math.floor(budget / 4)), "task");
 
 	const referenced = referencedSpecs(input.task, config.paths.specs, index.paths());
-	for (const path of referenced) take(piece("spec", `${path} (referenced by the task)`, index.text(path) ?? "", left, path));
+	for (const path of referenced) take(piece("spec", `${path} (referenced by the task)`, index.text(path) ?? "", left, path), path);
 
 	// Fixed pieces, each with a share of what is left so ranked sections keep room too.
-	if (input.failures) take(piece("failures", "Last check failures", input.failures, Math.min(left, Math.floor(budget / 5)), undefined, true));
+	if (input.failures?.trim()) take(piece("failures", "Last check failures", input.failures, Math.min(left, Math.floor(budget / 5)), undefined, true), "last check failures");
 	const agentsLoaded = (input.loadedContextFiles ?? []).some((f) => f === join(cwd, config.paths.agents));
 	const agents = readIfExists(cwd, config.paths.agents);
 	if (agents && agentsLoaded) skipped.push(`${config.paths.agents}: already in pi's system prompt`);
-	else if (agents) take(piece("agents", config.paths.agents, agents, Math.min(left, Math.floor(budget / 6)), config.paths.agents));
+	else if (agents?.trim()) take(piece("agents", config.paths.agents, agents, Math.min(left, Math.floor(budget / 6)), config.paths.agents), config.paths.agents);
 	const stateNotes = readIfExists(cwd, config.paths.state);
-	if (stateNotes) take(piece("state", config.paths.state, stateNotes, Math.min(left, Math.floor(budget / 8)), config.paths.state));
+	if (stateNotes?.trim()) take(piece("state", config.paths.state, stateNotes, Math.min(left, Math.floor(budget / 8)), config.paths.state), config.paths.state);
 	const progress = readIfExists(cwd, config.paths.progress);
 	if (progress && config.hydration.progressLines > 0) {
 		const recent = progress.trimEnd().split("\n").slice(-config.hydration.progressLines).join("\n");
-		take(piece("progress", `${config.paths.progress} (last ${config.hydration.progressLines} lines)`, recent, Math.min(left, Math.floor(budget / 10)), config.paths.progress, true));
+		if (recent.trim()) take(piece("progress", `${config.paths.progress} (last ${config.hydration.progressLines} lines)`, recent, Math.min(left, Math.floor(budget / 10)), config.paths.progress, true), config.paths.progress);
 	}
 
 	// Ranked spec sections fill the rest; a section that does not fit whole is left out.
 	let misses = 0;
 	for (const hit of index.query(input.task)) {
 		if (referenced.includes(hit.path)) continue;
+		const title = `${hit.path} § ${hit.heading || "(intro)"} (relevant section)`;
 		const tokens = estimateTokens(hit.text);
-		if (tokens > left) {
+		if (tokens + headingCost(title) > left) {
 			skipped.push(`${hit.path} § ${hit.heading || "(intro)"}: ${tokens} tokens, over the budget left`);
 			if (++misses >= 20) break;
 			continue;
 		}
-		take({ kind: "section", title: `${hit.path} § ${hit.heading || "(intro)"} (relevant section)`, path: hit.path, text: hit.text, tokens });
+		take({ kind: "section", title, path: hit.path, text: hit.text, tokens }, hit.path);
 	}
 
 	const order: PieceKind[] = ["task", "spec", "section", "agents", "state", "progress", "failures"];
 	pieces.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-	return { pieces, tokens: pieces.reduce((n, p) => n + p.tokens, 0), budget, skipped };
+	const draft: Hydration = { pieces, tokens: 0, budget, skipped };
+	draft.tokens = estimateTokens(renderHydration(draft));
+	return draft;
 }
 
-/** The block the model sees. */
+/** The block the model sees; `tokens` is the size of this rendered text. */
 export function renderHydration(h: Hydration): string {
 	const parts = [`# Context for this task (${h.tokens} of ${h.budget} tokens, assembled by pi-loop-factory)`];
 	for (const p of h.pieces) {

@@ -4,10 +4,16 @@
  * size or mtime changed. node_modules, .git and gitignored paths are skipped.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { join, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import MiniSearch from "minisearch";
 import { type Section, splitSections } from "./sections.ts";
+
+interface IgnoreRules {
+	/** Project-relative directory the rules are relative to ("" for the root). */
+	base: string;
+	ig: Ignore;
+}
 
 interface FileEntry {
 	signature: string;
@@ -72,32 +78,41 @@ export class SpecIndex {
 		});
 	}
 
-	private gitignore(): Ignore {
-		const ig = ignore();
-		const file = join(this.root, ".gitignore");
-		if (existsSync(file)) ig.add(readFileSync(file, "utf8"));
-		return ig;
+	/** The ignore rules of one directory (its .gitignore), if it has any. */
+	private rulesIn(dir: string): IgnoreRules | undefined {
+		const files = [join(this.root, dir, ".gitignore")];
+		if (dir === "") files.push(join(this.root, ".git", "info", "exclude"));
+		const texts = files.filter((f) => existsSync(f)).map((f) => readFileSync(f, "utf8"));
+		return texts.length > 0 ? { base: dir, ig: ignore().add(texts) } : undefined;
 	}
 
 	private listSpecFiles(): Map<string, string> {
 		const found = new Map<string, string>();
-		const base = join(this.root, this.specsDir);
-		if (!existsSync(base)) return found;
-		const ig = this.gitignore();
-		const walk = (dir: string) => {
-			for (const entry of readdirSync(dir, { withFileTypes: true })) {
+		const specs = toPosix(this.specsDir).replace(/^\.\//, "").replace(/\/$/, "");
+		if (!existsSync(join(this.root, specs))) return found;
+		// .gitignore files from the project root down to the specs folder apply, then those inside it.
+		const parts = specs.split("/");
+		const outer = ["", ...parts.slice(0, -1).map((_p, i) => parts.slice(0, i + 1).join("/"))].flatMap((d) => this.rulesIn(d) ?? []);
+		const ignored = (rel: string, isDir: boolean, rules: IgnoreRules[]) =>
+			rules.some((r) => {
+				const local = r.base === "" ? rel : rel.slice(r.base.length + 1);
+				return local !== "" && r.ig.ignores(isDir ? `${local}/` : local);
+			});
+		const walk = (rel: string, rules: IgnoreRules[]) => {
+			const own = this.rulesIn(rel);
+			const active = own ? [...rules, own] : rules;
+			for (const entry of readdirSync(join(this.root, rel), { withFileTypes: true })) {
 				if (ALWAYS_SKIPPED.has(entry.name)) continue;
-				const full = join(dir, entry.name);
-				const rel = toPosix(relative(this.root, full));
-				if (ig.ignores(entry.isDirectory() ? `${rel}/` : rel)) continue;
-				if (entry.isDirectory()) walk(full);
+				const child = `${rel}/${entry.name}`;
+				if (ignored(child, entry.isDirectory(), active)) continue;
+				if (entry.isDirectory()) walk(child, active);
 				else if (entry.isFile() && entry.name.endsWith(".md")) {
-					const st = statSync(full);
-					found.set(rel, `${st.size}:${st.mtimeMs}`);
+					const st = statSync(join(this.root, child));
+					found.set(child, `${st.size}:${st.mtimeMs}`);
 				}
 			}
 		};
-		walk(base);
+		if (!ignored(specs, true, outer)) walk(specs, outer);
 		return found;
 	}
 
@@ -127,7 +142,9 @@ export class SpecIndex {
 	}
 
 	private unindex(path: string, entry: FileEntry): void {
-		for (const s of entry.sections) this.search.discard(`${path}#${s.index}`);
+		// remove() (not discard()) also takes the sections out of the ranking statistics, so the
+		// same files always rank the same, however the index got there.
+		for (const s of entry.sections) this.search.remove({ ...s, id: `${path}#${s.index}` });
 		this.count(entry.sections, -1);
 	}
 

@@ -151,7 +151,7 @@ export const USAGE = [
 	"/loop tests | lint | types [flags] [-- <goal>]  loop on the detected project check",
 	"/loop plan [flags]                             write/update IMPLEMENTATION_PLAN.md from specs/",
 	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
-	"/loop prd <file> [--no-commit] [flags]         work through a PRD's - [ ] items",
+	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
 	"/loop status | stop | abort | resume | report [run-id]",
 	"flags: " + Object.keys(FLAGS).join(" "),
 ].join("\n");
@@ -229,9 +229,9 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 		return { kind: "start", preset, check, goal, options };
 	}
 	if (preset === "prd") {
-		if (positionals.length !== 1) throw new UsageError("/loop prd needs exactly one PRD file, e.g. /loop prd PRD.md");
+		if (positionals.length > 1) throw new UsageError(`/loop prd takes one PRD file, got: ${positionals.join(" ")}`);
 		if (goal !== undefined) throw new UsageError("/loop prd takes no goal: the PRD's items are the goals");
-		return { kind: "start", preset, file: positionals[0] as string, options };
+		return { kind: "start", preset, file: positionals[0], options };
 	}
 	if (preset === "plan" || preset === "build") {
 		if (positionals.length > 0) throw new UsageError(`/loop ${preset} takes no arguments besides flags; unexpected: ${positionals.join(" ")}`);

@@ -1,8 +1,9 @@
 /**
  * Markdown checklists (IMPLEMENTATION_PLAN.md, PRD.md): parse `- [ ]` /
  * `- [x]` items, tick and untick them, and mark an item blocked with an HTML
- * comment beside it. Items are found by their text, so edits elsewhere in the
- * file do not confuse them. Pure.
+ * comment beside it. Items are found by their text (the first one in the
+ * matching state), so edits elsewhere in the file do not confuse them. CRLF
+ * files keep their line endings. Pure.
  */
 
 export interface ChecklistItem {
@@ -13,7 +14,7 @@ export interface ChecklistItem {
 	blocked?: string;
 }
 
-const ITEM = /^(\s*[-*+]\s+\[)([ xX])(\]\s+)(.*)$/;
+const ITEM = /^(\s*[-*+]\s+\[)([ xX])(\]\s+)(.*?)(\r?)$/;
 const BLOCKED = /\s*<!--\s*loop:\s*blocked:\s*(.*?)\s*-->\s*$/;
 
 export function parseChecklist(markdown: string): ChecklistItem[] {
@@ -33,12 +34,20 @@ export function firstOpen(items: ChecklistItem[]): ChecklistItem | undefined {
 	return items.find((i) => !i.done && i.blocked === undefined);
 }
 
-export function findItem(markdown: string, text: string): ChecklistItem | undefined {
-	return parseChecklist(markdown).find((i) => i.text === text);
+/** The first item with this text, preferring one in the wanted state. */
+export function findItem(markdown: string, text: string, prefer?: (item: ChecklistItem) => boolean): ChecklistItem | undefined {
+	const matches = parseChecklist(markdown).filter((i) => i.text === text);
+	return (prefer && matches.find(prefer)) ?? matches[0];
 }
 
-function rewriteItem(markdown: string, text: string, change: (line: string) => string): string {
-	const item = findItem(markdown, text);
+/** Item texts that occur more than once among open items (they could not be told apart). */
+export function duplicateOpenItems(items: ChecklistItem[]): string[] {
+	const seen = new Map<string, number>();
+	for (const i of items) if (!i.done) seen.set(i.text, (seen.get(i.text) ?? 0) + 1);
+	return [...seen].filter(([, n]) => n > 1).map(([text]) => text);
+}
+
+function rewriteItem(markdown: string, item: ChecklistItem | undefined, change: (line: string) => string): string {
 	if (!item) return markdown;
 	const lines = markdown.split("\n");
 	lines[item.line] = change(lines[item.line] as string);
@@ -46,11 +55,18 @@ function rewriteItem(markdown: string, text: string, change: (line: string) => s
 }
 
 export function setDone(markdown: string, text: string, done: boolean): string {
-	return rewriteItem(markdown, text, (line) => line.replace(ITEM, (_m, a: string, _x: string, b: string, rest: string) => `${a}${done ? "x" : " "}${b}${rest}`));
+	const item = findItem(markdown, text, (i) => i.done !== done && i.blocked === undefined);
+	return rewriteItem(markdown, item, (line) =>
+		line.replace(ITEM, (_m, a: string, _x: string, b: string, rest: string, cr: string) => `${a}${done ? "x" : " "}${b}${rest}${cr}`),
+	);
 }
 
 /** Marks the item blocked (reason on one line, without comment terminators). */
 export function setBlocked(markdown: string, text: string, reason: string): string {
 	const clean = reason.replace(/--+>?/g, "-").replace(/\s+/g, " ").trim().slice(0, 300);
-	return rewriteItem(markdown, text, (line) => `${line.replace(BLOCKED, "")} <!-- loop: blocked: ${clean} -->`);
+	const item = findItem(markdown, text, (i) => !i.done);
+	return rewriteItem(markdown, item, (line) => {
+		const cr = line.endsWith("\r") ? "\r" : "";
+		return `${line.replace(/\r$/, "").replace(BLOCKED, "")} <!-- loop: blocked: ${clean} -->${cr}`;
+	});
 }

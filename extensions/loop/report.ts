@@ -47,10 +47,11 @@ export function renderReport(state: LoopState): string {
 	if (state.work && state.preset !== "plan") {
 		const w = state.work;
 		lines.push("", `## Items (${w.file})`, "");
+		const blocked = w.blockedInFile ?? w.blocked;
 		for (const item of w.done) lines.push(`- [x] ${item}`);
-		for (const b of w.blocked) lines.push(`- [ ] ${b.item} — **blocked**: ${b.reason}`);
+		for (const b of blocked) lines.push(`- [ ] ${b.item} — **blocked**: ${b.reason}`);
 		for (const item of w.remaining ?? []) lines.push(`- [ ] ${item} — remaining`);
-		lines.push("", `${w.done.length} done · ${w.blocked.length} blocked · ${(w.remaining ?? []).length} remaining`);
+		lines.push("", `${w.done.length} done in this run · ${blocked.length} blocked · ${(w.remaining ?? []).length} remaining`);
 	}
 	lines.push(
 		"",

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { sharedSpecIndex } from "../hydrate/spec-index.ts";
 import type { LoopConfig } from "../shared/config.ts";
 import type { LoopRequest } from "./args.ts";
+import { type ChecklistItem, duplicateOpenItems } from "./checklist.ts";
 import { type CheckKind, detectCheck } from "./detect.ts";
 import type { Workflow } from "./engine.ts";
 import type { LoopPaths } from "./store.ts";
@@ -68,6 +69,11 @@ function projectPath(cwd: string, file: string): string {
 	return rel;
 }
 
+function assertUnique(file: string, items: ChecklistItem[]): void {
+	const duplicates = duplicateOpenItems(items);
+	if (duplicates.length > 0) throw new SetupError(`${file} has open items with the same text, which the loop cannot tell apart: "${duplicates.join('", "')}"; make each item's text unique`);
+}
+
 export function tasksFile(paths: LoopPaths): string {
 	return join(paths.root, "tasks.json");
 }
@@ -78,14 +84,17 @@ export function initialWork(cwd: string, request: StartRequest, config: LoopConf
 	if (request.preset === "plan") return { ...base, source: "plan", file: config.paths.plan, commit: false, specsDir: config.paths.specs };
 	if (request.preset === "build") {
 		if (!existsSync(join(cwd, config.paths.plan))) throw new SetupError(`no ${config.paths.plan} in this project; write one, or run /loop plan first`);
-		if (new PlanTasks(cwd, config.paths.plan).items().length === 0) throw new SetupError(`${config.paths.plan} has no "- [ ]" checklist items to build`);
+		const items = new PlanTasks(cwd, config.paths.plan).items();
+		if (items.length === 0) throw new SetupError(`${config.paths.plan} has no "- [ ]" checklist items to build`);
+		assertUnique(config.paths.plan, items);
 		return { ...base, source: "plan", file: config.paths.plan };
 	}
 	if (request.preset === "prd") {
-		const file = projectPath(cwd, request.file as string);
+		const file = projectPath(cwd, request.file ?? config.paths.prd);
 		if (!existsSync(join(cwd, file))) throw new SetupError(`PRD file ${file} does not exist`);
 		const prd = new PrdTasks(cwd, file, tasksFile(paths));
 		if (prd.items().length === 0) throw new SetupError(`${file} has no "- [ ]" items to work through`);
+		assertUnique(file, prd.items());
 		prd.sync();
 		return { ...base, source: "prd", file };
 	}

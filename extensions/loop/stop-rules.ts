@@ -11,9 +11,9 @@ export interface StopDecision {
 	detail: string;
 }
 
-/** An iteration made progress if it changed files or changed the (normalized) check result. */
+/** An iteration made progress if it changed files, changed the (normalized) check result, or finished its item. */
 export function madeProgress(iteration: IterationRecord, checks: CheckRecord[]): boolean {
-	if (iteration.filesChanged.length > 0) return true;
+	if (iteration.filesChanged.length > 0 || iteration.completed) return true;
 	if (iteration.checkAfter === undefined) return true; // not judged yet
 	const before = checks[iteration.checkBefore];
 	const after = checks[iteration.checkAfter];

@@ -21,7 +21,8 @@ export const SUCCESS_REASONS: readonly EndReason[] = ["passed", "promise", "plan
 
 /** Success: a success reason, and (build/prd) no item left blocked. */
 export function succeeded(state: Pick<LoopState, "reason" | "work">): boolean {
-	return state.reason !== undefined && SUCCESS_REASONS.includes(state.reason) && (state.work?.blocked.length ?? 0) === 0;
+	const blocked = Math.max(state.work?.blocked.length ?? 0, state.work?.blockedInFile?.length ?? 0);
+	return state.reason !== undefined && SUCCESS_REASONS.includes(state.reason) && blocked === 0;
 }
 
 export interface CheckRecord {
@@ -65,6 +66,8 @@ export interface IterationRecord {
 	model?: string;
 	/** Git tree the iteration started from (for review diffs). */
 	baseline?: string;
+	/** Build loops: the iteration's item was verified and ticked (counts as progress). */
+	completed?: boolean;
 }
 
 /** A model call besides the iterations: a review pass or a commit message, with its role and cost. */
@@ -123,8 +126,11 @@ export interface WorkState {
 	reviews?: Record<string, number>;
 	done: string[];
 	blocked: { item: string; reason: string }[];
-	/** Open items as of the last cycle. */
+	/** Open items, and items marked blocked in the file (by any run), as of the last cycle. */
 	remaining?: string[];
+	blockedInFile?: { item: string; reason: string }[];
+	/** Items done when the current iteration started (to spot ticks the agent made). */
+	doneBefore?: string[];
 	commit: boolean;
 	/** Plan loops: hash of the plan file when the iteration started, and the specs folder. */
 	planHash?: string;

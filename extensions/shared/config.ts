@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { type Static, Type } from "typebox";
 import { Value } from "typebox/value";
 import { MODEL_SPEC_PATTERN, THINKING_LEVELS } from "../roles/roles.ts";
@@ -141,10 +141,23 @@ export function configPaths(cwd: string): { global: string; project: string } {
 	return { global: join(agentDir(), "loop.json"), project: join(cwd, ".pi", "loop.json") };
 }
 
+/** `./specs/` → `specs`; a path leaving the project (absolute or with ..) is an error naming the key. */
+function projectRelative(key: string, value: string, file: string): string {
+	const clean = posix.normalize(value.replace(/\\/g, "/")).replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+	if (posix.isAbsolute(clean) || clean === ".." || clean.startsWith("../") || clean === "." || clean === "") {
+		throw new ConfigError(`${file}: key "paths.${key}": must be a path inside the project, got "${value}"`);
+	}
+	return clean;
+}
+
 /** Defaults, then the global file, then the project file (section by section). Throws ConfigError. */
 export function loadConfig(cwd: string): LoopConfig {
 	const files = configPaths(cwd);
-	const layers = [files.global, files.project].filter((p) => existsSync(p)).map(readConfigFile);
+	const layers = [files.global, files.project].filter((p) => existsSync(p)).map((file) => {
+		const layer = readConfigFile(file);
+		for (const [key, value] of Object.entries(layer.paths ?? {})) (layer.paths as Record<string, string>)[key] = projectRelative(key, value as string, file);
+		return layer;
+	});
 	const merged: LoopConfig = structuredClone(DEFAULT_CONFIG);
 	for (const layer of layers) {
 		Object.assign(merged.paths, layer.paths);

@@ -1,6 +1,6 @@
 /** Unit tests: markdown checklists (plan and PRD items). */
 import { describe, expect, it } from "vitest";
-import { findItem, firstOpen, parseChecklist, setBlocked, setDone } from "../../extensions/loop/checklist.ts";
+import { duplicateOpenItems, findItem, firstOpen, parseChecklist, setBlocked, setDone } from "../../extensions/loop/checklist.ts";
 
 const PLAN = ["# Plan", "", "- [x] Done thing", "- [ ] Login (specs/auth.md)", "  * [ ] Nested item", "- [ ] Later <!-- loop: blocked: checks failed 2 times -->", "Not an item [ ]", ""].join("\n");
 
@@ -23,6 +23,15 @@ describe("checklists", () => {
 		expect(ticked.replace("- [x] Login", "- [ ] Login")).toBe(PLAN);
 		expect(setDone(ticked, "Login (specs/auth.md)", false)).toBe(PLAN);
 		expect(setDone(PLAN, "no such item", true)).toBe(PLAN);
+	});
+	it("keeps CRLF line endings and tells duplicate texts apart by state", () => {
+		const crlf = "- [ ] a\r\n- [x] b\r\n";
+		expect(parseChecklist(crlf).map((i) => i.text)).toEqual(["a", "b"]);
+		expect(setDone(crlf, "a", true)).toBe("- [x] a\r\n- [x] b\r\n");
+		expect(setBlocked(crlf, "a", "x")).toBe("- [ ] a <!-- loop: blocked: x -->\r\n- [x] b\r\n");
+		const dup = "- [x] same\n- [ ] same\n";
+		expect(setDone(dup, "same", true)).toBe("- [x] same\n- [x] same\n");
+		expect(duplicateOpenItems(parseChecklist("- [ ] a\n- [ ] a\n- [x] b\n- [ ] b\n"))).toEqual(["a"]);
 	});
 	it("marks an item blocked with a one-line comment that cannot break the markdown", () => {
 		const blocked = setBlocked(PLAN, "Nested item", "tests fail -->\n<script>");

@@ -43,6 +43,14 @@ describe("config", () => {
 		);
 		expect(configProblems({ build: { attempts: 2 } })).toEqual([]);
 	});
+	it("normalizes paths and rejects ones outside the project", () => {
+		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ paths: { specs: "./docs/specs/", plan: "./PLAN.md" } }));
+		expect(loadConfig(project).paths).toMatchObject({ specs: "docs/specs", plan: "PLAN.md" });
+		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ paths: { specs: "../shared" } }));
+		expect(() => loadConfig(project)).toThrow(/key "paths\.specs": must be a path inside the project, got "\.\.\/shared"/);
+		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ paths: { plan: "/etc/plan.md" } }));
+		expect(() => loadConfig(project)).toThrow(/key "paths\.plan": must be a path inside the project/);
+	});
 	it("reports the file and the problem, for invalid JSON too", () => {
 		writeFileSync(join(project, ".pi", "loop.json"), "{ nope");
 		expect(() => loadConfig(project)).toThrow(ConfigError);

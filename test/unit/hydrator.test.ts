@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hydrate, referencedSpecs, renderHydration } from "../../extensions/hydrate/hydrator.ts";
-import { splitSections } from "../../extensions/hydrate/sections.ts";
+import { estimateTokens, splitSections } from "../../extensions/hydrate/sections.ts";
 import { SpecIndex } from "../../extensions/hydrate/spec-index.ts";
 import { DEFAULT_CONFIG, type LoopConfig } from "../../extensions/shared/config.ts";
 
@@ -75,6 +75,7 @@ describe("hydrate", () => {
 			"failures:",
 		]);
 		expect(h.tokens).toBeLessThanOrEqual(600);
+		expect(estimateTokens(renderHydration(h))).toBe(h.tokens); // headings and title are counted
 		const text = renderHydration(h);
 		expect(text).toContain("## specs/auth.md (referenced by the task)");
 		expect(text).not.toContain("Invoices list line items");
@@ -85,6 +86,22 @@ describe("hydrate", () => {
 		const spec = h.pieces.find((p) => p.path === "specs/billing.md");
 		expect(spec?.fullTokens).toBeGreaterThan(spec?.tokens ?? 0);
 		expect(renderHydration(h)).toMatch(/## specs\/billing\.md \(referenced by the task\) — truncated to \d+ of \d+ tokens/);
+	});
+	it("ranks the same after incremental changes as a fresh index does", async () => {
+		const dir = project(files);
+		const input = { task: "session token login", cwd: dir, config: config(2000) };
+		const warm = new SpecIndex(dir, "specs");
+		hydrate({ ...input, index: warm });
+		for (let i = 0; i < 5; i++) writeFileSync(join(dir, `specs/extra${i}.md`), `# Extra ${i}\nsession token session token`);
+		hydrate({ ...input, index: warm });
+		for (let i = 0; i < 5; i++) (await import("node:fs")).rmSync(join(dir, `specs/extra${i}.md`));
+		expect(renderHydration(hydrate({ ...input, index: warm }))).toBe(renderHydration(hydrate({ ...input, index: new SpecIndex(dir, "specs") })));
+	});
+	it("reads nested .gitignore files", () => {
+		const dir = project({ ...files, "specs/old/.gitignore": "*.md\n", "specs/old/auth-v1.md": "# Old auth\nsession token login" });
+		const index = new SpecIndex(dir, "specs");
+		index.refresh();
+		expect(index.paths()).not.toContain("specs/old/auth-v1.md");
 	});
 	it("is deterministic and skips AGENTS.md when pi already loaded it", () => {
 		const dir = project(files);

@@ -56,6 +56,7 @@ export function buildLoop(options: BuildOptions): Workflow {
 		if (check.exitCode === 0) {
 			run.state.reviewFindings = undefined;
 			tasks.setDone(item, true);
+			record.completed = true;
 			w.done.push(item);
 			delete w.attempts[item];
 			let commit: string | undefined;
@@ -117,21 +118,36 @@ export function buildLoop(options: BuildOptions): Workflow {
 		}
 	};
 
+	/** Items the agent ticked besides its own are not verified: they are unticked again. */
+	const undoForeignTicks = (run: RunContext, record: IterationRecord, item: string) => {
+		const before = [...(work(run).doneBefore ?? [])];
+		for (const i of tasks.items().filter((x) => x.done)) {
+			const k = before.indexOf(i.text);
+			if (k !== -1) before.splice(k, 1);
+			else if (i.text !== item) {
+				tasks.setDone(i.text, false);
+				run.event({ type: "tick_overridden", item: i.text, iteration: record.n, detail: "ticked by the agent while working on another item; items are ticked only after the harness verifies them" });
+			}
+		}
+	};
+
 	return {
 		async begin(run) {
 			const w = work(run);
+			const items = tasks.items();
 			const next = tasks.open();
 			w.current = next?.text;
-			w.remaining = tasks.items().filter((i) => !i.done && i.blocked === undefined).map((i) => i.text);
+			w.remaining = items.filter((i) => !i.done && i.blocked === undefined).map((i) => i.text);
+			w.blockedInFile = items.filter((i) => i.blocked !== undefined).map((i) => ({ item: i.text, reason: i.blocked as string }));
 			run.save();
 			if (next) return undefined;
-			const remaining = tasks.items().filter((i) => !i.done).length;
-			return { reason: ending, detail: `${w.done.length} done, ${w.blocked.length} blocked${remaining > w.blocked.length ? `, ${remaining - w.blocked.length} remaining` : ""} in ${tasks.file}` };
+			return { reason: ending, detail: `${w.done.length} done in this run, ${w.blockedInFile.length} blocked in ${tasks.file}` };
 		},
 
 		async prepare(run, n): Promise<IterationPlan> {
 			const w = work(run);
 			const item = w.current as string;
+			w.doneBefore = tasks.items().filter((i) => i.done).map((i) => i.text);
 			const attempt = (w.attempts[item] ?? 0) + 1;
 			const last = run.state.checks.at(-1);
 			const retry = attempt > 1 && last !== undefined && last.exitCode !== 0;
@@ -162,6 +178,7 @@ export function buildLoop(options: BuildOptions): Workflow {
 		async finish(run, record) {
 			const item = work(run).current;
 			if (!item) return undefined;
+			undoForeignTicks(run, record, item);
 			const check = await run.check();
 			if (!check) return undefined; // aborted: the engine ends the run
 			await verify(run, record, item, check);

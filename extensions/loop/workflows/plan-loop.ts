@@ -49,7 +49,7 @@ export function planLoop(options: PlanOptions): Workflow {
 		async finish(run, record) {
 			const before = work(run).planHash;
 			const after = planHash(options.cwd, options.planFile);
-			if (record.agent === "ok" && before === after) {
+			if (record.agent === "ok" && before === after && after !== "absent") {
 				return { reason: "plan-stable", detail: `iteration ${record.n} left ${options.planFile} unchanged` };
 			}
 			work(run).planHash = after;

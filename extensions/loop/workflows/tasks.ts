@@ -43,7 +43,7 @@ export class PlanTasks implements TaskSource {
 	}
 
 	isDone(text: string): boolean {
-		return findItem(this.read(), text)?.done === true;
+		return findItem(this.read(), text, (i) => i.done)?.done === true;
 	}
 
 	setDone(text: string, done: boolean): void {
@@ -60,6 +60,8 @@ export interface PrdTask {
 	description: string;
 	completed: boolean;
 	blocked?: string;
+	/** The PRD file the task comes from. */
+	source: string;
 }
 
 /** PRD items mirrored in tasks.json; the JSON is the record, the PRD's checkboxes follow it. */
@@ -72,15 +74,16 @@ export class PrdTasks extends PlanTasks {
 		super(cwd, file);
 	}
 
-	/** Parses the PRD into tasks.json, keeping completion already recorded for the same items. */
+	/** Parses the PRD into tasks.json; the PRD's checkboxes are the truth at the start of a run. */
 	sync(): PrdTask[] {
-		const previous = new Map(this.tasks().map((t) => [t.description, t]));
-		const tasks = parseChecklist(this.read()).map((item, i) => {
-			const known = previous.get(item.text);
-			return { id: i + 1, description: item.text, completed: item.done || known?.completed === true, blocked: item.blocked ?? known?.blocked };
-		});
+		const tasks = parseChecklist(this.read()).map((item, i) => ({
+			id: i + 1,
+			description: item.text,
+			completed: item.done,
+			...(item.blocked === undefined ? {} : { blocked: item.blocked }),
+			source: this.file,
+		}));
 		writeFileSync(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
-		for (const t of tasks) if (t.completed && !findItem(this.read(), t.description)?.done) super.setDone(t.description, true);
 		return tasks;
 	}
 
