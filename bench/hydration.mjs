@@ -92,10 +92,14 @@ export async function hydrationBench(repo) {
 
 	const index = new SpecIndex(dir, "specs");
 	const build = time(() => index.refresh());
-	const changed = specs[1234];
-	writeFileSync(join(dir, changed.path), `# ${changed.topic}\n\n## edited\n\n${changed.terms.join(" ")} changed.\n`);
-	const update = time(() => index.refresh());
-	writeFileSync(join(dir, changed.path), `# ${changed.topic}\n\n## edited again\n\n${changed.terms.join(" ")} changed twice.\n`);
+	// Incremental update: one file edited, then refresh; the median of 9 edits to different files.
+	const updates = [];
+	for (let k = 0; k < 9; k++) {
+		const changed = specs[100 + k * 211];
+		writeFileSync(join(dir, changed.path), `# ${changed.topic}\n\n## ${changed.terms[0]} edited ${k}\n\n${changed.terms.join(" ")} changed.\n`);
+		updates.push(time(() => index.refresh()).ms);
+	}
+	const update = { ms: median(updates) };
 	const queryTimes = queries.map((q) => time(() => index.query(q.task)).ms);
 
 	const config = { ...structuredClone(DEFAULT_CONFIG), hydration: { budget: BUDGET, progressLines: 0 } };
@@ -134,6 +138,7 @@ export async function hydrationBench(repo) {
 		queries: queries.length,
 		recall,
 		baselineRecall,
+		updateMaxMs: Math.max(...updates),
 		goalMet: median(queryTimes) < 50 && update.ms < 100 && recall >= 0.9 && recall >= 2 * baselineRecall,
 	};
 }
