@@ -2,7 +2,7 @@
  * report.md: a human summary of one run — settings, ending, a table of
  * iterations with their checks, files, usage and cost, and totals.
  */
-import type { CheckRecord, LoopState } from "./types.ts";
+import type { CheckRecord, LoopState, Usage } from "./types.ts";
 import { totalUsage } from "./types.ts";
 import { formatCost, formatDuration, plural, reasonText } from "./view.ts";
 
@@ -15,6 +15,31 @@ function checkCell(check: CheckRecord | undefined): string {
 	if (check.exitCode === 0) return "pass";
 	const count = check.failures === undefined ? "" : ` (${check.failures})`;
 	return `exit ${check.exitCode}${count}${check.timedOut ? " timeout" : ""}`;
+}
+
+/** What each role (and model) cost: iterations, review passes and commit messages. */
+function costByRole(state: LoopState): string[] {
+	const rows = new Map<string, { role: string; model: string; calls: number; input: number; output: number; cost: number }>();
+	const add = (role: string | undefined, model: string | undefined, u: Usage) => {
+		const key = `${role ?? "—"}\0${model ?? "—"}`;
+		const row = rows.get(key) ?? { role: role ?? "—", model: model ?? "—", calls: 0, input: 0, output: 0, cost: 0 };
+		row.calls++;
+		row.input += u.input;
+		row.output += u.output;
+		row.cost += u.cost;
+		rows.set(key, row);
+	};
+	for (const it of state.history) add(it.role, it.model, it.usage);
+	for (const c of state.calls ?? []) add(c.kind === "review" ? c.role : `${c.role} (commit message)`, c.model, c.usage);
+	if (rows.size === 0) return [];
+	return [
+		"",
+		"## Cost by role",
+		"",
+		"| role | model | calls | tokens in/out | cost |",
+		"|---|---|---|---|---|",
+		...[...rows.values()].map((r) => `| ${r.role} | ${r.model} | ${r.calls} | ${r.input}/${r.output} | ${formatCost(r.cost)} |`),
+	];
 }
 
 export function renderReport(state: LoopState): string {
@@ -32,18 +57,19 @@ export function renderReport(state: LoopState): string {
 			`${o.timeoutMs ? ` · timeout ${formatDuration(o.timeoutMs)}` : ""} · check timeout ${formatDuration(o.checkTimeoutMs)}` +
 			`${o.promise ? ` · promise "${o.promise}"` : ""}`,
 		"",
-		"| # | check before | check after | files changed | agent | tokens in/out | cost | time | summary |",
-		"|---|---|---|---|---|---|---|---|---|",
+		"| # | check before | check after | files changed | agent | model | tokens in/out | cost | time | summary |",
+		"|---|---|---|---|---|---|---|---|---|---|",
 	];
 	for (const it of state.history) {
 		const after = it.checkAfter === undefined ? undefined : state.checks[it.checkAfter];
 		const files = it.filesChanged.length === 0 ? "—" : it.filesChanged.slice(0, 5).join(", ") + (it.filesChanged.length > 5 ? ` +${it.filesChanged.length - 5}` : "");
 		const agent = it.agent === "ok" ? (it.promiseMade ? "ok, promised" : "ok") : `${it.agent}${it.error ? `: ${it.error}` : ""}`;
 		lines.push(
-			`| ${it.n} | ${checkCell(state.checks[it.checkBefore])} | ${checkCell(after)} | ${cell(files)} | ${cell(agent)} | ${it.usage.input}/${it.usage.output} | ${formatCost(it.usage.cost)} | ${formatDuration(it.durationMs)} | ${cell(it.summary)} |`,
+			`| ${it.n} | ${checkCell(state.checks[it.checkBefore])} | ${checkCell(after)} | ${cell(files)} | ${cell(agent)} | ${it.model ?? "—"} | ${it.usage.input}/${it.usage.output} | ${formatCost(it.usage.cost)} | ${formatDuration(it.durationMs)} | ${cell(it.summary)} |`,
 		);
 	}
-	if (state.history.length === 0) lines.push("| — | " + checkCell(state.checks[0]) + " | — | — | no model call | — | — | — | — |");
+	if (state.history.length === 0) lines.push("| — | " + checkCell(state.checks[0]) + " | — | — | no model call | — | — | — | — | — |");
+	lines.push(...costByRole(state));
 	if (state.work && state.preset !== "plan") {
 		const w = state.work;
 		lines.push("", `## Items (${w.file})`, "");

@@ -51,7 +51,7 @@ describe("/loop in print mode", () => {
 		expect(gitLog(fx)).toEqual(["initial"]);
 		const report = readFileSync(join(fx.project, ".pi", "loop", "runs", state.runId, "report.md"), "utf8");
 		expect(report).toContain("**passed**");
-		expect(report).toMatch(/\| 1 \| exit 1 \(2\) \| exit 1 \(1\) \| lib\.js \| ok \|/);
+		expect(report).toMatch(/\| 1 \| exit 1 \(2\) \| exit 1 \(1\) \| lib\.js \| ok \| faux\/faux-1 \|/);
 	});
 
 	it("ends passed at the start without any model call", async () => {

@@ -85,6 +85,11 @@ export function runPrint(fx: Fixture, prompt: string, extra: string[] = []): Pro
 	return startPrint(fx, prompt, extra).done;
 }
 
+/** One print-mode process handling several prompts in turn (`pi -p a b c`). */
+export function runPrintAll(fx: Fixture, prompts: string[]): Promise<PiResult> {
+	return startPrint(fx, prompts.at(-1) as string, prompts.slice(0, -1)).done;
+}
+
 export function requests(fx: Fixture): LoggedRequest[] {
 	if (!existsSync(fx.logPath)) return [];
 	return readFileSync(fx.logPath, "utf8")

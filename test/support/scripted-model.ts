@@ -131,6 +131,24 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 		})),
 	});
 
+	// A provider whose models exist but have no credentials (for "no API key" fallbacks).
+	const locked = process.env.LOOP_FAUX_LOCKED_MODELS;
+	if (locked) {
+		pi.registerProvider("faux-locked", {
+			baseUrl: "http://localhost:0",
+			api: faux.api,
+			oauth: {
+				name: "Locked test provider",
+				login: async () => {
+					throw new Error("scripted model: no login for the locked provider");
+				},
+				refreshToken: async (credentials) => credentials,
+				getApiKey: (credentials) => credentials.access,
+			},
+			models: locked.split(",").map((id) => ({ id, name: id, reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 128000, maxTokens: 16384 })),
+		});
+	}
+
 	if (script.costPerCall) {
 		const cost = script.costPerCall;
 		pi.on("message_end", (event) => {

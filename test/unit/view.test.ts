@@ -59,7 +59,7 @@ describe("report", () => {
 		const md = renderReport(state);
 		expect(md).toContain("# Loop report r1");
 		expect(md).toContain("**max-iterations** — iteration limit reached");
-		expect(md).toContain("| 1 | exit 1 (4) | exit 1 (3) | src/a.ts | ok | 10/5 | $0.06 | 1.0s | fixed 1 |");
+		expect(md).toContain("| 1 | exit 1 (4) | exit 1 (3) | src/a.ts | ok | — | 10/5 | $0.06 | 1.0s | fixed 1 |");
 		expect(md).toContain("**Totals:** 2 iterations · 3 check runs · 20 input / 10 output tokens");
 		expect(md).toContain("$0.12");
 	});
