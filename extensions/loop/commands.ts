@@ -13,7 +13,7 @@ import { createReviewer } from "./review.ts";
 import { RoleRouter } from "./routing.ts";
 import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-message.ts";
 import { UnknownRoleError } from "../roles/roles.ts";
-import { setActiveRole, switchNow } from "../roles/switcher.ts";
+import { ROLE_STATUS_KEY, setActiveRole, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
 import { IdleInput } from "./idle-input.ts";
@@ -192,6 +192,13 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 			// The user's own model choice comes back, whatever the iterations ran on.
 			if (userModel && router.switched()) await switchNow(userModel);
 			setActiveRole(undefined);
+			if (out.hasUI) {
+				try {
+					sessions.current.ui.setStatus(ROLE_STATUS_KEY, undefined);
+				} catch {
+					// the session is gone (pi is shutting down)
+				}
+			}
 		}
 	} finally {
 		lock.release();

@@ -9,9 +9,7 @@
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { loadConfig } from "../shared/config.ts";
 import { type ModelLike, resolveRole, roleNames, skippedWarning, UnknownRoleError } from "./roles.ts";
-import { activeRole, type ModelChoice, registerSwitcher, rememberUserChoice, setActiveRole, switchNow, takePending, takeUserChoice } from "./switcher.ts";
-
-const STATUS_KEY = "role";
+import { activeRole, type ModelChoice, ROLE_STATUS_KEY, registerSwitcher, rememberUserChoice, setActiveRole, switchNow, takePending, takeUserChoice } from "./switcher.ts";
 
 function say(ctx: ExtensionContext, text: string, level: "info" | "warning" | "error" = "info"): void {
 	if (ctx.hasUI) ctx.ui.notify(text, level);
@@ -21,7 +19,7 @@ function say(ctx: ExtensionContext, text: string, level: "info" | "warning" | "e
 function showStatus(ctx: ExtensionContext): void {
 	if (!ctx.hasUI) return;
 	const role = activeRole();
-	ctx.ui.setStatus(STATUS_KEY, role ? `role ${role}` : undefined);
+	ctx.ui.setStatus(ROLE_STATUS_KEY, role ? `role ${role}` : undefined);
 }
 
 function label(model: ModelLike | undefined): string {

@@ -9,6 +9,9 @@
 import type { Api, Model } from "@mariozechner/pi-ai";
 import type { Thinking } from "./roles.ts";
 
+/** Footer status key naming the active role. */
+export const ROLE_STATUS_KEY = "role";
+
 export interface ModelChoice {
 	model: Model<Api>;
 	thinking?: Thinking;
