@@ -12,8 +12,8 @@ import { type AgentHooks, runLoop } from "./engine.ts";
 import { createReviewer } from "./review.ts";
 import { RoleRouter } from "./routing.ts";
 import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-message.ts";
-import { UnknownRoleError } from "../roles/roles.ts";
-import { ROLE_STATUS_KEY, setActiveRole, switchNow } from "../roles/switcher.ts";
+import { type Thinking, UnknownRoleError } from "../roles/roles.ts";
+import { type ModelChoice, ROLE_STATUS_KEY, setActiveRole, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
 import { IdleInput } from "./idle-input.ts";
@@ -141,9 +141,27 @@ function commitWriter(ctx: ExtensionCommandContext, router: RoleRouter): CommitM
 	});
 }
 
+/**
+ * The user's own model, to run unrouted phases on and to restore at the end. Recorded in the
+ * state, so a run resumed after a crash (which left pi's default at a role's model) restores it too.
+ */
+function userModelOf(pi: ExtensionAPI, ctx: ExtensionCommandContext, state: LoopState): ModelChoice | undefined {
+	if (state.userModel) {
+		const model = ctx.modelRegistry.find(state.userModel.provider, state.userModel.id);
+		if (model) return { model, thinking: state.userModel.thinking as Thinking | undefined };
+	}
+	if (!ctx.model) return undefined;
+	state.userModel = { provider: ctx.model.provider, id: ctx.model.id, thinking: pi.getThinkingLevel() };
+	return { model: ctx.model, thinking: pi.getThinkingLevel() };
+}
+
 async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean, config: LoopConfig): Promise<LoopState> {
 	const router = routerFor(ctx, out, config, state);
-	const userModel = ctx.model ? { model: ctx.model, thinking: pi.getThinkingLevel() } : undefined;
+	const userModel = userModelOf(pi, ctx, state);
+	// With roles configured, a phase without a model of its own runs on the user's model explicitly:
+	// pi starts a new session on whatever model was set last, which may be another role's.
+	const routed = Object.keys(config.roles).length > 0;
+	const modelFor = (role: string) => router.choice(role) ?? (routed ? userModel : undefined);
 	const workflow = workflowFor(state, ctx.cwd, config, paths, commitWriter(ctx, router));
 	const lock = acquireLock(paths.lock, state.runId);
 	try {
@@ -175,11 +193,11 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 				snapshot: () => snapshots.take(),
 				changedSince: (before) => snapshots.changedSince(before),
 				role: iterationRole(state),
-				runAgent: (prompt, signal, hooks, role) => sessions.run(prompt, signal, hooks, router.choice(role)),
+				runAgent: (prompt, signal, hooks, role) => sessions.run(prompt, signal, hooks, modelFor(role)),
 				review: state.options.review
 					? createReviewer({
 							diffSince: (baseline) => snapshots.diffSince(baseline),
-							run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, router.choice(role)),
+							run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, modelFor(role)),
 							instructions: loadInstructions(cwd, "code-review").text,
 						})
 					: undefined,
@@ -190,7 +208,13 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 			// Kept while the run can still be resumed: its baseline tree lives there.
 			if (state.status === "ended") snapshots.dispose();
 			// The user's own model choice comes back, whatever the iterations ran on.
-			if (userModel && router.switched()) await switchNow(userModel);
+			if (userModel && routed) {
+				try {
+					await switchNow(userModel);
+				} catch (error) {
+					out.say(`loop: could not restore your model ${userModel.model.provider}/${userModel.model.id}: ${(error as Error).message}`, "warning");
+				}
+			}
 			setActiveRole(undefined);
 			if (out.hasUI) {
 				try {

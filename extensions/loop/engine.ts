@@ -310,9 +310,10 @@ async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, eve
 		promiseMade: false,
 		checkBefore: state.checks.length - 1,
 		sessionFile: current.sessionFile,
+		role: deps.role,
 	};
 	state.history.push(record);
 	state.current = undefined;
-	event({ type: "iteration_end", iteration: record.n, agent: "interrupted", filesChanged, usage, cost: usage.cost, session: current.sessionFile });
+	event({ type: "iteration_end", iteration: record.n, role: deps.role, agent: "interrupted", filesChanged, usage, cost: usage.cost, session: current.sessionFile });
 }
 

@@ -111,7 +111,9 @@ export class IterationSessions {
 		let outcome: AgentOutcome | undefined;
 		// The roles extension instance of the new session applies the model (see roles/switcher.ts).
 		setPendingForNextSession(model);
-		const result = await this.ctx.newSession({
+		let result: { cancelled: boolean };
+		try {
+			result = await this.ctx.newSession({
 			parentSession: this.parentSession,
 			setup: this.persist ? undefined : async (sm) => keepInMemory(sm),
 			withSession: async (next) => {
@@ -139,7 +141,9 @@ export class IterationSessions {
 				outcome = outcomeFromEntries(sm.getBranch(), this.persist ? sm.getSessionFile() : undefined);
 			},
 		});
-		takePending(); // not applied when the roles extension is not loaded; never leak into a later session
+		} finally {
+			takePending(); // unused when the roles extension is not loaded; it must never reach a later session
+		}
 		if (result.cancelled) throw new Error("another extension cancelled the iteration's new session");
 		if (!outcome) throw new Error("the iteration session ended before the agent ran");
 		return outcome;

@@ -33,8 +33,13 @@ export function createReviewer(options: {
 	instructions: string;
 }): (iteration: IterationRecord, subject: string, signal: AbortSignal) => Promise<SideCall> {
 	return async (iteration, subject, signal) => {
-		const diff = await options.diffSince(iteration.baseline);
-		const outcome = await options.run(reviewPrompt(subject, diff, options.instructions), signal, "review");
+		let outcome: AgentOutcome;
+		try {
+			const diff = await options.diffSince(iteration.baseline);
+			outcome = await options.run(reviewPrompt(subject, diff, options.instructions), signal, "review");
+		} catch (error) {
+			outcome = { status: "error", error: (error as Error).message, text: "", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 } };
+		}
 		const verdict = parseVerdict(outcome.text);
 		const failed = outcome.status !== "ok";
 		return {
@@ -44,7 +49,8 @@ export function createReviewer(options: {
 			model: outcome.model,
 			usage: outcome.usage,
 			blocking: !failed && verdict.blocking,
-			findings: failed ? `review did not complete (${outcome.error ?? outcome.status}); not blocking` : verdict.findings,
+			findings: failed ? `review did not complete: ${outcome.error ?? outcome.status}` : verdict.findings,
+			failed,
 		};
 	};
 }

@@ -38,13 +38,26 @@ export class RoleRouter {
 		return this.used;
 	}
 
-	/** A role's model only when that role (or one of the given alternatives) is configured and usable itself. */
+	/**
+	 * A role's model only when that role (or one of the given alternatives) is configured and
+	 * usable itself — never the default or session model. Skipped specs are warned about once.
+	 */
 	explicit(role: string, alternatives: string[]): ModelChoice | undefined {
+		const skipped: string[] = [];
+		let found: ModelChoice | undefined;
 		for (const name of [role, ...alternatives]) {
 			if (this.roles[name] === undefined) continue;
 			const r = resolveRole(name, this.roles, this.registry);
-			if (r.model && r.via === name) return { model: r.model, thinking: r.thinking, role: name };
+			skipped.push(...r.skipped.filter((s) => s.role === name).map((s) => `${s.spec} (${s.role}: ${s.why})`));
+			if (r.model && r.via === name) {
+				found = { model: r.model, thinking: r.thinking, role: name };
+				break;
+			}
 		}
-		return undefined;
+		if (skipped.length > 0) {
+			const used = found ? `using ${found.model.provider}/${found.model.id} (${found.role})` : "the plain message stands";
+			this.warn(`role ${role}: skipped ${skipped.join(", ")}; ${used}`);
+		}
+		return found;
 	}
 }

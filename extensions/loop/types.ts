@@ -81,6 +81,8 @@ export interface SideCall {
 	/** Reviews: whether it blocked, and what it found. */
 	blocking?: boolean;
 	findings?: string;
+	/** The call did not complete (error or abort). */
+	failed?: boolean;
 }
 
 export interface LoopState {
@@ -112,6 +114,8 @@ export interface LoopState {
 	calls?: SideCall[];
 	/** Findings of a blocking review, handed to the next iteration. */
 	reviewFindings?: string;
+	/** The model the user had when the run started (restored when it ends). */
+	userModel?: { provider: string; id: string; thinking?: string };
 }
 
 export interface WorkState {

@@ -34,7 +34,9 @@ function roleTable(ctx: ExtensionContext): string {
 		const spec = configured === undefined ? "(unset)" : Array.isArray(configured) ? configured.join(" → ") : configured;
 		const r = resolveRole(name, roles, ctx.modelRegistry);
 		const own = r.via === name;
-		const usable = r.model ? (own ? "yes" : `via ${r.via}`) : `session model (${label(ctx.model)})`;
+		let usable = r.model ? (own ? "yes" : `via ${r.via}`) : `session model (${label(ctx.model)})`;
+		// Commit messages use only a commit (or smol) model of their own; otherwise the plain message stands.
+		if (name === "commit" && r.via !== "commit" && r.via !== "smol") usable = "no model: plain commit messages";
 		const why = r.skipped.map((s) => `${s.spec}: ${s.why}`).join("; ");
 		return [name, spec, label(r.model), usable, why];
 	});

@@ -7,7 +7,20 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUGGY_LIB, events, type Fixture, LIB_FIXED, makeFixture, readLoopState, requests, runPrint, runPrintAll, setScript } from "../support/harness.ts";
+import {
+	BUGGY_LIB,
+	events,
+	type Fixture,
+	LIB_FIXED,
+	makeFixture,
+	readLoopState,
+	requests,
+	runPrint,
+	runPrintAll,
+	savedDefaultModel,
+	setScript,
+	useDefaultModel,
+} from "../support/harness.ts";
 
 const MODELS = "faux-1,plan-m,impl-m,review-m,commit-m";
 const ROLES = { plan: "faux/plan-m", implement: "faux/impl-m", review: "faux/review-m", commit: "faux/commit-m" };
@@ -92,7 +105,7 @@ describe("model roles", () => {
 		expect(warnings).toEqual(["role implement: skipped faux-locked/locked-1 (implement: no API key for faux-locked); using faux/impl-m (implement)"]);
 	});
 
-	it("keeps the session's model when no role is configured, and restores the user's model after a loop", async () => {
+	it("restores the user's model after a loop, and changes nothing when no role is configured", async () => {
 		const fx = rolesFixture(BUGGY_LIB);
 		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }, { text: "hello again" }] });
 		const result = await runPrintAll(fx, ['/loop until "node test.js"', "what model are you?"]);
@@ -103,6 +116,56 @@ describe("model roles", () => {
 		setScript(plain, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
 		await runPrint(plain, '/loop until "node test.js"');
 		expect(modelsHit(plain)).toEqual(["faux-1", "faux-1"]);
+	});
+
+	it("runs unrouted phases on the user's model and restores it, also without --model", async () => {
+		const fx = rolesFixture(BUGGY_LIB, { review: "faux/review-m" });
+		useDefaultModel(fx);
+		setScript(fx, {
+			steps: [
+				{ write: { path: "lib.js", content: LIB_FIXED } },
+				{ text: "fixed" },
+				{ text: "FINDING-7 <verdict>block</verdict>" },
+				{ text: "addressed" },
+			],
+		});
+		const result = await runPrint(fx, '/loop until "node test.js" --review');
+		expect(result.code, result.stderr).toBe(0);
+		// implement is unset: its iterations stay on the user's model even after the review model ran.
+		expect(modelsHit(fx)).toEqual(["faux-1", "faux-1", "review-m", "faux-1"]);
+		expect(savedDefaultModel(fx)).toBe("faux/faux-1");
+		expect(readLoopState(fx).userModel).toMatchObject({ provider: "faux", id: "faux-1" });
+	});
+
+	it("does not spend a model call on commit messages without a commit or smol role", async () => {
+		const fx = rolesFixture({ "package.json": JSON.stringify({ name: "s", scripts: { test: "node --test" } }), "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { implement: "faux/impl-m" });
+		setScript(fx, { steps: [{ write: { path: "alpha.test.js", content: PASSING("alpha") } }, { text: "alpha added" }] });
+		const result = await runPrint(fx, "/loop build");
+		expect(result.code, result.stderr).toBe(0);
+		expect(modelsHit(fx)).toEqual(["impl-m", "impl-m"]);
+		expect(execFileSync("git", ["log", "-1", "--format=%B"], { cwd: fx.project, encoding: "utf8" })).toContain("alpha added");
+	});
+
+	it("a blocking review keeps the item open for one more round, then the item is ticked", async () => {
+		const fx = rolesFixture({ "package.json": JSON.stringify({ name: "s", scripts: { test: "node --test" } }), "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { review: "faux/review-m" });
+		setScript(fx, {
+			steps: [
+				{ write: { path: "alpha.test.js", content: PASSING("alpha") } },
+				{ text: "alpha added" },
+				{ text: "FINDING-9: no negative case. <verdict>block</verdict>" },
+				{ write: { path: "alpha.test.js", content: PASSING("alpha and negatives") } },
+				{ text: "added the negative case" },
+			],
+		});
+		const result = await runPrint(fx, "/loop build --review --no-commit");
+		expect(result.code, result.stderr).toBe(0);
+		expect(modelsHit(fx)).toEqual(["faux-1", "faux-1", "review-m", "faux-1", "faux-1"]);
+		expect(requests(fx)[3]?.messages[0]?.text).toContain("FINDING-9");
+		const ev = events(fx);
+		expect(ev.filter((e) => e.type === "review_blocked")).toHaveLength(1);
+		expect(ev.filter((e) => e.type === "review")).toHaveLength(1); // one round per item
+		expect(ev.find((e) => e.type === "item_done")).toMatchObject({ iteration: 2 });
+		expect(readFileSync(join(fx.project, "IMPLEMENTATION_PLAN.md"), "utf8")).toBe("- [x] Add alpha\n");
 	});
 
 	it("/role switches the session to a role's model and /role restore brings the user's back", async () => {

@@ -15,6 +15,8 @@ export const PI_BIN = join(REPO_ROOT, "node_modules", ".bin", "pi");
 export const SCRIPTED_MODEL = join(REPO_ROOT, "test", "support", "scripted-model.ts");
 
 export interface Fixture {
+	/** When false, pi starts on the default model in the agent dir's settings instead of `--model`. */
+	modelFlag?: boolean;
 	root: string;
 	project: string;
 	agentDir: string;
@@ -60,8 +62,19 @@ export function setScript(fx: Fixture, script: Script): void {
 	writeFileSync(fx.scriptPath, JSON.stringify(script));
 }
 
-export function piArgs(mode: string[], extra: string[] = []): string[] {
-	return ["-e", REPO_ROOT, "-e", SCRIPTED_MODEL, "--model", "faux/faux-1", ...mode, ...extra];
+export function piArgs(mode: string[], extra: string[] = [], modelFlag = true): string[] {
+	return ["-e", REPO_ROOT, "-e", SCRIPTED_MODEL, ...(modelFlag ? ["--model", "faux/faux-1"] : []), ...mode, ...extra];
+}
+
+/** Starts pi without --model, on faux/faux-1 as the saved default (as a user's normal start). */
+export function useDefaultModel(fx: Fixture): void {
+	fx.modelFlag = false;
+	writeFileSync(join(fx.agentDir, "settings.json"), JSON.stringify({ defaultProvider: "faux", defaultModel: "faux-1" }));
+}
+
+export function savedDefaultModel(fx: Fixture): string {
+	const settings = JSON.parse(readFileSync(join(fx.agentDir, "settings.json"), "utf8"));
+	return `${settings.defaultProvider}/${settings.defaultModel}`;
 }
 
 export interface PiResult {
@@ -72,7 +85,7 @@ export interface PiResult {
 
 /** Starts `pi -p <prompt>` in the project; resolves when it exits. */
 export function startPrint(fx: Fixture, prompt: string, extra: string[] = []): { child: ChildProcess; done: Promise<PiResult> } {
-	const child = spawn(PI_BIN, piArgs(["-p"], [...extra, prompt]), { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
+	const child = spawn(PI_BIN, piArgs(["-p"], [...extra, prompt], fx.modelFlag !== false), { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
 	let stdout = "";
 	let stderr = "";
 	child.stdout?.on("data", (d) => (stdout += d));

@@ -94,8 +94,14 @@ export function buildLoop(options: BuildOptions): Workflow {
 		if (!run.deps.review || rounds >= options.reviewRounds) return false;
 		const call = await run.deps.review(record, item, run.signal);
 		(run.state.calls ??= []).push({ ...call, item });
+		run.event({ type: "review", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
+		if (call.failed) {
+			// An aborted run ends before the item is ticked; a review model error does not hold the item back
+			// (the round is not used up, and the failure is on record).
+			run.event({ type: "review_failed", iteration: record.n, item, detail: call.findings });
+			return run.signal.aborted;
+		}
 		w.reviews = { ...w.reviews, [item]: rounds + 1 };
-		run.event({ type: "review", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking });
 		if (!call.blocking) {
 			run.state.reviewFindings = undefined;
 			return false;
@@ -108,7 +114,7 @@ export function buildLoop(options: BuildOptions): Workflow {
 	const messageBody = async (run: RunContext, record: IterationRecord, item: string, diff: string, plain: string): Promise<string> => {
 		if (!options.commitMessage) return plain;
 		try {
-			const { body, call } = await options.commitMessage(item, diff);
+			const { body, call } = await options.commitMessage(item, diff, run.signal);
 			(run.state.calls ??= []).push({ ...call, iteration: record.n });
 			run.event({ type: "commit_message", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost });
 			return body ? `${body}\n\nChecks: ${run.state.check}` : plain;

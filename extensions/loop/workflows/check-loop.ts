@@ -12,11 +12,16 @@ import { plural } from "../view.ts";
 async function reviewBlocks(run: RunContext, rounds: number): Promise<boolean> {
 	const { state } = run;
 	const previous = state.history.at(-1);
-	const done = (state.calls ?? []).filter((c) => c.kind === "review").length;
+	const done = (state.calls ?? []).filter((c) => c.kind === "review" && !c.failed).length;
 	if (!run.deps.review || !previous || done >= rounds) return false;
 	const call = await run.deps.review(previous, state.goal, run.signal);
 	(state.calls ??= []).push(call);
-	run.event({ type: "review", iteration: previous.n, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking });
+	run.event({ type: "review", iteration: previous.n, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
+	if (call.failed) {
+		run.event({ type: "review_failed", iteration: previous.n, detail: call.findings });
+		run.save();
+		return run.signal.aborted;
+	}
 	state.reviewFindings = call.blocking ? call.findings : undefined;
 	if (call.blocking) run.event({ type: "review_blocked", iteration: previous.n, findings: call.findings });
 	run.save();
