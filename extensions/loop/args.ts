@@ -19,6 +19,8 @@ export interface LoopOptions {
 	/** Whole-loop time limit; undefined = bounded by iterations only. */
 	timeoutMs?: number;
 	checkTimeoutMs: number;
+	/** Time limit of one agent turn (an iteration or a review pass); past it the turn is aborted as an agent error. */
+	iterationTimeoutMs: number;
 	promptFile?: string;
 	promise?: string;
 	/** build/prd: leave finished items uncommitted. */
@@ -35,6 +37,7 @@ export const DEFAULT_OPTIONS: LoopOptions = {
 	maxFailures: 2,
 	sameFailure: 5,
 	checkTimeoutMs: 10 * 60_000,
+	iterationTimeoutMs: 30 * 60_000,
 };
 
 export type LoopRequest =
@@ -107,6 +110,7 @@ export const FLAGS: Record<string, FlagSpec> = {
 	"--same-failure": { key: "sameFailure", parse: integer(2, 100), help: "identical failing checks in a row before stopping (default 5)" },
 	"--timeout": { key: "timeoutMs", parse: parseDuration, help: "time limit for the whole loop, e.g. 30m" },
 	"--check-timeout": { key: "checkTimeoutMs", parse: parseDuration, help: "time limit for one check run (default 10m)" },
+	"--iteration-timeout": { key: "iterationTimeoutMs", parse: parseDuration, help: "time limit for one agent iteration (default 30m)" },
 	"--prompt-file": { key: "promptFile", parse: nonEmpty, help: "file with custom iteration instructions" },
 	"--promise": { key: "promise", parse: promiseText, help: "also require <promise>TEXT</promise> from the agent", only: CHECK_PRESETS },
 	"--no-commit": { key: "noCommit", help: "build/prd: do not commit finished items", only: ["build", "prd"] },
@@ -152,7 +156,7 @@ export const USAGE = [
 	"/loop plan [flags]                             write/update IMPLEMENTATION_PLAN.md from specs/",
 	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
 	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
-	"/loop status | stop | abort | resume | report [run-id]",
+	"/loop status | stop | abort | resume | report [run-id] | help",
 	"flags: " + Object.keys(FLAGS).join(" "),
 ].join("\n");
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
-import { type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
+import { DEFAULT_OPTIONS, type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
 import { runCheck } from "./check-runner.ts";
 import { type AgentHooks, runLoop } from "./engine.ts";
 import { createReviewer } from "./review.ts";
@@ -17,7 +17,7 @@ import { type ModelChoice, ROLE_STATUS_KEY, setActiveRole, switchNow } from "../
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
 import { IdleInput } from "./idle-input.ts";
-import { defaultGoalFor, initialWork, resolveCheck, SetupError, workflowFor } from "./setup.ts";
+import { defaultGoalFor, initialWork, resolveCheck, SetupError, startWork, workflowFor } from "./setup.ts";
 import { loadInstructions } from "./workflows/instructions.ts";
 import { IterationSessions, usageFromSessionFile } from "./iteration-session.ts";
 import { acquireLock, isStale, readLock } from "./lock.ts";
@@ -115,7 +115,6 @@ function prepared<T>(make: () => T): T {
 
 const NO_HOOKS: AgentHooks = { onSession: () => undefined, beforePrompt: async () => undefined };
 
-/** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
 /** The role iterations run under: --role, else plan for /loop plan and implement otherwise. */
 function iterationRole(state: LoopState): string {
 	return state.options.role ?? (state.preset === "plan" ? "plan" : "implement");
@@ -155,6 +154,7 @@ function userModelOf(pi: ExtensionAPI, ctx: ExtensionCommandContext, state: Loop
 	return { model: ctx.model, thinking: pi.getThinkingLevel() };
 }
 
+/** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
 async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean, config: LoopConfig): Promise<LoopState> {
 	const router = routerFor(ctx, out, config, state);
 	const userModel = userModelOf(pi, ctx, state);
@@ -165,6 +165,11 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 	const workflow = workflowFor(state, ctx.cwd, config, paths, commitWriter(ctx, router));
 	const lock = acquireLock(paths.lock, state.runId);
 	try {
+		// Only the lock holder may touch shared loop files (snapshots of other runs, tasks.json).
+		if (!resume) {
+			pruneSnapshots(paths, state.runId);
+			startWork(state, ctx.cwd, paths);
+		}
 		// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
 		await ctx.waitForIdle();
 		ensureRunDir(paths, state.runId);
@@ -199,6 +204,7 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 							diffSince: (baseline) => snapshots.diffSince(baseline),
 							run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, modelFor(role)),
 							instructions: loadInstructions(cwd, "code-review").text,
+							timeoutMs: state.options.iterationTimeoutMs ?? DEFAULT_OPTIONS.iterationTimeoutMs,
 						})
 					: undefined,
 				recoverUsage: usageFromSessionFile,
@@ -208,6 +214,7 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 			// Kept while the run can still be resumed: its baseline tree lives there.
 			if (state.status === "ended") snapshots.dispose();
 			// The user's own model choice comes back, whatever the iterations ran on.
+			idle.detach();
 			if (userModel && routed) {
 				try {
 					await switchNow(userModel);
@@ -248,7 +255,6 @@ export async function startLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, 
 		out.say(`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`, "warning");
 	}
 	const state = freshState(runId, request, check, instructions, work);
-	pruneSnapshots(paths, runId);
 	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, config)));
 }
 

@@ -97,6 +97,8 @@ export interface AgentHooks {
 	beforePrompt(): Promise<void>;
 }
 
+const DEFAULT_ITERATION_TIMEOUT_MS = 30 * 60_000;
+
 const NO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
 
 /** Runs (or, with resume, continues) the loop described by state until it ends; returns the final state. */
@@ -256,12 +258,21 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 			save();
 		},
 	};
+	// One agent turn never runs unbounded: past its limit it is aborted and counts as an agent error.
+	const limitMs = state.options.iterationTimeoutMs ?? DEFAULT_ITERATION_TIMEOUT_MS;
+	const overtime = new AbortController();
+	const timer = setTimeout(() => overtime.abort(), limitMs);
 	let outcome: AgentOutcome;
 	try {
 		if (plan.task !== undefined) deps.requestHydration?.(plan.prompt, plan.task, plan.failures);
-		outcome = await deps.runAgent(plan.prompt, signal, hooks, role);
+		outcome = await deps.runAgent(plan.prompt, AbortSignal.any([signal, overtime.signal]), hooks, role);
 	} catch (error) {
 		outcome = { status: "error", error: (error as Error).message, text: "", usage: NO_USAGE };
+	} finally {
+		clearTimeout(timer);
+	}
+	if (overtime.signal.aborted && !signal.aborted) {
+		outcome = { ...outcome, status: "error", error: `the iteration exceeded its time limit of ${Math.round(limitMs / 1000)}s` };
 	}
 	const baseline = await baselineTaken;
 	const filesChanged = baseline ? ((await trySnapshot("changes", () => deps.changedSince(baseline), event)) ?? []) : [];

@@ -20,13 +20,15 @@ export function idleCommand(text: string): IdleCommand | undefined {
 /** Listens on each new session's UI (pi drops listeners when a session is replaced). */
 export class IdleInput {
 	private attached: ExtensionContext | undefined;
+	private unsubscribe: (() => void) | undefined;
 
 	constructor(private readonly run: (command: IdleCommand) => void) {}
 
 	attach(ctx: ExtensionContext): void {
 		if (!ctx.hasUI || this.attached === ctx) return;
+		this.detach();
 		this.attached = ctx;
-		ctx.ui.onTerminalInput((data) => {
+		this.unsubscribe = ctx.ui.onTerminalInput((data) => {
 			if (!ctx.isIdle() || !matchesKey(data, "enter")) return undefined;
 			const command = idleCommand(ctx.ui.getEditorText());
 			if (!command) return undefined;
@@ -34,5 +36,16 @@ export class IdleInput {
 			this.run(command);
 			return { consume: true };
 		});
+	}
+
+	/** Stops listening (the loop has ended). */
+	detach(): void {
+		try {
+			this.unsubscribe?.();
+		} catch {
+			// the session it belonged to is already gone
+		}
+		this.unsubscribe = undefined;
+		this.attached = undefined;
 	}
 }

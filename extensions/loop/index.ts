@@ -9,11 +9,10 @@ import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-cod
 import { Text } from "@mariozechner/pi-tui";
 import { completeLoopArgs } from "./completions.ts";
 import { planWriteBlock } from "./plan-guard.ts";
-import type { LoopMessageDetails } from "./loop-view.ts";
+import { type LoopMessageDetails, MESSAGE_TYPE } from "./message.ts";
 
 // pi rebuilds every extension on each new session, which a loop does once per
 // iteration; the command's modules are therefore loaded on first use only.
-const MESSAGE_TYPE = "loop";
 const commandModules = () => Promise.all([import("./args.ts"), import("./commands.ts"), import("./lock.ts"), import("./store.ts")]);
 
 type Modules = Awaited<ReturnType<typeof commandModules>>;

@@ -6,20 +6,13 @@
  */
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import type { LoopView } from "./engine.ts";
+import { type LoopMessageDetails, MESSAGE_TYPE } from "./message.ts";
 import type { ReplacedSessionContext } from "./iteration-session.ts";
 import type { LoopState } from "./types.ts";
 import { succeeded } from "./types.ts";
 import { checkLine, iterationLine, statusText, summaryText, widgetLines } from "./view.ts";
 
-export const MESSAGE_TYPE = "loop";
-export const UI_KEY = "loop";
-
-export interface LoopMessageDetails {
-	runId: string;
-	kind: "iteration" | "summary";
-	files?: string[];
-	reportPath?: string;
-}
+const UI_KEY = "loop";
 
 interface SessionSource {
 	readonly current: ExtensionContext;

@@ -31,14 +31,19 @@ export function createReviewer(options: {
 	diffSince: (baseline: string | undefined) => Promise<string>;
 	run: (prompt: string, signal: AbortSignal, role: string) => Promise<AgentOutcome>;
 	instructions: string;
+	timeoutMs: number;
 }): (iteration: IterationRecord, subject: string, signal: AbortSignal) => Promise<SideCall> {
 	return async (iteration, subject, signal) => {
+		const overtime = AbortSignal.timeout(options.timeoutMs);
 		let outcome: AgentOutcome;
 		try {
 			const diff = await options.diffSince(iteration.baseline);
-			outcome = await options.run(reviewPrompt(subject, diff, options.instructions), signal, "review");
+			outcome = await options.run(reviewPrompt(subject, diff, options.instructions), AbortSignal.any([signal, overtime]), "review");
 		} catch (error) {
 			outcome = { status: "error", error: (error as Error).message, text: "", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 } };
+		}
+		if (outcome.status === "aborted" && overtime.aborted && !signal.aborted) {
+			outcome = { ...outcome, status: "error", error: `the review exceeded its time limit of ${Math.round(options.timeoutMs / 1000)}s` };
 		}
 		const verdict = parseVerdict(outcome.text);
 		const failed = outcome.status !== "ok";
@@ -51,6 +56,7 @@ export function createReviewer(options: {
 			blocking: !failed && verdict.blocking,
 			findings: failed ? `review did not complete: ${outcome.error ?? outcome.status}` : verdict.findings,
 			failed,
+			aborted: outcome.status === "aborted",
 		};
 	};
 }

@@ -9,7 +9,6 @@ import type { ModelChoice } from "../roles/switcher.ts";
 
 export class RoleRouter {
 	private readonly cache = new Map<string, ModelChoice | undefined>();
-	private used = false;
 
 	constructor(
 		private readonly roles: RoleMap,
@@ -19,23 +18,13 @@ export class RoleRouter {
 
 	/** Throws UnknownRoleError (listing the roles) for a name that is neither built in nor configured. */
 	choice(role: string): ModelChoice | undefined {
-		if (this.cache.has(role)) {
-			const cached = this.cache.get(role);
-			if (cached) this.used = true;
-			return cached;
-		}
+		if (this.cache.has(role)) return this.cache.get(role);
 		const r = resolveRole(role, this.roles, this.registry);
 		const warning = skippedWarning(r);
 		if (warning) this.warn(warning);
 		const choice = r.model ? { model: r.model, thinking: r.thinking, role } : undefined;
 		this.cache.set(role, choice);
-		if (choice) this.used = true;
 		return choice;
-	}
-
-	/** Whether any phase was given a model other than the session's. */
-	switched(): boolean {
-		return this.used;
 	}
 
 	/**

@@ -95,10 +95,14 @@ export function initialWork(cwd: string, request: StartRequest, config: LoopConf
 		const prd = new PrdTasks(cwd, file, tasksFile(paths));
 		if (prd.items().length === 0) throw new SetupError(`${file} has no "- [ ]" items to work through`);
 		assertUnique(file, prd.items());
-		prd.sync();
 		return { ...base, source: "prd", file };
 	}
 	return undefined;
+}
+
+/** First steps of a fresh run, taken under the lock: PRD items are mirrored into tasks.json. */
+export function startWork(state: LoopState, cwd: string, paths: LoopPaths): void {
+	if (state.work?.source === "prd") new PrdTasks(cwd, state.work.file, tasksFile(paths)).sync();
 }
 
 export function defaultGoalFor(request: StartRequest, work: WorkState | undefined): string | undefined {

@@ -81,8 +81,9 @@ export interface SideCall {
 	/** Reviews: whether it blocked, and what it found. */
 	blocking?: boolean;
 	findings?: string;
-	/** The call did not complete (error or abort). */
+	/** The call did not complete (error or abort), and whether it was aborted. */
 	failed?: boolean;
+	aborted?: boolean;
 }
 
 export interface LoopState {
@@ -135,6 +136,8 @@ export interface WorkState {
 	blockedInFile?: { item: string; reason: string }[];
 	/** Items done when the current iteration started (to spot ticks the agent made). */
 	doneBefore?: string[];
+	/** Files changed for the current item across its attempts (committed with it). */
+	pendingFiles?: string[];
 	commit: boolean;
 	/** Plan loops: hash of the plan file when the iteration started, and the specs folder. */
 	planHash?: string;

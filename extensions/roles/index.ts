@@ -54,7 +54,6 @@ export default function rolesExtension(pi: ExtensionAPI): void {
 				if (ok && choice.thinking) pi.setThinkingLevel(choice.thinking);
 				return ok;
 			},
-			current: () => (ctx.model ? { model: ctx.model, thinking: pi.getThinkingLevel() } : undefined),
 		});
 		const pending = takePending();
 		if (pending) await switchNow(pending);

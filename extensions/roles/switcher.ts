@@ -21,7 +21,6 @@ export interface ModelChoice {
 
 interface Switcher {
 	apply(choice: ModelChoice): Promise<boolean>;
-	current(): ModelChoice | undefined;
 }
 
 interface SwitchBoard {
@@ -50,11 +49,6 @@ export async function switchNow(choice: ModelChoice): Promise<boolean> {
 	const ok = await live.apply(choice);
 	if (ok) board().activeRole = choice.role;
 	return ok;
-}
-
-/** The model and thinking level of the current session, as far as the live instance knows. */
-export function currentChoice(): ModelChoice | undefined {
-	return board().live?.current();
 }
 
 export function setPendingForNextSession(choice: ModelChoice | undefined): void {

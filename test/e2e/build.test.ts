@@ -3,7 +3,8 @@
  * with the scripted model — harness-verified ticks, commits, blocking,
  * the plan write guard, PRD sync, hydration and config errors.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { events, gitLog, makeFixture, readLoopState, requests, runPrint, setScript } from "../support/harness.ts";
@@ -33,8 +34,11 @@ describe("/loop build", () => {
 				{ text: "Gamma done." },
 			],
 		});
+		writeFileSync(join(fx.project, "scratch.txt"), "the user's own unrelated work\n");
 		const result = await runPrint(fx, "/loop build --max 5");
 		expect(result.code, result.stderr).toBe(0);
+		// Only the items' files were committed; the user's own work stays untouched and uncommitted.
+		expect(execFileSync("git", ["status", "--porcelain"], { cwd: fx.project, encoding: "utf8" })).toBe("?? scratch.txt\n");
 		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toContain("- [x] Add the alpha module (specs/alpha.md)\n- [x] Add the beta module\n- [x] Add the gamma module");
 		expect(gitLog(fx)).toEqual(["loop: Add the gamma module", "loop: Add the beta module", "loop: Add the alpha module (specs/alpha.md)", "initial"]);
 		const ev = events(fx);

@@ -149,6 +149,14 @@ describe("/loop in print mode", () => {
 		expect(events(fx).at(-1)).toMatchObject({ type: "run_end", reason: "timeout" });
 	});
 
+	it("ends an agent turn that outlives --iteration-timeout as an agent error", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [{ hang: true }] });
+		const result = await runPrint(fx, `${UNTIL} --iteration-timeout 1s --max-failures 1`);
+		expect(result.code).toBe(1);
+		expect(events(fx).at(-1)).toMatchObject({ reason: "failures", detail: expect.stringContaining("exceeded its time limit of 1s") });
+	});
+
 	it("keeps --no-session iterations out of the project directory", async () => {
 		const fx = makeFixture();
 		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });

@@ -8,7 +8,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { IterationPlan, RunContext, Workflow } from "../engine.ts";
+import type { IterationPlan, RunContext, StopDecision, Workflow } from "../engine.ts";
 import type { CheckRecord, IterationRecord, WorkState } from "../types.ts";
 import { describeCheck } from "../view.ts";
 import type { CommitMessageWriter } from "./commit-message.ts";
@@ -46,12 +46,13 @@ export function buildLoop(options: BuildOptions): Workflow {
 	const { tasks } = options;
 	const ending = options.ending;
 
-	const verify = async (run: RunContext, record: IterationRecord, item: string, check: CheckRecord) => {
+	const verify = async (run: RunContext, record: IterationRecord, item: string, check: CheckRecord): Promise<StopDecision | undefined> => {
 		const w = work(run);
 		const agentTicked = tasks.isDone(item);
-		if (check.exitCode === 0 && (await reviewBlocks(run, record, item))) {
+		const review = check.exitCode === 0 ? await reviewVerdict(run, record, item) : "pass";
+		if (review !== "pass") {
 			if (agentTicked) tasks.setDone(item, false);
-			return;
+			return review === "abort" ? { reason: "aborted", detail: "the review pass was aborted" } : undefined;
 		}
 		if (check.exitCode === 0) {
 			run.state.reviewFindings = undefined;
@@ -62,13 +63,15 @@ export function buildLoop(options: BuildOptions): Workflow {
 			let commit: string | undefined;
 			if (w.commit) {
 				const plain = `${record.summary || "Implemented by a pi-loop-factory build iteration."}\n\nChecks: ${run.state.check}`;
-				const result = await commitItem(options.cwd, item, (diff) => messageBody(run, record, item, diff, plain));
+				const paths = [tasks.file, ...(w.pendingFiles ?? []).map((p) => `:(top)${p}`)];
+				const result = await commitItem(options.cwd, item, paths, (diff) => messageBody(run, record, item, diff, plain));
 				commit = result.commit;
 				if (result.error) run.event({ type: "commit_failed", item, detail: result.error });
 			}
 			appendProgress(options.cwd, options.progressFile, `- ${new Date().toISOString().slice(0, 10)} done: ${item} — ${record.summary || "no notes"}`);
 			run.event({ type: "item_done", item, iteration: record.n, commit });
-			return;
+			w.pendingFiles = [];
+			return undefined;
 		}
 		if (agentTicked) {
 			tasks.setDone(item, false);
@@ -82,33 +85,35 @@ export function buildLoop(options: BuildOptions): Workflow {
 			w.blocked.push({ item, reason });
 			delete w.attempts[item];
 			run.event({ type: "item_blocked", item, iteration: record.n, reason });
+			w.pendingFiles = [];
 		} else {
 			run.event({ type: "item_failed", item, iteration: record.n, attempt: attempts });
 		}
+		return undefined;
 	};
 
-	/** A review pass after passing checks (--review), at most `reviewRounds` per item; true when it blocks. */
-	const reviewBlocks = async (run: RunContext, record: IterationRecord, item: string): Promise<boolean> => {
+	/** A review pass after passing checks (--review), at most `reviewRounds` per item. */
+	const reviewVerdict = async (run: RunContext, record: IterationRecord, item: string): Promise<"pass" | "block" | "abort"> => {
 		const w = work(run);
 		const rounds = w.reviews?.[item] ?? 0;
-		if (!run.deps.review || rounds >= options.reviewRounds) return false;
+		if (!run.deps.review || rounds >= options.reviewRounds) return "pass";
 		const call = await run.deps.review(record, item, run.signal);
 		(run.state.calls ??= []).push({ ...call, item });
 		run.event({ type: "review", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
+		if (call.aborted || run.signal.aborted) return "abort"; // never tick an item whose review was cut off
 		if (call.failed) {
-			// An aborted run ends before the item is ticked; a review model error does not hold the item back
-			// (the round is not used up, and the failure is on record).
+			// A review model error does not hold the item back: the round is not used up, the failure is on record.
 			run.event({ type: "review_failed", iteration: record.n, item, detail: call.findings });
-			return run.signal.aborted;
+			return "pass";
 		}
 		w.reviews = { ...w.reviews, [item]: rounds + 1 };
 		if (!call.blocking) {
 			run.state.reviewFindings = undefined;
-			return false;
+			return "pass";
 		}
 		run.state.reviewFindings = call.findings;
 		run.event({ type: "review_blocked", iteration: record.n, item, findings: call.findings });
-		return true;
+		return "block";
 	};
 
 	const messageBody = async (run: RunContext, record: IterationRecord, item: string, diff: string, plain: string): Promise<string> => {
@@ -182,15 +187,25 @@ export function buildLoop(options: BuildOptions): Workflow {
 		},
 
 		async finish(run, record) {
-			const item = work(run).current;
+			const w = work(run);
+			const item = w.current;
 			if (!item) return undefined;
 			undoForeignTicks(run, record, item);
+			w.pendingFiles = [...new Set([...(w.pendingFiles ?? []), ...record.filesChanged])];
+			if (record.agent !== "ok") {
+				// The agent never finished (provider error, time limit): no attempt is counted against the item.
+				if (tasks.isDone(item)) tasks.setDone(item, false);
+				run.event({ type: "item_not_attempted", item, iteration: record.n, detail: record.error ?? record.agent });
+				w.current = undefined;
+				run.save();
+				return undefined;
+			}
 			const check = await run.check();
 			if (!check) return undefined; // aborted: the engine ends the run
-			await verify(run, record, item, check);
-			work(run).current = undefined;
+			const decision = await verify(run, record, item, check);
+			w.current = undefined;
 			run.save();
-			return undefined;
+			return decision;
 		},
 	};
 }

@@ -8,24 +8,25 @@ import { buildIterationPrompt } from "../prompt.ts";
 import type { CheckRecord } from "../types.ts";
 import { plural } from "../view.ts";
 
-/** With --review: a review of the last iteration once its check passes; true when it blocks. */
-async function reviewBlocks(run: RunContext, rounds: number): Promise<boolean> {
+/** With --review: a review of the last iteration once its check passes. */
+async function reviewVerdict(run: RunContext, rounds: number): Promise<"pass" | "block" | "abort"> {
 	const { state } = run;
 	const previous = state.history.at(-1);
 	const done = (state.calls ?? []).filter((c) => c.kind === "review" && !c.failed).length;
-	if (!run.deps.review || !previous || done >= rounds) return false;
+	if (!run.deps.review || !previous || done >= rounds) return "pass";
 	const call = await run.deps.review(previous, state.goal, run.signal);
 	(state.calls ??= []).push(call);
 	run.event({ type: "review", iteration: previous.n, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
+	if (call.aborted || run.signal.aborted) return "abort";
 	if (call.failed) {
 		run.event({ type: "review_failed", iteration: previous.n, detail: call.findings });
 		run.save();
-		return run.signal.aborted;
+		return "pass";
 	}
 	state.reviewFindings = call.blocking ? call.findings : undefined;
 	if (call.blocking) run.event({ type: "review_blocked", iteration: previous.n, findings: call.findings });
 	run.save();
-	return call.blocking === true;
+	return call.blocking ? "block" : "pass";
 }
 
 async function verdict(run: RunContext, check: CheckRecord, reviewRounds: number): Promise<StopDecision | undefined> {
@@ -33,7 +34,9 @@ async function verdict(run: RunContext, check: CheckRecord, reviewRounds: number
 	const previous = state.history.at(-1);
 	const promise = state.options.promise;
 	if (check.exitCode === 0) {
-		if (await reviewBlocks(run, reviewRounds)) return undefined;
+		const review = await reviewVerdict(run, reviewRounds);
+		if (review === "abort") return { reason: "aborted", detail: "the review pass was aborted" };
+		if (review === "block") return undefined;
 		state.reviewFindings = undefined;
 		if (!promise) return { reason: "passed", detail: previous ? `passed after ${plural(state.history.length, "iteration")}` : "passed at the start; no model call was needed" };
 		if (previous?.promiseMade) return { reason: "promise", detail: `check passes and the agent promised "${promise}"` };

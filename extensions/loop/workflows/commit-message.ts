@@ -28,7 +28,7 @@ export function modelCommitWriter(choice: ModelChoice, auth: () => Promise<Reque
 			{ apiKey, headers, signal: AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]) },
 		);
 		const usage: Usage = { input: reply.usage.input, output: reply.usage.output, cacheRead: reply.usage.cacheRead, cacheWrite: reply.usage.cacheWrite, cost: reply.usage.cost.total };
-		const body = reply.stopReason === "error" ? "" : reply.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n").trim();
+		const body = reply.stopReason === "error" || reply.stopReason === "aborted" ? "" : reply.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n").trim();
 		return { body, call: { kind: "commit-message", item, role: choice.role ?? "commit", model: `${reply.provider}/${reply.model}`, usage } };
 	};
 }

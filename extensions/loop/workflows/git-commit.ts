@@ -1,6 +1,6 @@
 /**
- * Commits a finished item: stages everything but loop state and commits with
- * a subject naming the item. Never pushes. Returns the commit id or why not.
+ * Commits a finished item — only the files it changed and its checklist —
+ * with a subject naming the item. Never pushes. Returns the commit id or why not.
  */
 import { execFile } from "node:child_process";
 
@@ -15,14 +15,17 @@ export function commitSubject(item: string): string {
 	return `loop: ${flat.length > 66 ? `${flat.slice(0, 65)}…` : flat}`;
 }
 
-/** Stages the change and commits it; `body` gets the staged diff to write the message body from. */
-export async function commitItem(cwd: string, item: string, body: (stagedDiff: string) => Promise<string>): Promise<{ commit?: string; error?: string }> {
+/**
+ * Commits exactly `paths` (the item's changed files and the checklist): other changes in the work
+ * tree or index — the user's own work — stay out of the commit. `body` gets the diff being committed.
+ */
+export async function commitItem(cwd: string, item: string, paths: string[], body: (diff: string) => Promise<string>): Promise<{ commit?: string; error?: string }> {
 	const inside = await git(cwd, ["rev-parse", "--is-inside-work-tree"]);
 	if (!inside.ok) return { error: "not a git repository" };
-	const add = await git(cwd, ["add", "-A", "--", ".", ":(exclude).pi/loop"]);
+	const add = await git(cwd, ["add", "-A", "--", ...paths]);
 	if (!add.ok) return { error: `git add failed: ${add.out}` };
-	const diff = await git(cwd, ["diff", "--cached", "--no-color", "--no-ext-diff"]);
-	const commit = await git(cwd, ["commit", "-q", "-m", commitSubject(item), "-m", await body(diff.out)]);
+	const diff = await git(cwd, ["diff", "--cached", "--no-color", "--no-ext-diff", "--", ...paths]);
+	const commit = await git(cwd, ["commit", "-q", "-m", commitSubject(item), "-m", await body(diff.out), "--only", "--", ...paths]);
 	if (!commit.ok) return { error: `git commit failed: ${commit.out}` };
 	const head = await git(cwd, ["rev-parse", "--short", "HEAD"]);
 	return { commit: head.out };

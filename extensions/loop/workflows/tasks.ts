@@ -4,7 +4,7 @@
  * (id, description, completed) as its record and syncs ticks and blocks back
  * to the PRD's checkboxes. Both find items by their text.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ChecklistItem, firstOpen, findItem, parseChecklist, setBlocked, setDone } from "../checklist.ts";
 import { writeFileAtomic } from "../store.ts";
@@ -83,19 +83,24 @@ export class PrdTasks extends PlanTasks {
 			...(item.blocked === undefined ? {} : { blocked: item.blocked }),
 			source: this.file,
 		}));
-		writeFileSync(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
+		writeFileAtomic(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
 		return tasks;
 	}
 
+	/** The mirrored tasks; an unreadable tasks.json is rebuilt from the PRD (which is the truth). */
 	tasks(): PrdTask[] {
 		if (!existsSync(this.tasksFile)) return [];
-		return JSON.parse(readFileSync(this.tasksFile, "utf8")) as PrdTask[];
+		try {
+			return JSON.parse(readFileSync(this.tasksFile, "utf8")) as PrdTask[];
+		} catch {
+			return this.sync();
+		}
 	}
 
 	private update(text: string, change: (t: PrdTask) => void): void {
 		const tasks = this.tasks();
 		for (const t of tasks) if (t.description === text) change(t);
-		writeFileSync(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
+		writeFileAtomic(this.tasksFile, `${JSON.stringify(tasks, null, 2)}\n`);
 	}
 
 	override setDone(text: string, done: boolean): void {
