@@ -9,6 +9,7 @@ import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-age
 import { Text } from "@mariozechner/pi-tui";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { takeHydrationRequest } from "../shared/hydration-request.ts";
+import { notify as say } from "../shared/notify.ts";
 import { type Hydration, hydrate, renderHydration, summarizeHydration } from "./hydrator.ts";
 import { sharedSpecIndex } from "./spec-index.ts";
 
@@ -33,11 +34,6 @@ function sessionMode(ctx: ExtensionContext): boolean {
 		if (entry.type === "custom" && entry.customType === MODE_ENTRY) on = (entry.data as { on?: boolean } | undefined)?.on === true;
 	}
 	return on;
-}
-
-function say(ctx: ExtensionContext, text: string, level: "info" | "error" = "info"): void {
-	if (ctx.hasUI) ctx.ui.notify(text, level);
-	else process.stderr.write(`${text}\n`);
 }
 
 export default function hydrateExtension(pi: ExtensionAPI): void {

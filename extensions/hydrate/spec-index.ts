@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import MiniSearch from "minisearch";
+import { processWide } from "../shared/process-wide.ts";
 import { type Section, splitSections } from "./sections.ts";
 
 interface IgnoreRules {
@@ -193,10 +194,7 @@ export class SpecIndex {
 
 /** One index per project and specs folder for the whole pi process (extensions are rebuilt per session). */
 export function sharedSpecIndex(root: string, specsDir: string): SpecIndex {
-	const key = Symbol.for("pi-loop-factory.spec-indexes");
-	const registry = globalThis as unknown as Record<symbol, Map<string, SpecIndex> | undefined>;
-	registry[key] ??= new Map();
-	const map = registry[key];
+	const map = processWide("spec-indexes", () => new Map<string, SpecIndex>());
 	const id = `${root}\0${specsDir}`;
 	let index = map.get(id);
 	if (!index) {

@@ -3,6 +3,7 @@
  * combined output, and kills the whole process tree on timeout or abort.
  */
 import { spawn } from "node:child_process";
+import { processWide } from "../shared/process-wide.ts";
 
 export interface CheckRun {
 	exitCode: number;
@@ -17,21 +18,16 @@ const KEEP_BYTES = 512 * 1024;
 /**
  * Process groups of checks still running. If pi exits (print mode exits on
  * SIGTERM, for instance) they are killed rather than left running alongside a
- * later resumed loop. Kept on globalThis: pi may load this module more than once.
+ * later resumed loop.
  */
-const ACTIVE_KEY = Symbol.for("pi-loop-factory.active-checks");
 function activeChecks(): Set<number> {
-	const registry = globalThis as unknown as Record<symbol, Set<number> | undefined>;
-	let set = registry[ACTIVE_KEY];
-	if (!set) {
+	return processWide("active-checks", () => {
 		const created = new Set<number>();
-		set = created;
-		registry[ACTIVE_KEY] = created;
 		process.once("exit", () => {
 			for (const pid of created) killTree(pid, "SIGKILL");
 		});
-	}
-	return set;
+		return created;
+	});
 }
 const KILL_GRACE_MS = 1500;
 

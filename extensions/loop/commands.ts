@@ -15,6 +15,7 @@ import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-
 import { type Thinking, UnknownRoleError } from "../roles/roles.ts";
 import { type ModelChoice, ROLE_STATUS_KEY, setActiveRole, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
+import { type Level, notify } from "../shared/notify.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
 import { IdleInput } from "./idle-input.ts";
 import { defaultGoalFor, initialWork, resolveCheck, SetupError, startWork, workflowFor } from "./setup.ts";
@@ -57,8 +58,9 @@ export class Output {
 		this.live = live;
 	}
 
-	say(text: string, level: "info" | "warning" | "error" = "info"): void {
-		if (this.hasUI) this.live().ui.notify(text, level);
+	say(text: string, level: Level = "info"): void {
+		// Without a UI nothing session-bound is touched, so a stale context cannot get in the way.
+		if (this.hasUI) notify(this.live(), text, level);
 		else process.stderr.write(`${text}\n`);
 	}
 

@@ -4,6 +4,7 @@
  */
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { processWide } from "../shared/process-wide.ts";
 
 export interface LockHolder {
 	pid: number;
@@ -33,10 +34,7 @@ export function readLock(path: string): LockHolder | undefined {
 
 /** Run ids whose loop is running in this process (shared across reloads of this module). */
 function runsInThisProcess(): Set<string> {
-	const key = Symbol.for("pi-loop-factory.active-runs");
-	const registry = globalThis as unknown as Record<symbol, Set<string> | undefined>;
-	registry[key] ??= new Set<string>();
-	return registry[key];
+	return processWide("active-runs", () => new Set<string>());
 }
 
 /**

@@ -8,13 +8,9 @@
  */
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { loadConfig } from "../shared/config.ts";
+import { notify as say } from "../shared/notify.ts";
 import { type ModelLike, resolveRole, roleNames, skippedWarning, UnknownRoleError } from "./roles.ts";
 import { activeRole, type ModelChoice, ROLE_STATUS_KEY, registerSwitcher, rememberUserChoice, setActiveRole, switchNow, takePending, takeUserChoice } from "./switcher.ts";
-
-function say(ctx: ExtensionContext, text: string, level: "info" | "warning" | "error" = "info"): void {
-	if (ctx.hasUI) ctx.ui.notify(text, level);
-	else process.stderr.write(`${text}\n`);
-}
 
 function showStatus(ctx: ExtensionContext): void {
 	if (!ctx.hasUI) return;

@@ -4,9 +4,9 @@
  * session and the old `pi` goes stale, so each roles-extension instance
  * registers its live `pi` here on session start, and a model requested for
  * "the next session" is applied by the instance that session creates.
- * Kept on globalThis: it must survive module re-evaluation.
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
+import { processWide } from "../shared/process-wide.ts";
 import type { Thinking } from "./roles.ts";
 
 /** Footer status key naming the active role. */
@@ -32,10 +32,7 @@ interface SwitchBoard {
 }
 
 function board(): SwitchBoard {
-	const key = Symbol.for("pi-loop-factory.model-switchboard");
-	const registry = globalThis as unknown as Record<symbol, SwitchBoard | undefined>;
-	registry[key] ??= {};
-	return registry[key];
+	return processWide<SwitchBoard>("model-switchboard", () => ({}));
 }
 
 export function registerSwitcher(switcher: Switcher): void {
