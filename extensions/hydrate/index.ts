@@ -7,11 +7,9 @@
  */
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
-import { ConfigError, loadConfig } from "../shared/config.ts";
 import { takeHydrationRequest } from "../shared/hydration-request.ts";
 import { notify as say } from "../shared/notify.ts";
-import { type Hydration, hydrate, renderHydration, summarizeHydration } from "./hydrator.ts";
-import { sharedSpecIndex } from "./spec-index.ts";
+import { processWide } from "../shared/process-wide.ts";
 
 const MESSAGE_TYPE = "loop-context";
 const MODE_ENTRY = "loop-hydrate-mode";
@@ -22,9 +20,16 @@ interface ContextDetails {
 	budget: number;
 }
 
-function build(ctx: ExtensionContext, task: string, failures?: string, loadedContextFiles?: string[]): Hydration {
+// pi rebuilds extensions on every new session (each loop iteration): the hydrator, the index and
+// the config schema are loaded only when context is first built, then shared by later instances.
+const hydrationModules = () =>
+	processWide("hydration-modules", () => Promise.all([import("../shared/config.ts"), import("./hydrator.ts"), import("./spec-index.ts")]));
+
+async function build(ctx: ExtensionContext, task: string, failures?: string, loadedContextFiles?: string[]) {
+	const [{ loadConfig }, { hydrate, renderHydration, summarizeHydration }, { sharedSpecIndex }] = await hydrationModules();
 	const config = loadConfig(ctx.cwd);
-	return hydrate({ task, failures, cwd: ctx.cwd, config, index: sharedSpecIndex(ctx.cwd, config.paths.specs), loadedContextFiles });
+	const h = hydrate({ task, failures, cwd: ctx.cwd, config, index: sharedSpecIndex(ctx.cwd, config.paths.specs), loadedContextFiles });
+	return { h, text: renderHydration(h), summary: summarizeHydration(h) };
 }
 
 /** Whether /hydrate on is in effect for this session (the last mode entry wins). */
@@ -47,7 +52,7 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 			const text = args.trim();
 			try {
 				if (text === "on" || text === "off") {
-					loadConfig(ctx.cwd); // a broken config is reported now, not at the next prompt
+					(await import("../shared/config.ts")).loadConfig(ctx.cwd); // a broken config is reported now, not at the next prompt
 					pi.appendEntry(MODE_ENTRY, { on: text === "on" });
 					say(ctx, text === "on" ? "hydration on: each prompt gets context from specs" : "hydration off");
 					return;
@@ -56,16 +61,15 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 					say(ctx, `hydration is ${sessionMode(ctx) ? "on" : "off"} — /hydrate on|off, or /hydrate <task> to preview`);
 					return;
 				}
-				const h = build(ctx, text);
-				const summary = summarizeHydration(h);
+				const { h, text: block, summary } = await build(ctx, text);
 				if (ctx.hasUI) {
-					pi.sendMessage<ContextDetails>({ customType: MESSAGE_TYPE, content: renderHydration(h), display: true, details: { summary, tokens: h.tokens, budget: h.budget } });
+					pi.sendMessage<ContextDetails>({ customType: MESSAGE_TYPE, content: block, display: true, details: { summary, tokens: h.tokens, budget: h.budget } });
 				} else {
-					process.stderr.write(`${summary.join("\n")}\n\n${renderHydration(h)}\n`);
+					process.stderr.write(`${summary.join("\n")}\n\n${block}\n`);
 				}
 			} catch (error) {
 				say(ctx, `hydrate: ${(error as Error).message}`, "error");
-				if (!ctx.hasUI) process.exitCode = error instanceof ConfigError ? 2 : 1;
+				if (!ctx.hasUI) process.exitCode = error instanceof (await import("../shared/config.ts")).ConfigError ? 2 : 1;
 			}
 		},
 	});
@@ -75,10 +79,9 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 		if (!request && !sessionMode(ctx)) return;
 		const loaded = event.systemPromptOptions.contextFiles?.map((f) => f.path);
 		try {
-			const h = build(ctx, request?.task ?? event.prompt, request?.failures, loaded);
+			const { h, text, summary } = await build(ctx, request?.task ?? event.prompt, request?.failures, loaded);
 			if (h.pieces.every((p) => p.kind === "task")) return; // nothing beyond what the prompt already says
-			const summary = summarizeHydration(h);
-			return { message: { customType: MESSAGE_TYPE, content: renderHydration(h), display: true, details: { summary, tokens: h.tokens, budget: h.budget } } };
+			return { message: { customType: MESSAGE_TYPE, content: text, display: true, details: { summary, tokens: h.tokens, budget: h.budget } } };
 		} catch (error) {
 			say(ctx, `hydrate: ${(error as Error).message}`, "error");
 			return;

@@ -13,7 +13,7 @@ import { createReviewer } from "./review.ts";
 import { RoleRouter } from "./routing.ts";
 import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-message.ts";
 import { type Thinking, UnknownRoleError } from "../roles/roles.ts";
-import { type ModelChoice, ROLE_STATUS_KEY, setActiveRole, switchNow } from "../roles/switcher.ts";
+import { type ModelChoice, setActiveRole, showRoleStatus, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import { type Level, notify } from "../shared/notify.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
@@ -225,12 +225,10 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 				}
 			}
 			setActiveRole(undefined);
-			if (out.hasUI) {
-				try {
-					sessions.current.ui.setStatus(ROLE_STATUS_KEY, undefined);
-				} catch {
-					// the session is gone (pi is shutting down)
-				}
+			try {
+				showRoleStatus(sessions.current);
+			} catch {
+				// the session is gone (pi is shutting down)
 			}
 		}
 	} finally {

@@ -29,13 +29,12 @@ export async function isGitWorkTree(cwd: string): Promise<boolean> {
 	}
 }
 
-// Stage everything (but loop state) into the private index and print the tree id;
-// with BASE set, also list the paths that differ from that tree.
+// Stage everything (but loop state) into the private index. Without BASE: print the tree id.
+// With BASE: list the paths that differ from that tree (no tree needs writing for that).
 const GIT_SNAPSHOT = [
 	'git add -A -- . ":(exclude).pi/loop" ":(exclude).pi/loop/**" || exit 1',
-	"tree=$(git write-tree) || exit 1",
-	'echo "$tree"',
-	'if [ -n "$BASE" ] && [ "$BASE" != "$tree" ]; then git diff-tree -r --name-only --no-renames "$BASE" "$tree" || exit 1; fi',
+	'if [ -z "$BASE" ]; then exec git write-tree; fi',
+	'exec git diff-index --cached --name-only --no-renames "$BASE"',
 ].join("\n");
 
 const SKIP_DIRS = new Set([".git", "node_modules"]);
@@ -89,20 +88,19 @@ export class Snapshotter {
 		return this.gitEnv;
 	}
 
-	private async git(base?: string): Promise<{ tree: string; changed: string[] }> {
+	private async git(base?: string): Promise<string[]> {
 		const out = await run("/bin/sh", ["-c", GIT_SNAPSHOT], this.cwd, { ...(await this.env()), BASE: base ?? "" });
-		const [tree = "", ...changed] = out.split("\n").filter((line) => line !== "");
-		return { tree, changed: changed.sort() };
+		return out.split("\n").filter((line) => line !== "");
 	}
 
 	async take(): Promise<Snapshot> {
 		if (!this.useGit) return fileSnapshot(this.cwd);
-		return { kind: "git", tree: (await this.git()).tree };
+		return { kind: "git", tree: (await this.git())[0] ?? "" };
 	}
 
 	/** Paths changed since `before`, sorted. */
 	async changedSince(before: Snapshot): Promise<string[]> {
-		if (before.kind === "git") return (await this.git(before.tree)).changed;
+		if (before.kind === "git") return (await this.git(before.tree)).sort();
 		const after = fileSnapshot(this.cwd);
 		return after.kind === "files" ? diffListings(before.files, after.files) : [];
 	}
@@ -110,7 +108,7 @@ export class Snapshotter {
 	/** The unified diff from a baseline tree to the work tree now (git only; "" otherwise). */
 	async diffSince(baseTree: string | undefined): Promise<string> {
 		if (!this.useGit || !baseTree) return "";
-		const { tree } = await this.git();
+		const tree = (await this.git())[0] ?? "";
 		if (tree === baseTree) return "";
 		return run("git", ["diff", "--no-color", "--no-ext-diff", baseTree, tree], this.cwd, await this.env());
 	}

@@ -6,6 +6,7 @@
  * "the next session" is applied by the instance that session creates.
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
+import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { processWide } from "../shared/process-wide.ts";
 import type { Thinking } from "./roles.ts";
 
@@ -59,12 +60,15 @@ export function takePending(): ModelChoice | undefined {
 	return pending;
 }
 
-export function activeRole(): string | undefined {
-	return board().activeRole;
-}
-
 export function setActiveRole(role: string | undefined): void {
 	board().activeRole = role;
+}
+
+/** The footer names the active role (nothing when the user's own model is in use). */
+export function showRoleStatus(ctx: ExtensionContext): void {
+	if (!ctx.hasUI) return;
+	const role = board().activeRole;
+	ctx.ui.setStatus(ROLE_STATUS_KEY, role ? `role ${role}` : undefined);
 }
 
 /** Remembers the user's own model once, before the first role switch. */
