@@ -29,8 +29,11 @@ export class IdleInput {
 		this.detach();
 		this.attached = ctx;
 		this.unsubscribe = ctx.ui.onTerminalInput((data) => {
-			if (!ctx.isIdle() || !matchesKey(data, "enter")) return undefined;
-			const command = idleCommand(ctx.ui.getEditorText());
+			if (!ctx.isIdle()) return undefined;
+			// Enter may arrive alone or at the end of a chunk of typed (or pasted) text.
+			const enter = matchesKey(data, "enter") ? 0 : data.indexOf("\r");
+			if (enter === -1) return undefined;
+			const command = idleCommand(ctx.ui.getEditorText() + data.slice(0, enter));
 			if (!command) return undefined;
 			ctx.ui.setEditorText("");
 			this.run(command);
