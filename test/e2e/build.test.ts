@@ -7,12 +7,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { events, gitLog, makeFixture, readLoopState, requests, runPrint, setScript } from "../support/harness.ts";
+import { events, failingTest, gitLog, makeFixture, NODE_TEST_PACKAGE, passingTest, readLoopState, requests, runPrint, setScript } from "../support/harness.ts";
 
-const PASSING = (name: string) => `const test = require("node:test");\ntest("${name}", () => {});\n`;
-const FAILING = (name: string) => `const test = require("node:test");\nconst assert = require("node:assert");\ntest("${name}", () => assert.equal(1, 2));\n`;
+const PASSING = passingTest;
+const FAILING = failingTest;
 
-const PACKAGE = JSON.stringify({ name: "sample", scripts: { test: "node --test" } });
+const PACKAGE = NODE_TEST_PACKAGE;
 const PLAN = ["# Plan", "", "- [ ] Add the alpha module (specs/alpha.md)", "- [ ] Add the beta module", "- [ ] Add the gamma module", ""].join("\n");
 
 function read(project: string, file: string): string {

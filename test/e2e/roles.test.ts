@@ -13,6 +13,8 @@ import {
 	type Fixture,
 	LIB_FIXED,
 	makeFixture,
+	NODE_TEST_PACKAGE,
+	passingTest,
 	readLoopState,
 	requests,
 	runPrint,
@@ -24,7 +26,7 @@ import {
 
 const MODELS = "faux-1,plan-m,impl-m,review-m,commit-m";
 const ROLES = { plan: "faux/plan-m", implement: "faux/impl-m", review: "faux/review-m", commit: "faux/commit-m" };
-const PASSING = (name: string) => `const test = require("node:test");\ntest("${name}", () => {});\n`;
+const PASSING = passingTest;
 
 function rolesFixture(files: Record<string, string>, roles: Record<string, string | string[]> = ROLES): Fixture {
 	const fx = makeFixture({ files: { ...files, ".pi/loop.json": JSON.stringify({ roles }) } });
@@ -49,7 +51,7 @@ describe("model roles", () => {
 	});
 
 	it("builds on the implement model, reviews on the review model, and writes the commit message with the commit model", async () => {
-		const fx = rolesFixture({ "package.json": JSON.stringify({ name: "s", scripts: { test: "node --test" } }), "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" });
+		const fx = rolesFixture({ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" });
 		setScript(fx, {
 			steps: [
 				{ write: { path: "alpha.test.js", content: PASSING("alpha") } },
@@ -138,7 +140,7 @@ describe("model roles", () => {
 	});
 
 	it("does not spend a model call on commit messages without a commit or smol role", async () => {
-		const fx = rolesFixture({ "package.json": JSON.stringify({ name: "s", scripts: { test: "node --test" } }), "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { implement: "faux/impl-m" });
+		const fx = rolesFixture({ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { implement: "faux/impl-m" });
 		setScript(fx, { steps: [{ write: { path: "alpha.test.js", content: PASSING("alpha") } }, { text: "alpha added" }] });
 		const result = await runPrint(fx, "/loop build");
 		expect(result.code, result.stderr).toBe(0);
@@ -147,7 +149,7 @@ describe("model roles", () => {
 	});
 
 	it("a blocking review keeps the item open for one more round, then the item is ticked", async () => {
-		const fx = rolesFixture({ "package.json": JSON.stringify({ name: "s", scripts: { test: "node --test" } }), "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { review: "faux/review-m" });
+		const fx = rolesFixture({ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { review: "faux/review-m" });
 		setScript(fx, {
 			steps: [
 				{ write: { path: "alpha.test.js", content: PASSING("alpha") } },

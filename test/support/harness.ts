@@ -43,6 +43,12 @@ export const BUGGY_LIB: Record<string, string> = {
 		"",
 	].join("\n"),
 };
+/** A node:test project (`npm test` = `node --test`) and test files that pass or fail, for build loops. */
+export const NODE_TEST_PACKAGE = JSON.stringify({ name: "sample", scripts: { test: "node --test" } });
+export const passingTest = (name: string) => `const test = require("node:test");\ntest("${name}", () => {});\n`;
+export const failingTest = (name: string) =>
+	`const test = require("node:test");\nconst assert = require("node:assert");\ntest("${name}", () => assert.equal(1, 2));\n`;
+
 export const LIB_HALF_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a + b;\n";
 export const LIB_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a * b;\n";
 
