@@ -206,7 +206,7 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 							diffSince: (baseline) => snapshots.diffSince(baseline),
 							run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, modelFor(role)),
 							instructions: loadInstructions(cwd, "code-review").text,
-							timeoutMs: state.options.iterationTimeoutMs ?? DEFAULT_OPTIONS.iterationTimeoutMs,
+							timeoutMs: state.options.iterationTimeoutMs,
 						})
 					: undefined,
 				recoverUsage: usageFromSessionFile,
@@ -215,8 +215,8 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 		} finally {
 			// Kept while the run can still be resumed: its baseline tree lives there.
 			if (state.status === "ended") snapshots.dispose();
-			// The user's own model choice comes back, whatever the iterations ran on.
 			idle.detach();
+			// The user's own model choice comes back, whatever the iterations ran on.
 			if (userModel && routed) {
 				try {
 					await switchNow(userModel);
@@ -266,6 +266,8 @@ export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext,
 		throw new CommandError(`the last run ${state.runId} already ended (${state.reason}); start a new loop instead`);
 	}
 	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
+	// A run recorded by an older version lacks settings added since: they take their defaults.
+	state.options = { ...DEFAULT_OPTIONS, ...state.options };
 	const config = prepared(() => loadConfig(ctx.cwd));
 	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true, config)));
 }

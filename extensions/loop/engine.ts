@@ -14,7 +14,7 @@ import { renderReport } from "./report.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
 import { appendEvent, clearControl, type LoopEvent, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
-import type { AgentStatus, CheckRecord, IterationRecord, LoopState, SideCall, Usage } from "./types.ts";
+import { type AgentStatus, type CheckRecord, type IterationRecord, type LoopState, type SideCall, type Usage, ZERO_USAGE } from "./types.ts";
 
 export type { StopDecision };
 
@@ -97,9 +97,10 @@ export interface AgentHooks {
 	beforePrompt(): Promise<void>;
 }
 
-const DEFAULT_ITERATION_TIMEOUT_MS = 30 * 60_000;
-
-const NO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+/** The outcome of an agent run that failed before or instead of answering. */
+export function agentError(message: string): AgentOutcome {
+	return { status: "error", error: message, text: "", usage: { ...ZERO_USAGE } };
+}
 
 /** Runs (or, with resume, continues) the loop described by state until it ends; returns the final state. */
 export async function runLoop(state: LoopState, deps: EngineDeps, resume = false): Promise<LoopState> {
@@ -259,7 +260,7 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 		},
 	};
 	// One agent turn never runs unbounded: past its limit it is aborted and counts as an agent error.
-	const limitMs = state.options.iterationTimeoutMs ?? DEFAULT_ITERATION_TIMEOUT_MS;
+	const limitMs = state.options.iterationTimeoutMs;
 	const overtime = new AbortController();
 	const timer = setTimeout(() => overtime.abort(), limitMs);
 	let outcome: AgentOutcome;
@@ -267,7 +268,7 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 		if (plan.task !== undefined) deps.requestHydration?.(plan.prompt, plan.task, plan.failures);
 		outcome = await deps.runAgent(plan.prompt, AbortSignal.any([signal, overtime.signal]), hooks, role);
 	} catch (error) {
-		outcome = { status: "error", error: (error as Error).message, text: "", usage: NO_USAGE };
+		outcome = agentError((error as Error).message);
 	} finally {
 		clearTimeout(timer);
 	}
@@ -308,7 +309,7 @@ async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, eve
 	if (!current) return;
 	const baseline: Snapshot | undefined = current.baseline ? { kind: "git", tree: current.baseline } : undefined;
 	const filesChanged = baseline ? ((await trySnapshot("changes", () => deps.changedSince(baseline), event)) ?? []) : [];
-	const usage = current.sessionFile && deps.recoverUsage ? deps.recoverUsage(current.sessionFile) : NO_USAGE;
+	const usage = current.sessionFile && deps.recoverUsage ? deps.recoverUsage(current.sessionFile) : ZERO_USAGE;
 	const record: IterationRecord = {
 		n: current.n,
 		startedAt: current.startedAt,

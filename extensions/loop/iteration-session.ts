@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { ExtensionCommandContext, SessionEntry } from "@mariozechner/pi-coding-agent";
 import { type ModelChoice, setPendingForNextSession, takePending } from "../roles/switcher.ts";
-import type { AgentHooks, AgentOutcome } from "./engine.ts";
-import type { Usage } from "./types.ts";
+import { type AgentHooks, type AgentOutcome, agentError } from "./engine.ts";
+import { type Usage, ZERO_USAGE } from "./types.ts";
 
 type NewSessionOptions = NonNullable<Parameters<ExtensionCommandContext["newSession"]>[0]>;
 export type ReplacedSessionContext = Parameters<NonNullable<NewSessionOptions["withSession"]>>[0];
@@ -19,12 +19,11 @@ function isAssistant(entry: SessionEntry): entry is SessionEntry & { type: "mess
 	return entry.type === "message" && entry.message.role === "assistant";
 }
 
-const NO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
 
 /** Usage, final text and error state of the agent run recorded in a session branch. */
 export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string): AgentOutcome {
 	const assistants = entries.filter(isAssistant).map((e) => e.message);
-	const usage: Usage = { ...NO_USAGE };
+	const usage: Usage = { ...ZERO_USAGE };
 	for (const m of assistants) {
 		usage.input += m.usage.input;
 		usage.output += m.usage.output;
@@ -50,7 +49,7 @@ export function usageFromSessionFile(file: string): Usage {
 			.map((line) => JSON.parse(line) as SessionEntry);
 		return outcomeFromEntries(entries).usage;
 	} catch {
-		return { ...NO_USAGE };
+		return { ...ZERO_USAGE };
 	}
 }
 
@@ -103,7 +102,7 @@ export class IterationSessions {
 	 * may hold the prompt back until they are ready.
 	 */
 	async run(prompt: string, signal: AbortSignal, hooks: AgentHooks, model?: ModelChoice): Promise<AgentOutcome> {
-		const aborted: AgentOutcome = { status: "aborted", error: "aborted before the agent started", text: "", usage: { ...NO_USAGE } };
+		const aborted: AgentOutcome = { status: "aborted", error: "aborted before the agent started", text: "", usage: { ...ZERO_USAGE } };
 		if (signal.aborted) {
 			await hooks.beforePrompt();
 			return aborted;
@@ -133,7 +132,7 @@ export class IterationSessions {
 					await next.sendUserMessage(prompt);
 					await next.waitForIdle();
 				} catch (error) {
-					outcome = { status: "error", error: (error as Error).message, text: "", usage: { ...NO_USAGE } };
+					outcome = agentError((error as Error).message);
 					return;
 				} finally {
 					signal.removeEventListener("abort", stop);

@@ -4,7 +4,7 @@
  * `<verdict>block</verdict>`.
  */
 
-import type { AgentOutcome } from "./engine.ts";
+import { type AgentOutcome, agentError } from "./engine.ts";
 import type { IterationRecord, SideCall } from "./types.ts";
 
 const MAX_DIFF_CHARS = 60_000;
@@ -40,7 +40,7 @@ export function createReviewer(options: {
 			const diff = await options.diffSince(iteration.baseline);
 			outcome = await options.run(reviewPrompt(subject, diff, options.instructions), AbortSignal.any([signal, overtime]), "review");
 		} catch (error) {
-			outcome = { status: "error", error: (error as Error).message, text: "", usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 } };
+			outcome = agentError((error as Error).message);
 		}
 		if (outcome.status === "aborted" && overtime.aborted && !signal.aborted) {
 			outcome = { ...outcome, status: "error", error: `the review exceeded its time limit of ${Math.round(options.timeoutMs / 1000)}s` };
