@@ -17,6 +17,7 @@ import { type ModelChoice, setActiveRole, showRoleStatus, switchNow } from "../r
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import { type Level, notify } from "../shared/notify.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
+import { markLoopRunning } from "../shared/loop-activity.ts";
 import { IdleInput } from "./idle-input.ts";
 import { defaultGoalFor, initialWork, resolveCheck, SetupError, startWork, workflowFor } from "./setup.ts";
 import { loadInstructions } from "./workflows/instructions.ts";
@@ -191,6 +192,7 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 		out.follow(() => sessions.current);
 		state.originSession ??= sessions.originSession;
 		state.pid = process.pid;
+		const loopDone = markLoopRunning(cwd, state.check);
 		try {
 			return await runLoop(state, {
 				paths,
@@ -213,6 +215,7 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 				view: createLoopView(pi, sessions, out.hasUI),
 			}, resume);
 		} finally {
+			loopDone();
 			// Kept while the run can still be resumed: its baseline tree lives there.
 			if (state.status === "ended") snapshots.dispose();
 			idle.detach();

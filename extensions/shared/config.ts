@@ -15,6 +15,17 @@ const Strict = { additionalProperties: false } as const;
 const Path = Type.String({ minLength: 1 });
 const Command = Type.String({ minLength: 1 });
 const ModelSpec = Type.String({ pattern: MODEL_SPEC_PATTERN });
+const Gate = Type.Object(
+	{
+		name: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }),
+		command: Type.Optional(Command),
+		languageServer: Type.Optional(Type.Literal("typescript")),
+		glob: Type.Optional(Type.String({ minLength: 1 })),
+		/** Seconds. */
+		timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
+	},
+	Strict,
+);
 
 export const ConfigSchema = Type.Object(
 	{
@@ -56,6 +67,19 @@ export const ConfigSchema = Type.Object(
 			Type.Record(Type.String({ pattern: "^[a-z][a-z0-9-]*$" }), Type.Union([ModelSpec, Type.Array(ModelSpec, { minItems: 1 })]), Strict),
 		),
 		review: Type.Optional(Type.Object({ rounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })) }, Strict)),
+		gates: Type.Optional(
+			Type.Object(
+				{
+					enabled: Type.Optional(Type.Boolean()),
+					rounds: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+					protectedPaths: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+					onWrite: Type.Optional(Type.Array(Gate)),
+					onTurnEnd: Type.Optional(Type.Array(Gate)),
+					onDone: Type.Optional(Type.Array(Gate)),
+				},
+				Strict,
+			),
+		),
 	},
 	Strict,
 );
@@ -70,6 +94,28 @@ export interface LoopConfig {
 	/** Role name → model spec or fallback list (see extensions/roles/roles.ts). */
 	roles: Record<string, string | string[]>;
 	review: { rounds: number };
+	gates: GatesConfig;
+}
+
+export type GateKind = "onWrite" | "onTurnEnd" | "onDone";
+export const GATE_KINDS: GateKind[] = ["onWrite", "onTurnEnd", "onDone"];
+
+export interface GateSpec {
+	name: string;
+	command?: string;
+	languageServer?: "typescript";
+	glob?: string;
+	timeout?: number;
+}
+
+export interface GatesConfig {
+	enabled: boolean;
+	rounds: number;
+	protectedPaths: string[];
+	/** A kind left out means "detect"; an empty list turns that kind off. */
+	onWrite?: GateSpec[];
+	onTurnEnd?: GateSpec[];
+	onDone?: GateSpec[];
 }
 
 export const DEFAULT_CONFIG: LoopConfig = {
@@ -86,6 +132,7 @@ export const DEFAULT_CONFIG: LoopConfig = {
 	build: { attempts: 2, commit: true },
 	roles: {},
 	review: { rounds: 1 },
+	gates: { enabled: true, rounds: 2, protectedPaths: [".git/", "node_modules/", ".env*"] },
 };
 
 export class ConfigError extends Error {}
@@ -150,11 +197,55 @@ function projectRelative(key: string, value: string, file: string): string {
 	return clean;
 }
 
+/** Globs and gate shapes typebox cannot express, each problem naming its key. */
+function checkGates(gates: LoopConfigFile["gates"], file: string): void {
+	if (!gates) return;
+	const problems: string[] = [];
+	gates.protectedPaths?.forEach((pattern, i) => {
+		const problem = globProblem(pattern);
+		if (problem) problems.push(`key "gates.protectedPaths.${i}": ${problem}`);
+	});
+	for (const kind of GATE_KINDS) {
+		const names = new Set<string>();
+		gates[kind]?.forEach((gate, i) => {
+			const key = `gates.${kind}.${i}`;
+			if ((gate.command === undefined) === (gate.languageServer === undefined)) problems.push(`key "${key}": give exactly one of "command" or "languageServer"`);
+			if (gate.languageServer && kind !== "onWrite") problems.push(`key "${key}.languageServer": language servers run on write only (use "onWrite")`);
+			if (names.has(gate.name)) problems.push(`key "${key}.name": "${gate.name}" is used twice in ${kind}`);
+			names.add(gate.name);
+			const problem = gate.glob === undefined ? undefined : globProblem(gate.glob);
+			if (problem) problems.push(`key "${key}.glob": ${problem}`);
+		});
+	}
+	if (problems.length > 0) throw new ConfigError(`${file}: ${problems.join("; ")}`);
+}
+
+/** Why a project glob is unusable, or undefined when it is fine. */
+export function globProblem(glob: string): string | undefined {
+	if (posix.isAbsolute(glob) || /^[A-Za-z]:[\\/]/.test(glob)) return `"${glob}" is absolute; globs are relative to the project`;
+	if (glob.split("/").includes("..")) return `"${glob}" leaves the project (..)`;
+	let braces = 0;
+	let brackets = 0;
+	for (let i = 0; i < glob.length; i++) {
+		const c = glob[i];
+		if (c === "\\") i++;
+		else if (c === "{") braces++;
+		else if (c === "}") braces--;
+		else if (c === "[") brackets++;
+		else if (c === "]") brackets = Math.max(0, brackets - 1);
+		if (braces < 0) return `"${glob}" has a "}" without "{"`;
+	}
+	if (braces > 0) return `"${glob}" has an unclosed "{"`;
+	if (brackets > 0) return `"${glob}" has an unclosed "["`;
+	return undefined;
+}
+
 /** Defaults, then the global file, then the project file (section by section). Throws ConfigError. */
 export function loadConfig(cwd: string): LoopConfig {
 	const files = configPaths(cwd);
 	const layers = [files.global, files.project].filter((p) => existsSync(p)).map((file) => {
 		const layer = readConfigFile(file);
+		checkGates(layer.gates, file);
 		for (const [key, value] of Object.entries(layer.paths ?? {})) (layer.paths as Record<string, string>)[key] = projectRelative(key, value as string, file);
 		return layer;
 	});
@@ -166,6 +257,7 @@ export function loadConfig(cwd: string): LoopConfig {
 		Object.assign(merged.build, layer.build);
 		Object.assign(merged.roles, layer.roles);
 		Object.assign(merged.review, layer.review);
+		Object.assign(merged.gates, layer.gates);
 	}
 	return merged;
 }

@@ -24,6 +24,9 @@ import type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
 export type ScriptStep =
 	| { text: string }
 	| { write: { path: string; content: string }; text?: string }
+	/** Several writes in one assistant message (pi runs them as parallel tool calls). */
+	| { writes: { path: string; content: string }[] }
+	| { edit: { path: string; oldText: string; newText: string } }
 	| { bash: string }
 	| { error: string }
 	| { hang: true };
@@ -79,6 +82,11 @@ async function respond(step: ScriptStep | undefined, signal: AbortSignal | undef
 	if ("write" in step) {
 		const call = fauxToolCall("write", { path: step.write.path, content: step.write.content });
 		return fauxAssistantMessage(step.text ? [{ type: "text", text: step.text }, call] : call, { stopReason: "toolUse" });
+	}
+	if ("writes" in step) return fauxAssistantMessage(step.writes.map((w) => fauxToolCall("write", { path: w.path, content: w.content })), { stopReason: "toolUse" });
+	if ("edit" in step) {
+		const { path, oldText, newText } = step.edit;
+		return fauxAssistantMessage(fauxToolCall("edit", { path, edits: [{ oldText, newText }] }), { stopReason: "toolUse" });
 	}
 	if ("bash" in step) return fauxAssistantMessage(fauxToolCall("bash", { command: step.bash }), { stopReason: "toolUse" });
 	return fauxAssistantMessage(step.text);

@@ -1,0 +1,39 @@
+/**
+ * Runs one command gate: `{files}` becomes the shell-quoted file list, the
+ * command runs in the project with the gate's timeout (whole process tree
+ * killed), and the outcome is pass, fail with output, or unavailable.
+ */
+import { minimatch } from "minimatch";
+import { runCheck } from "../loop/check-runner.ts";
+import { stripAnsi } from "../loop/output.ts";
+import type { Gate } from "./plan.ts";
+
+export type CommandOutcome =
+	| { status: "passed"; durationMs: number }
+	| { status: "failed"; exitCode: number; output: string; durationMs: number }
+	| { status: "unavailable"; reason: string; durationMs: number };
+
+export function shellQuote(arg: string): string {
+	return /^[\w./@%+=:,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export function expandFiles(command: string, files: string[]): string {
+	return command.replaceAll("{files}", files.map(shellQuote).join(" "));
+}
+
+/** Project-relative paths (forward slashes) the gate's glob accepts; every file when it has none. */
+export function filesFor(gate: Gate, files: string[]): string[] {
+	if (!gate.glob) return files;
+	const glob = gate.glob;
+	return files.filter((f) => minimatch(f, glob, { dot: true, matchBase: !glob.includes("/") }));
+}
+
+export async function runCommandGate(gate: Gate, cwd: string, files: string[] = [], signal?: AbortSignal): Promise<CommandOutcome> {
+	if (gate.unavailable) return { status: "unavailable", reason: gate.unavailable, durationMs: 0 };
+	const command = expandFiles(gate.command ?? "", files);
+	const run = await runCheck(command, cwd, gate.timeout * 1000, signal);
+	if (run.timedOut) return { status: "unavailable", reason: `timed out after ${gate.timeout}s`, durationMs: run.durationMs };
+	if (run.aborted) return { status: "unavailable", reason: "aborted", durationMs: run.durationMs };
+	if (run.exitCode === 0) return { status: "passed", durationMs: run.durationMs };
+	return { status: "failed", exitCode: run.exitCode, output: stripAnsi(run.output), durationMs: run.durationMs };
+}

@@ -1,0 +1,198 @@
+/**
+ * A TypeScript language server over LSP: TypeScript 7's `tsc --lsp --stdio`
+ * (the project's own when it has TypeScript ≥ 7, this package's otherwise),
+ * driven by a vscode-jsonrpc client. Started on first use, kept warm, restarted
+ * after a crash or a timed-out request, shut down on demand.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, extname, join, relative, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createMessageConnection, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
+import type { Diagnostic } from "./diagnostics.ts";
+
+export interface ServerChoice {
+	tsc: string;
+	/** e.g. "bundled typescript 7.0.2 (the project has none of its own)". */
+	label: string;
+}
+
+function versionOf(packageJson: string): string | undefined {
+	try {
+		return (JSON.parse(readFileSync(packageJson, "utf8")) as { version?: string }).version;
+	} catch {
+		return undefined;
+	}
+}
+
+/** The project's TypeScript when it is version 7 or later (it has `--lsp`); this package's otherwise. */
+export function chooseServer(cwd: string): ServerChoice {
+	const own = join(cwd, "node_modules", "typescript", "package.json");
+	const ownVersion = existsSync(own) ? versionOf(own) : undefined;
+	if (ownVersion && Number.parseInt(ownVersion, 10) >= 7) return { tsc: join(dirname(own), "bin", "tsc"), label: `project typescript ${ownVersion}` };
+	const bundled = createRequire(import.meta.url).resolve("typescript-native/package.json");
+	const why = ownVersion ? `the project's typescript ${ownVersion} has no language server mode` : "the project has none of its own";
+	return { tsc: join(dirname(bundled), "bin", "tsc"), label: `bundled typescript ${versionOf(bundled)} (${why})` };
+}
+
+const LANGUAGE_IDS: Record<string, string> = {
+	".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "typescriptreact",
+	".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascriptreact",
+};
+
+interface LspDiagnostic {
+	range: { start: { line: number; character: number } };
+	severity?: number;
+	code?: string | number;
+	message: string;
+}
+
+export class Unavailable extends Error {}
+
+export class TypeScriptServer {
+	private child?: ChildProcess;
+	private connection?: MessageConnection;
+	private ready?: Promise<void>;
+	private versions = new Map<string, number>();
+	private exitReason?: string;
+	/** How many times the server was started (first start included). */
+	starts = 0;
+
+	constructor(
+		readonly cwd: string,
+		readonly choice: ServerChoice = chooseServer(cwd),
+	) {}
+
+	get running(): boolean {
+		return this.connection !== undefined;
+	}
+
+	private start(): Promise<void> {
+		this.starts++;
+		this.exitReason = undefined;
+		this.versions.clear();
+		const child = spawn(process.execPath, [this.choice.tsc, "--lsp", "--stdio"], { cwd: this.cwd, stdio: ["pipe", "pipe", "ignore"] });
+		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+		connection.onRequest("workspace/configuration", (params: { items?: unknown[] }) => (params.items ?? []).map(() => null));
+		connection.onRequest("client/registerCapability", () => null);
+		connection.onRequest("client/unregisterCapability", () => null);
+		connection.onRequest("window/workDoneProgress/create", () => null);
+		connection.onError(() => undefined);
+		child.on("exit", (code, signal) => {
+			if (this.child !== child) return;
+			this.exitReason = `language server exited (${signal ?? `code ${code}`})`;
+			this.reset();
+		});
+		child.on("error", (error) => {
+			if (this.child !== child) return;
+			this.exitReason = `language server could not start: ${error.message}`;
+			this.reset();
+		});
+		connection.listen();
+		this.child = child;
+		this.connection = connection;
+		const root = pathToFileURL(this.cwd).href;
+		return (async () => {
+			await connection.sendRequest("initialize", {
+				processId: process.pid,
+				rootUri: root,
+				workspaceFolders: [{ uri: root, name: "project" }],
+				capabilities: {
+					workspace: { configuration: true, workspaceFolders: true },
+					textDocument: { diagnostic: { dynamicRegistration: false }, synchronization: { didSave: false }, publishDiagnostics: {} },
+				},
+			});
+			await connection.sendNotification("initialized", {});
+		})();
+	}
+
+	private reset(): void {
+		const child = this.child;
+		this.child = undefined;
+		this.connection?.dispose();
+		this.connection = undefined;
+		this.ready = undefined;
+		if (child && child.exitCode === null) child.kill("SIGKILL");
+	}
+
+	/**
+	 * Diagnostics (errors and warnings) for `files` (absolute paths) as they
+	 * are on disk now. Throws Unavailable with the reason on timeout or crash;
+	 * a timed-out server is restarted on the next call.
+	 */
+	async diagnostics(files: string[], timeoutMs: number): Promise<Diagnostic[]> {
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Unavailable(`timed out after ${timeoutMs / 1000}s`)), timeoutMs);
+		});
+		try {
+			return await Promise.race([this.pull(files), timeout]);
+		} catch (error) {
+			if (error instanceof Unavailable && error.message.startsWith("timed out")) this.reset();
+			if (error instanceof Unavailable) throw error;
+			const reason = this.exitReason ?? (error as Error).message;
+			this.reset();
+			throw new Unavailable(reason);
+		} finally {
+			clearTimeout(timer);
+		}
+	}
+
+	private async pull(files: string[]): Promise<Diagnostic[]> {
+		this.ready ??= this.start();
+		await this.ready;
+		const connection = this.connection;
+		if (!connection) throw new Unavailable(this.exitReason ?? "language server is not running");
+		const results = await Promise.all(
+			files.map(async (file) => {
+				const uri = pathToFileURL(file).href;
+				if (!existsSync(file)) {
+					if (this.versions.delete(uri)) await connection.sendNotification("textDocument/didClose", { textDocument: { uri } });
+					return [];
+				}
+				const text = readFileSync(file, "utf8");
+				const version = (this.versions.get(uri) ?? 0) + 1;
+				if (version === 1) {
+					await connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: LANGUAGE_IDS[extname(file)] ?? "typescript", version, text } });
+				} else {
+					await connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
+				}
+				this.versions.set(uri, version);
+				const report = (await connection.sendRequest("textDocument/diagnostic", { textDocument: { uri } })) as { items?: LspDiagnostic[] };
+				return (report.items ?? []).flatMap((d) => this.convert(file, d));
+			}),
+		);
+		return results.flat();
+	}
+
+	private convert(file: string, d: LspDiagnostic): Diagnostic[] {
+		const severity = d.severity ?? 1;
+		if (severity > 2) return []; // hints ("declared but never read") and information
+		const code = d.code === undefined ? undefined : typeof d.code === "number" ? `TS${d.code}` : d.code;
+		const rel = relative(this.cwd, file).split(sep).join("/");
+		return [{ file: rel, line: d.range.start.line + 1, col: d.range.start.character + 1, severity: severity === 1 ? "error" : "warning", message: d.message, code }];
+	}
+
+	/** Immediate kill (process exit). */
+	kill(): void {
+		this.reset();
+	}
+
+	/** Polite shutdown, then a kill if the server lingers. */
+	async stop(): Promise<void> {
+		const connection = this.connection;
+		const child = this.child;
+		if (!connection || !child) return;
+		this.child = undefined;
+		try {
+			await Promise.race([connection.sendRequest("shutdown").then(() => connection.sendNotification("exit")), new Promise((r) => setTimeout(r, 1000))]);
+		} catch {
+			// already gone
+		}
+		connection.dispose();
+		this.connection = undefined;
+		this.ready = undefined;
+		setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 500).unref();
+	}
+}

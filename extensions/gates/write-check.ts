@@ -1,0 +1,72 @@
+/**
+ * The on-write check of one batch of written files: command gates (formatters
+ * first, in config order) on the files their globs accept, then language
+ * server diagnostics, rendered per file as the block its tool result gets.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { filesFor, runCommandGate } from "./command-gate.ts";
+import { type Diagnostic, type FileFinding, renderFindings } from "./diagnostics.ts";
+import type { GateResult } from "./messages.ts";
+import type { Gate } from "./plan.ts";
+import { type TypeScriptServer, Unavailable } from "./ts-server.ts";
+
+export interface WriteCheckDeps {
+	cwd: string;
+	gates: Gate[];
+	server: () => TypeScriptServer;
+	/** The file's diagnostics from its previous check by a gate; updated here. */
+	previous: Map<string, Diagnostic[]>;
+	record: (result: GateResult) => void;
+}
+
+function hashOf(path: string): string | undefined {
+	return existsSync(path) ? createHash("sha1").update(readFileSync(path)).digest("hex") : undefined;
+}
+
+/** Blocks to append, by absolute path (files no gate looked at are absent). */
+export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promise<Map<string, string>> {
+	const { cwd } = deps;
+	const rel = (abs: string) => relative(cwd, abs).split(sep).join("/");
+	const relFiles = files.map(rel);
+	const findings = new Map<string, FileFinding[]>(relFiles.map((f) => [f, []]));
+	const add = (file: string, finding: FileFinding) => findings.get(file)?.push(finding);
+	for (const gate of deps.gates.filter((g) => g.command !== undefined)) {
+		const matched = filesFor(gate, relFiles);
+		if (matched.length === 0) continue;
+		const before = new Map(matched.map((f) => [f, hashOf(resolve(cwd, f))]));
+		const outcome = await runCommandGate(gate, cwd, matched);
+		deps.record({ gate: gate.name, kind: gate.kind, status: outcome.status, at: Date.now(), command: gate.command, exitCode: outcome.status === "failed" ? outcome.exitCode : undefined, detail: outcome.status === "failed" ? outcome.output : outcome.status === "unavailable" ? outcome.reason : undefined });
+		for (const f of matched) {
+			if (outcome.status === "passed") add(f, { gate: gate.name, status: hashOf(resolve(cwd, f)) === before.get(f) ? "unchanged" : "formatted" });
+			else if (outcome.status === "failed") add(f, { gate: gate.name, status: "failed", exitCode: outcome.exitCode, output: outcome.output });
+			else add(f, { gate: gate.name, status: "unavailable", reason: outcome.reason });
+		}
+	}
+	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
+		const matched = filesFor(gate, relFiles);
+		if (matched.length === 0) continue;
+		try {
+			const found = await deps.server().diagnostics(matched.map((f) => resolve(cwd, f)), gate.timeout * 1000);
+			const errors = found.filter((d) => d.severity === "error").length;
+			deps.record({ gate: gate.name, kind: gate.kind, status: errors > 0 ? "failed" : "passed", at: Date.now(), detail: errors > 0 ? `${errors} error(s) in ${matched.join(", ")}` : undefined });
+			for (const f of matched) {
+				const items = found.filter((d) => d.file === f);
+				add(f, { gate: gate.name, status: "diagnostics", items });
+			}
+		} catch (error) {
+			if (!(error instanceof Unavailable)) throw error;
+			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: error.message });
+			for (const f of matched) add(f, { gate: gate.name, status: "unavailable", reason: error.message });
+		}
+	}
+	const blocks = new Map<string, string>();
+	for (const [i, f] of relFiles.entries()) {
+		const list = findings.get(f) ?? [];
+		const block = renderFindings(list, (gate) => deps.previous.get(`${gate}\u0000${f}`));
+		for (const finding of list) if (finding.status === "diagnostics") deps.previous.set(`${finding.gate}\u0000${f}`, finding.items);
+		if (block) blocks.set(files[i] as string, block);
+	}
+	return blocks;
+}

@@ -1,0 +1,158 @@
+/**
+ * Gates end to end: the real pi CLI with this package and the scripted model,
+ * on a TypeScript fixture that has no TypeScript of its own (diagnostics come
+ * from the bundled language server) and prettier as its formatter.
+ */
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type Fixture, makeFixture, REPO_ROOT, requests, runPrint, setScript } from "../support/harness.ts";
+import type { LoggedRequest } from "../support/scripted-model.ts";
+
+const FAILING_TESTS = 'console.log("1 failed: sum"); process.exit(1);\n';
+const PASSING_TESTS = 'console.log("all passed");\n';
+
+function tsFixture(options: { tests?: string; config?: object } = {}): Fixture {
+	const fx = makeFixture({
+		files: {
+			"package.json": JSON.stringify({ name: "fixture", private: true, scripts: { test: "node test.js" } }),
+			"tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }),
+			"src/math.ts": "export function sum(a: number, b: number): number {\n  return a + b;\n}\n",
+			".prettierrc": "{}\n",
+			".gitignore": "node_modules/\n",
+			"test.js": options.tests ?? PASSING_TESTS,
+			...(options.config ? { ".pi/loop.json": JSON.stringify(options.config) } : {}),
+		},
+	});
+	mkdirSync(join(fx.project, "node_modules", ".bin"), { recursive: true });
+	symlinkSync(join(REPO_ROOT, "node_modules", "prettier", "bin", "prettier.cjs"), join(fx.project, "node_modules", ".bin", "prettier"));
+	return fx;
+}
+
+/** Text of the tool results the model was sent in request `call`. */
+function toolResults(req: LoggedRequest | undefined): string[] {
+	return (req?.messages ?? []).filter((m) => m.role === "toolResult").map((m) => m.text);
+}
+
+function userMessages(fx: Fixture): string[] {
+	const last = requests(fx).at(-1);
+	return (last?.messages ?? []).filter((m) => m.role === "user").map((m) => m.text);
+}
+
+describe("gates in print mode", () => {
+	it("a type error comes back in the write's tool result, the fix comes back clean, and prettier formats on disk", async () => {
+		const fx = tsFixture();
+		setScript(fx, {
+			steps: [
+				{ write: { path: "src/use.ts", content: 'import {sum} from "./math.js"\nexport const total: string = sum(1,2)\n' } },
+				{ edit: { path: "src/use.ts", oldText: "total: string", newText: "total: number" } },
+				{ text: "done" },
+			],
+		});
+		const result = await runPrint(fx, "add a use of sum");
+		expect(result.code, result.stderr).toBe(0);
+		const [afterWrite, afterEdit] = [toolResults(requests(fx)[1]), toolResults(requests(fx)[2])];
+		expect(afterWrite[0]).toContain("[gates]");
+		expect(afterWrite[0]).toContain("prettier: formatted on disk");
+		expect(afterWrite[0]).toMatch(/typescript: 1 error new\n {2}src\/use\.ts:2:14 error TS2322: Type 'number' is not assignable to type 'string'\./);
+		expect(afterEdit.at(-1)).toContain("typescript: clean");
+		expect(readFileSync(join(fx.project, "src/use.ts"), "utf8")).toBe('import { sum } from "./math.js";\nexport const total: number = sum(1, 2);\n');
+		// On done, the detected test script ran and passed.
+		expect(result.stderr).toContain("gates: ✓ tests");
+	});
+
+	it("failing tests on done: exactly two fix rounds, then a stop message and exit code 1", async () => {
+		const fx = tsFixture({ tests: FAILING_TESTS });
+		setScript(fx, { steps: [{ write: { path: "src/a.ts", content: "export const a = 1;\n" } }, { text: "done" }], fallback: { text: "I could not fix it" } });
+		const result = await runPrint(fx, "make a");
+		expect(result.code).toBe(1);
+		const fixes = userMessages(fx).filter((t) => t.startsWith("[gates] The project's checks failed"));
+		expect(fixes).toHaveLength(2);
+		expect(fixes[0]).toContain("fix round 1 of 2");
+		expect(fixes[0]).toContain("1 failed: sum");
+		expect(fixes[1]).toContain("fix round 2 of 2");
+		expect(requests(fx)).toHaveLength(4);
+		expect(result.stderr).toContain("gates: still failing after 2 fix rounds: tests");
+	});
+
+	it("a hanging on-write gate is reported as unavailable after its timeout, never as clean", async () => {
+		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "slow-lint", command: "sleep 30 # {files}", timeout: 1 }], onDone: [] } } });
+		setScript(fx, { steps: [{ write: { path: "src/b.ts", content: "export const b = 2;\n" } }, { text: "done" }] });
+		const started = Date.now();
+		const result = await runPrint(fx, "make b");
+		expect(result.code, result.stderr).toBe(0);
+		expect(Date.now() - started).toBeLessThan(20_000);
+		const block = toolResults(requests(fx)[1])[0];
+		expect(block).toContain("slow-lint: diagnostics unavailable (timed out after 1s)");
+		expect(block).not.toContain("clean");
+	});
+
+	it("parallel writes in one message are checked together, once, each result getting its own file's findings", async () => {
+		const counter = "echo run >> ../gate-runs.txt # {files}";
+		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "count", command: counter }, { name: "ts", languageServer: "typescript" }], onDone: [] } } });
+		setScript(fx, {
+			steps: [
+				{ writes: [{ path: "src/ok.ts", content: "export const ok = 1;\n" }, { path: "src/bad.ts", content: "export const bad: number = 'x';\n" }] },
+				{ text: "done" },
+			],
+		});
+		const result = await runPrint(fx, "two files");
+		expect(result.code, result.stderr).toBe(0);
+		expect(readFileSync(join(fx.root, "gate-runs.txt"), "utf8")).toBe("run\n");
+		const [ok, bad] = toolResults(requests(fx)[1]);
+		expect(ok).toContain("ts: clean");
+		expect(bad).toContain("src/bad.ts:1:14 error TS2322");
+		expect(ok).not.toContain("src/bad.ts");
+	});
+
+	it("a config error names the key and leaves every gate off", async () => {
+		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "fmt", command: "prettier --write {files}", glob: "src/[a" }] } } });
+		setScript(fx, { steps: [{ write: { path: "src/c.ts", content: "export const c: number = 'x';\n" } }, { text: "done" }] });
+		const result = await runPrint(fx, "make c");
+		expect(result.stderr).toContain('key "gates.onWrite.0.glob": "src/[a" has an unclosed "["');
+		expect(result.stderr).toContain("gates are off");
+		expect(toolResults(requests(fx)[1])[0]).not.toContain("[gates]");
+		const listing = await runPrint(fx, "/gates");
+		expect(listing.code).toBe(2);
+		expect(listing.stderr).toContain("gates are off: the config has an error");
+	});
+
+	it("writes to protected paths and outside the project are blocked with a reason", async () => {
+		const fx = tsFixture();
+		setScript(fx, {
+			steps: [
+				{ write: { path: ".env", content: "SECRET=1\n" } },
+				{ write: { path: "../outside.txt", content: "x\n" } },
+				{ write: { path: "node_modules/evil.js", content: "x\n" } },
+				{ text: "done" },
+			],
+		});
+		const result = await runPrint(fx, "write secrets");
+		expect(result.code, result.stderr).toBe(0);
+		const results = toolResults(requests(fx)[3]);
+		expect(results[0]).toContain('.env is a protected path (matches ".env*" in gates.protectedPaths)');
+		expect(results[1]).toContain("../outside.txt is outside the project");
+		expect(results[2]).toContain('node_modules/evil.js is a protected path (matches "node_modules/"');
+		expect(existsSync(join(fx.project, ".env"))).toBe(false);
+		expect(existsSync(join(fx.root, "outside.txt"))).toBe(false);
+		// Nothing was written, so no on-done gates ran.
+		expect(result.stderr).not.toContain("gates: ✓");
+	});
+});
+
+describe("/gates", () => {
+	it("lists detected gates and runs one by name", async () => {
+		const fx = tsFixture();
+		writeFileSync(join(fx.project, "test.js"), FAILING_TESTS);
+		const listing = await runPrint(fx, "/gates");
+		expect(listing.stderr).toContain("prettier: `node_modules/.bin/prettier --write {files}`");
+		expect(listing.stderr).toContain("typescript: language server (typescript)");
+		expect(listing.stderr).toContain('tests: `npm test`, timeout 600s (detected: package.json script "test")');
+		expect(listing.stderr).toContain("bundled typescript 7.0.2 (the project has none of its own)");
+		const run = await runPrint(fx, "/gates run tests");
+		expect(run.stderr).toContain("✗ tests (exit 1)");
+		expect(run.stderr).toContain("1 failed: sum");
+		const unknown = await runPrint(fx, "/gates run nope");
+		expect(unknown.stderr).toContain('gates: no gate named "nope" (known: prettier, typescript, tests)');
+	});
+});
