@@ -11,6 +11,7 @@
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { processWide } from "../shared/process-wide.ts";
 import type { GateIO, GateRuntime } from "./runtime.ts";
+import { registerGateRenderers } from "./tool-render.ts";
 
 type RuntimeModule = typeof import("./runtime.ts");
 
@@ -57,6 +58,8 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 		steer: (text) => pi.sendMessage({ customType: "gates", content: text, display: true }, { deliverAs: "steer" }),
 	};
 
+	registerGateRenderers(pi, process.cwd());
+
 	pi.registerCommand("gates", {
 		description: "Gate-on-write backpressure: /gates (list), /gates run [name], /gates on|off",
 		getArgumentCompletions: (prefix) => {
@@ -67,7 +70,7 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 	});
 
 	pi.on("session_start", (_event, ctx) => {
-		loadedRuntime(ctx);
+		loadedRuntime(ctx)?.reload(); // config edits take effect from the next session on (and at /gates)
 	});
 
 	pi.on("tool_call", async (event, ctx) => {

@@ -5,8 +5,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { type Fixture, makeFixture, REPO_ROOT, requests, runPrint, setScript } from "../support/harness.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Fixture, makeFixture, REPO_ROOT, requests, runPrint, setScript, waitFor } from "../support/harness.ts";
+import { RpcClient } from "../support/rpc-client.ts";
+import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
 import type { LoggedRequest } from "../support/scripted-model.ts";
 
 const FAILING_TESTS = 'console.log("1 failed: sum"); process.exit(1);\n';
@@ -154,5 +156,69 @@ describe("/gates", () => {
 		expect(run.stderr).toContain("1 failed: sum");
 		const unknown = await runPrint(fx, "/gates run nope");
 		expect(unknown.stderr).toContain('gates: no gate named "nope" (known: prettier, typescript, tests)');
+	});
+});
+
+describe("gates over RPC", () => {
+	let client: RpcClient | undefined;
+	afterEach(async () => {
+		await client?.close();
+		client = undefined;
+	});
+
+	it("diagnostics reach the client in the tool result; a fix round follows failing tests and the footer shows the results", async () => {
+		const fx = tsFixture({ tests: "const fs = require('node:fs'); if (!fs.existsSync('src/fixed.ts')) { console.log('needs src/fixed.ts'); process.exit(1); }\n" });
+		setScript(fx, {
+			steps: [
+				{ write: { path: "src/a.ts", content: "export const a: number = 'x';\n" } },
+				{ text: "done" },
+				{ write: { path: "src/fixed.ts", content: "export const fixed = true;\n" } },
+				{ text: "fixed" },
+			],
+		});
+		client = new RpcClient(fx);
+		expect((await client.response(client.prompt("make a"))).success).toBe(true);
+		const c = client;
+		await waitFor(() => c.uiRequests("notify").some((n) => n.message === "gates: ✓ tests"), 30_000, "the gates to pass after the fix round");
+		const writeEnd = c.records.find((r) => r.type === "tool_execution_end" && r.toolName === "write");
+		expect(JSON.stringify(writeEnd?.result)).toContain("src/a.ts:1:14 error TS2322");
+		expect(c.uiRequests("notify").map((n) => n.message)).toContain("gates: ✗ tests — fix round 1 of 2");
+		expect(userMessages(fx).filter((t) => t.includes("fix round 1 of 2"))).toHaveLength(1);
+		expect(userMessages(fx).at(-1)).toContain("needs src/fixed.ts");
+		const statuses = c.uiRequests("setStatus").filter((r) => r.statusKey === "gates").map((r) => r.statusText);
+		expect(statuses).toContain("✓ prettier ✗ typescript ✗ tests");
+		expect(statuses.at(-1)).toBe("✓ prettier ✓ typescript ✓ tests");
+	});
+});
+
+describe("gates inside /loop", () => {
+	it("on-write gates run in iterations; on-done gates do not (the loop's check decides)", async () => {
+		const fx = tsFixture({ config: { gates: { onDone: [{ name: "marker", command: "echo ran >> ../done-runs.txt" }] } } });
+		setScript(fx, { steps: [{ write: { path: "src/d.ts", content: "export const d: number = 'x';\n" } }, { write: { path: "DONE", content: "" } }, { text: "done" }] });
+		const result = await runPrint(fx, '/loop until "test -f DONE" --max 2');
+		expect(result.code, result.stderr).toBe(0);
+		expect(toolResults(requests(fx)[1])[0]).toContain("src/d.ts:1:14 error TS2322");
+		expect(existsSync(join(fx.root, "done-runs.txt"))).toBe(false);
+	});
+});
+
+describe.skipIf(!hasTmux)("gates in interactive pi (tmux)", () => {
+	afterEach(stopInteractive);
+
+	it("shows the diagnostics under the write and the gate results in the footer", async () => {
+		const fx = tsFixture();
+		setScript(fx, { steps: [{ write: { path: "src/use.ts", content: "export const total:string=3\n" } }, { text: "done" }] });
+		const name = startInteractive(fx);
+		await waitFor(() => screen(name).includes("faux-1"), 20_000, "pi to start");
+		for (let attempt = 0; attempt < 3 && requests(fx).length === 0; attempt++) {
+			tmux("send-keys", "-t", name, "C-u");
+			tmux("send-keys", "-t", name, "make use.ts", "Enter");
+			await waitFor(() => requests(fx).length > 0, 8_000, "the prompt").catch(() => undefined);
+		}
+		await waitFor(() => screen(name).includes("✓ tests"), 30_000, "the on-done gates");
+		const shown = screen(name);
+		expect(shown).toContain("src/use.ts:1:14 error TS2322: Type 'number' is not assignable to type 'string'.");
+		expect(shown).toContain("prettier: formatted on disk");
+		expect(shown).toMatch(/✓ prettier ✗ typescript ✓ tests/);
 	});
 });

@@ -4,30 +4,9 @@
  * while a check runs (when pi itself would drop the input). Skipped where
  * tmux is not installed.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { BUGGY_LIB, events, type Fixture, LIB_FIXED, makeFixture, PI_BIN, piArgs, setScript, waitFor } from "../support/harness.ts";
-
-const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
-let session: string | undefined;
-
-function tmux(...args: string[]): string {
-	return execFileSync("tmux", args, { encoding: "utf8" });
-}
-
-function startInteractive(fx: Fixture): string {
-	const name = `pi-loop-${process.pid}-${Date.now()}`;
-	const env = Object.entries(fx.env)
-		.filter(([k, v]) => v !== undefined && /^(HOME|PATH|PI_|LOOP_|GIT_)/.test(k))
-		.map(([k, v]) => `${k}='${String(v).replace(/'/g, "'\\''")}'`)
-		.join(" ");
-	const command = `cd '${fx.project}' && env ${env} '${PI_BIN}' ${piArgs([]).map((a) => `'${a}'`).join(" ")}`;
-	tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50", command);
-	session = name;
-	return name;
-}
-
-const screen = (name: string) => tmux("capture-pane", "-t", name, "-p");
+import { BUGGY_LIB, events, type Fixture, LIB_FIXED, makeFixture, setScript, waitFor } from "../support/harness.ts";
+import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
 
 /** Waits for pi's editor, then types a /loop command; types it again if pi was not ready for the first one. */
 async function startLoop(fx: Fixture, name: string, command: string): Promise<void> {
@@ -40,10 +19,7 @@ async function startLoop(fx: Fixture, name: string, command: string): Promise<vo
 	expect(events(fx)[0]).toMatchObject({ type: "run_start" });
 }
 
-afterEach(() => {
-	if (session) spawnSync("tmux", ["kill-session", "-t", session]);
-	session = undefined;
-});
+afterEach(stopInteractive);
 
 describe.skipIf(!hasTmux)("/loop in interactive pi (tmux)", () => {
 	it("shows the widget and footer while it runs and the summary at the end", async () => {
