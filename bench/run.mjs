@@ -1,7 +1,8 @@
 // npm run bench: prints each benchmark with its baseline side by side.
-// BENCH=loop or BENCH=hydration runs one section.
+// BENCH=loop, BENCH=hydration or BENCH=gates runs one section.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gatesBench } from "./gates.mjs";
 import { hydrationBench } from "./hydration.mjs";
 import { loopOverhead } from "./loop-overhead.mjs";
 
@@ -32,4 +33,17 @@ if (!only || only === "hydration") {
 	console.log(`recall within 8,000 tokens, hydrator:    ${h.recall.toFixed(2)}`);
 	console.log(`recall within 8,000 tokens, baseline:    ${h.baselineRecall.toFixed(2)}   (specs in path order until full)`);
 	console.log(`goal query < 50 ms, update < 100 ms, recall >= 0.9 and >= 2x baseline: ${h.goalMet ? "met" : "NOT met"}`);
+	console.log("");
+}
+
+if (!only || only === "gates") {
+	console.log("== edit to diagnostics, warm language server vs tsc --noEmit (generated strict project) ==");
+	const g = await gatesBench(repo);
+	const line = (s) => `p50 ${fmt(s.p50Ms)}, p95 ${fmt(s.p95Ms)} over ${s.runs} edits`;
+	console.log(`project:                                 ${g.files} files, ${g.edits} one-file edits (type error in, then out)`);
+	console.log(`(a) warm language server:                ${line(g.server)}   (${g.server.label})`);
+	console.log(`(b) tsc --noEmit, TypeScript ${g.tsc7.version}:      ${line(g.tsc7)}   (the server's own TypeScript)`);
+	console.log(`    tsc --noEmit, TypeScript ${g.tsc5.version}:      ${line(g.tsc5)}`);
+	console.log(`ratio p50 (b)/(a), TypeScript 7 / 5:     ${g.ratio7.toFixed(1)}x / ${g.ratio5.toFixed(1)}x`);
+	console.log(`goal p50 < 100 ms and >= 10x faster than tsc --noEmit: ${g.goalMet ? "met" : "NOT met"}   (against TypeScript 7)`);
 }

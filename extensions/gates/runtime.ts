@@ -75,7 +75,7 @@ export class GateRuntime {
 	serverLabel(): string | undefined {
 		if (!this.plan().gates.some((g) => g.languageServer)) return undefined;
 		const s = this.typescript();
-		return `${s.choice.label}; ${s.running ? `running (started ${s.starts}×)` : "starts on the first write"}`;
+		return `${s.choice.label}; ${s.running ? `running, pid ${s.pid} (started ${s.starts}×)` : "starts on the first write"}`;
 	}
 
 	bind(ctx: ExtensionContext): void {

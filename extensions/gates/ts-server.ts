@@ -50,11 +50,16 @@ interface LspDiagnostic {
 
 export class Unavailable extends Error {}
 
+/** One server process with its connection and the documents it has open (never shared with a restarted one). */
+interface Live {
+	child: ChildProcess;
+	connection: MessageConnection;
+	versions: Map<string, number>;
+	ready: Promise<void>;
+}
+
 export class TypeScriptServer {
-	private child?: ChildProcess;
-	private connection?: MessageConnection;
-	private ready?: Promise<void>;
-	private versions = new Map<string, number>();
+	private live?: Live;
 	private exitReason?: string;
 	/** How many times the server was started (first start included). */
 	starts = 0;
@@ -65,13 +70,16 @@ export class TypeScriptServer {
 	) {}
 
 	get running(): boolean {
-		return this.connection !== undefined;
+		return this.live !== undefined;
 	}
 
-	private start(): Promise<void> {
+	get pid(): number | undefined {
+		return this.live?.child.pid;
+	}
+
+	private start(): Live {
 		this.starts++;
 		this.exitReason = undefined;
-		this.versions.clear();
 		const child = spawn(process.execPath, [this.choice.tsc, "--lsp", "--stdio"], { cwd: this.cwd, stdio: ["pipe", "pipe", "ignore"] });
 		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
 		connection.onRequest("workspace/configuration", (params: { items?: unknown[] }) => (params.items ?? []).map(() => null));
@@ -79,21 +87,9 @@ export class TypeScriptServer {
 		connection.onRequest("client/unregisterCapability", () => null);
 		connection.onRequest("window/workDoneProgress/create", () => null);
 		connection.onError(() => undefined);
-		child.on("exit", (code, signal) => {
-			if (this.child !== child) return;
-			this.exitReason = `language server exited (${signal ?? `code ${code}`})`;
-			this.reset();
-		});
-		child.on("error", (error) => {
-			if (this.child !== child) return;
-			this.exitReason = `language server could not start: ${error.message}`;
-			this.reset();
-		});
 		connection.listen();
-		this.child = child;
-		this.connection = connection;
 		const root = pathToFileURL(this.cwd).href;
-		return (async () => {
+		const ready = (async () => {
 			await connection.sendRequest("initialize", {
 				processId: process.pid,
 				rootUri: root,
@@ -105,15 +101,25 @@ export class TypeScriptServer {
 			});
 			await connection.sendNotification("initialized", {});
 		})();
+		const live: Live = { child, connection, versions: new Map(), ready };
+		child.on("exit", (code, signal) => this.ended(live, `language server exited (${signal ?? `code ${code}`})`));
+		child.on("error", (error) => this.ended(live, `language server could not start: ${error.message}`));
+		this.live = live;
+		return live;
+	}
+
+	private ended(live: Live, reason: string): void {
+		if (this.live !== live) return;
+		this.exitReason = reason;
+		this.reset();
 	}
 
 	private reset(): void {
-		const child = this.child;
-		this.child = undefined;
-		this.connection?.dispose();
-		this.connection = undefined;
-		this.ready = undefined;
-		if (child && child.exitCode === null) child.kill("SIGKILL");
+		const live = this.live;
+		this.live = undefined;
+		if (!live) return;
+		live.connection.dispose();
+		if (live.child.exitCode === null) live.child.kill("SIGKILL");
 	}
 
 	/**
@@ -126,39 +132,36 @@ export class TypeScriptServer {
 		const timeout = new Promise<never>((_, reject) => {
 			timer = setTimeout(() => reject(new Unavailable(`timed out after ${timeoutMs / 1000}s`)), timeoutMs);
 		});
+		const live = this.live ?? this.start();
 		try {
-			return await Promise.race([this.pull(files), timeout]);
+			return await Promise.race([this.pull(live, files), timeout]);
 		} catch (error) {
-			if (error instanceof Unavailable && error.message.startsWith("timed out")) this.reset();
-			if (error instanceof Unavailable) throw error;
-			const reason = this.exitReason ?? (error as Error).message;
-			this.reset();
+			const reason = error instanceof Unavailable ? error.message : (this.exitReason ?? (error as Error).message);
+			if (this.live === live) this.reset(); // a stuck or broken server is not asked again
 			throw new Unavailable(reason);
 		} finally {
 			clearTimeout(timer);
 		}
 	}
 
-	private async pull(files: string[]): Promise<Diagnostic[]> {
-		this.ready ??= this.start();
-		await this.ready;
-		const connection = this.connection;
-		if (!connection) throw new Unavailable(this.exitReason ?? "language server is not running");
+	private async pull(live: Live, files: string[]): Promise<Diagnostic[]> {
+		await live.ready;
+		const { connection, versions } = live;
 		const results = await Promise.all(
 			files.map(async (file) => {
 				const uri = pathToFileURL(file).href;
 				if (!existsSync(file)) {
-					if (this.versions.delete(uri)) await connection.sendNotification("textDocument/didClose", { textDocument: { uri } });
+					if (versions.delete(uri)) await connection.sendNotification("textDocument/didClose", { textDocument: { uri } });
 					return [];
 				}
 				const text = readFileSync(file, "utf8");
-				const version = (this.versions.get(uri) ?? 0) + 1;
+				const version = (versions.get(uri) ?? 0) + 1;
+				versions.set(uri, version);
 				if (version === 1) {
 					await connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: LANGUAGE_IDS[extname(file)] ?? "typescript", version, text } });
 				} else {
 					await connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
 				}
-				this.versions.set(uri, version);
 				const report = (await connection.sendRequest("textDocument/diagnostic", { textDocument: { uri } })) as { items?: LspDiagnostic[] };
 				return (report.items ?? []).flatMap((d) => this.convert(file, d));
 			}),
@@ -181,18 +184,15 @@ export class TypeScriptServer {
 
 	/** Polite shutdown, then a kill if the server lingers. */
 	async stop(): Promise<void> {
-		const connection = this.connection;
-		const child = this.child;
-		if (!connection || !child) return;
-		this.child = undefined;
+		const live = this.live;
+		if (!live) return;
+		this.live = undefined;
 		try {
-			await Promise.race([connection.sendRequest("shutdown").then(() => connection.sendNotification("exit")), new Promise((r) => setTimeout(r, 1000))]);
+			await Promise.race([live.connection.sendRequest("shutdown").then(() => live.connection.sendNotification("exit")), new Promise((r) => setTimeout(r, 1000))]);
 		} catch {
 			// already gone
 		}
-		connection.dispose();
-		this.connection = undefined;
-		this.ready = undefined;
-		setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 500).unref();
+		live.connection.dispose();
+		setTimeout(() => live.child.exitCode === null && live.child.kill("SIGKILL"), 500).unref();
 	}
 }

@@ -89,6 +89,16 @@ describe("gates in print mode", () => {
 		expect(block).not.toContain("clean");
 	});
 
+	it("a failing on-turn-end gate reaches the agent as a steering message before its next step", async () => {
+		const fx = tsFixture({ config: { gates: { onWrite: [], onTurnEnd: [{ name: "lint", command: "echo 'lint: no-var at src/e.ts:1'; exit 1" }], onDone: [] } } });
+		setScript(fx, { steps: [{ write: { path: "src/e.ts", content: "var e = 1;\n" } }, { bash: "sleep 1" }, { text: "done" }], fallback: { text: "done" } });
+		const result = await runPrint(fx, "make e");
+		expect(result.code, result.stderr).toBe(0);
+		const steered = requests(fx).slice(1).find((r) => r.messages.some((m) => m.text.includes("[gates] After your last changes these checks fail")));
+		expect(steered, JSON.stringify(requests(fx).map((r) => r.messages.at(-1)))).toBeDefined();
+		expect(JSON.stringify(steered?.messages)).toContain("lint: no-var at src/e.ts:1");
+	});
+
 	it("parallel writes in one message are checked together, once, each result getting its own file's findings", async () => {
 		const counter = "echo run >> ../gate-runs.txt # {files}";
 		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "count", command: counter }, { name: "ts", languageServer: "typescript" }], onDone: [] } } });

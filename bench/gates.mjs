@@ -1,0 +1,184 @@
+// Benchmark: latency from a one-file edit to that file's diagnostics on a
+// generated strict TypeScript project of 300 files (m<i>.ts exports a
+// function and imports m<i-1>.ts, ~40 lines each, same content every run).
+// (a) the gates' warm language server (TypeScriptServer, TypeScript 7 LSP):
+//     write the file, ask diagnostics([file]), time write→answer; warmed by
+//     one call first. 30 edits: 15 files, each edited to a version with one
+//     type error and then back to clean, so the diagnostics really change;
+//     every answer is checked (one TS2322 error, then none).
+// (b) the baselines: write the file, run `tsc --noEmit -p <project>` to exit,
+//     with the same TypeScript 7 the server runs and with the classic
+//     TypeScript 5.9; exit codes and output are checked the same way.
+// p50 and p95 are nearest-rank percentiles.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createJiti } from "jiti";
+
+const FILES = 300;
+const EDITS = 30;
+/** TypeScript 7 tsc runs until about this much time is spent (at most EDITS, at least TSC5_RUNS). */
+const TSC7_BUDGET_MS = 30_000;
+const TSC5_RUNS = 5;
+
+const TSCONFIG = {
+	compilerOptions: {
+		target: "ES2022",
+		module: "ESNext",
+		moduleResolution: "bundler",
+		lib: ["ES2022"],
+		types: [],
+		strict: true,
+		noUnusedLocals: true,
+		noUnusedParameters: true,
+		noImplicitReturns: true,
+		noFallthroughCasesInSwitch: true,
+		exactOptionalPropertyTypes: true,
+		skipLibCheck: true,
+		noEmit: true,
+	},
+	include: ["src"],
+};
+
+/** m<i>.ts; `broken` turns one return into a type error (TS2322) without changing any exported type. */
+function source(i, broken = false) {
+	const prev = i - 1;
+	const head =
+		i === 0
+			? `export interface Record${i} {\n\tid: number;\n\tlabel: string;\n\ttags: readonly string[];\n}\n`
+			: `import { step${prev}, type Record${prev} } from "./m${prev}";\n\nexport interface Record${i} {\n\tid: number;\n\tlabel: string;\n\ttags: readonly string[];\n\tprevious?: Record${prev};\n}\n`;
+	const previous = i === 0 ? "" : `\tconst previous = step${prev}(input + 1, label);\n`;
+	const link = i === 0 ? "" : ", previous";
+	return `${head}
+const FACTOR_${i} = ${(i * 7) % 13 + 1};
+
+function normalize${i}(label: string): string {
+	return label.trim().toLowerCase().replace(/\\s+/g, "-");
+}
+
+function score${i}(values: readonly number[]): number {
+	let total = 0;
+	for (const value of values) {
+		if (value % 2 === 0) total += value * FACTOR_${i};
+		else total -= value;
+	}
+	return ${broken ? "String(total)" : "total"};
+}
+
+/** Step ${i} of the chain. */
+export function step${i}(input: number, label: string): Record${i} {
+${previous}	const tags = [normalize${i}(label), \`n\${input % ${i + 2}}\`];
+	const id = score${i}([input, input * 2, label.length]);
+	switch (id % 3) {
+		case 0:
+			return { id, label: normalize${i}(label), tags${link} };
+		case 1:
+			return { id: id + 1, label, tags: [...tags, "odd"]${link} };
+		default:
+			return { id: -id, label: label.toUpperCase(), tags: [] };
+	}
+}
+`;
+}
+
+function makeProject() {
+	const dir = mkdtempSync(join(tmpdir(), "pi-loop-bench-gates-"));
+	writeFileSync(join(dir, "tsconfig.json"), `${JSON.stringify(TSCONFIG, null, "\t")}\n`);
+	mkdirSync(join(dir, "src"));
+	for (let i = 0; i < FILES; i++) writeFileSync(join(dir, "src", `m${i}.ts`), source(i));
+	return dir;
+}
+
+/** Edit k: file m<10 + 20·⌊k/2⌋>, the error version on even k, clean again on odd k. */
+function edit(dir, k) {
+	const i = (10 + 20 * Math.floor(k / 2)) % FILES;
+	const broken = k % 2 === 0;
+	const path = join(dir, "src", `m${i}.ts`);
+	return { path, name: `m${i}.ts`, broken, write: () => writeFileSync(path, source(i, broken)) };
+}
+
+function percentile(values, p) {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function summary(times) {
+	return { runs: times.length, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95) };
+}
+
+function fail(what, e, detail) {
+	throw new Error(`gates bench: ${what} after writing ${e.name} (${e.broken ? "with" : "without"} a type error): ${detail}`);
+}
+
+/** (a): warm server, EDITS edits, each checked. */
+async function serverLatency(TypeScriptServer, dir) {
+	const server = new TypeScriptServer(dir);
+	try {
+		const warm = await server.diagnostics([join(dir, "src", "m0.ts")], 60_000);
+		if (warm.length > 0) throw new Error(`gates bench: the generated project is not clean: ${JSON.stringify(warm[0])}`);
+		const times = [];
+		for (let k = 0; k < EDITS; k++) {
+			const e = edit(dir, k);
+			const start = process.hrtime.bigint();
+			e.write();
+			const items = await server.diagnostics([e.path], 10_000);
+			times.push(Number(process.hrtime.bigint() - start) / 1e6);
+			const errors = items.filter((d) => d.severity === "error" && d.code === "TS2322");
+			if (e.broken ? errors.length !== 1 || items.length !== 1 : items.length !== 0) fail("the language server answered", e, JSON.stringify(items));
+		}
+		return { ...summary(times), label: server.choice.label };
+	} finally {
+		await server.stop();
+	}
+}
+
+/** One `tsc --noEmit -p dir` after edit k; checked like the server's answer. */
+function tscRun(tsc, dir, k) {
+	const e = edit(dir, k);
+	const start = process.hrtime.bigint();
+	e.write();
+	const run = spawnSync(process.execPath, [tsc, "--noEmit", "-p", dir], { encoding: "utf8" });
+	const ms = Number(process.hrtime.bigint() - start) / 1e6;
+	const out = `${run.stdout}${run.stderr}`;
+	const errors = out.split("\n").filter((line) => / error TS\d+/.test(line));
+	const expected = e.broken ? errors.length === 1 && errors[0].includes(e.name) && errors[0].includes("TS2322") : errors.length === 0;
+	if (!expected || (run.status === 0) === e.broken) fail(`tsc exited ${run.status}`, e, out.trim() || String(run.error));
+	return ms;
+}
+
+/** (b): `runs` edits, or as many as fit in budgetMs (at least minRuns) when runs is undefined. */
+function tscLatency(tsc, dir, { runs, budgetMs, minRuns }) {
+	const times = [];
+	const first = tscRun(tsc, dir, 1); // the clean version of edit 1 (file back as generated); untimed warm-up and cost estimate
+	const n = runs ?? Math.max(minRuns, Math.min(EDITS, Math.floor(budgetMs / first)));
+	for (let k = 0; k < n; k++) times.push(tscRun(tsc, dir, k));
+	// leave the project as generated whatever n was
+	if (n % 2 === 1) tscRun(tsc, dir, n);
+	const { version } = JSON.parse(readFileSync(join(dirname(tsc), "..", "package.json"), "utf8"));
+	return { ...summary(times), version };
+}
+
+export async function gatesBench(repo) {
+	const jiti = createJiti(import.meta.url);
+	const { TypeScriptServer } = await jiti.import(join(repo, "extensions/gates/ts-server.ts"));
+	const dir = makeProject();
+	try {
+		const server = await serverLatency(TypeScriptServer, dir);
+		const tsc7 = tscLatency(join(repo, "node_modules/typescript-native/bin/tsc"), dir, { budgetMs: TSC7_BUDGET_MS, minRuns: TSC5_RUNS });
+		const tsc5 = tscLatency(join(repo, "node_modules/typescript/bin/tsc"), dir, { runs: TSC5_RUNS });
+		const ratio7 = tsc7.p50Ms / server.p50Ms;
+		return {
+			files: FILES,
+			edits: EDITS,
+			server,
+			tsc7,
+			tsc5,
+			ratio7,
+			ratio5: tsc5.p50Ms / server.p50Ms,
+			goalMet: server.p50Ms < 100 && ratio7 >= 10,
+		};
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}

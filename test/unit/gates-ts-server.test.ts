@@ -1,0 +1,55 @@
+/**
+ * The LSP client against the real bundled TypeScript 7 language server:
+ * diagnostics after changes, a crash and a timed-out request both followed
+ * by a working restart, and a clean shutdown.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { chooseServer, TypeScriptServer, Unavailable } from "../../extensions/gates/ts-server.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "gates-ts-"));
+writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }));
+writeFileSync(join(dir, "a.ts"), "export const a: number = 1;\n");
+const file = join(dir, "b.ts");
+const server = new TypeScriptServer(dir);
+
+afterAll(async () => {
+	await server.stop();
+	rmSync(dir, { recursive: true, force: true });
+});
+
+describe("TypeScriptServer", () => {
+	it("uses the bundled TypeScript 7 when the project has none", () => {
+		expect(chooseServer(dir).label).toMatch(/^bundled typescript 7\.\d+\.\d+ \(the project has none of its own\)$/);
+	});
+
+	it("reports errors with position and code after a change, and nothing once fixed", async () => {
+		writeFileSync(file, 'import { a } from "./a.js";\nexport const b: string = a;\nconst unused = 1;\n');
+		const found = await server.diagnostics([file], 20_000);
+		expect(found).toEqual([{ file: "b.ts", line: 2, col: 14, severity: "error", code: "TS2322", message: "Type 'number' is not assignable to type 'string'." }]);
+		writeFileSync(file, 'import { a } from "./a.js";\nexport const b: number = a;\n');
+		expect(await server.diagnostics([file], 20_000)).toEqual([]);
+		expect(server.starts).toBe(1);
+	});
+
+	it("restarts after the server process dies", async () => {
+		const pid = server.pid as number;
+		process.kill(pid, "SIGKILL");
+		await new Promise((r) => setTimeout(r, 200));
+		expect(server.running).toBe(false);
+		writeFileSync(file, "export const b: number = 'x';\n");
+		const found = await server.diagnostics([file], 20_000);
+		expect(found.map((d) => d.code)).toEqual(["TS2322"]);
+		expect(server.starts).toBe(2);
+		expect(server.pid).not.toBe(pid);
+	});
+
+	it("a request that times out is unavailable (not clean), and the next call works on a fresh server", async () => {
+		await expect(server.diagnostics([file], 1)).rejects.toThrow(new Unavailable("timed out after 0.001s"));
+		const found = await server.diagnostics([file], 20_000);
+		expect(found.map((d) => d.code)).toEqual(["TS2322"]);
+		expect(server.starts).toBe(3);
+	});
+});
