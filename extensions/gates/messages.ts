@@ -92,7 +92,7 @@ export function fixRoundMessage(failures: GateResult[], round: number, rounds: n
 
 export function stopMessage(failures: GateResult[], rounds: number): string {
 	const names = failures.map((f) => f.gate).join(", ");
-	const why = rounds === 0 ? "fix rounds are off (gates.rounds = 0)" : `after ${rounds} fix round${rounds === 1 ? "" : "s"}`;
+	const why = rounds === 0 ? "(fix rounds are off: gates.rounds = 0)" : `after ${rounds} fix round${rounds === 1 ? "" : "s"}`;
 	return `gates: still failing ${why}: ${names}. Stopped; the failures are yours to look at (/gates for details).`;
 }
 

@@ -4,8 +4,8 @@
  * configured gitignore-style patterns match (`.git/`, `node_modules/`,
  * `.env*` by default).
  */
-import { existsSync, realpathSync } from "node:fs";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import ignore from "ignore";
 
 /** The path as pi's file tools resolve it (a leading @ is stripped, ~ is home). */
@@ -15,19 +15,24 @@ function toolPath(cwd: string, path: string): string {
 	return isAbsolute(clean) ? clean : resolve(cwd, clean);
 }
 
-/** Resolves symlinks along the longest existing prefix, so a link out of the project counts as outside. */
-function realPath(path: string): string {
-	let existing = path;
-	const rest: string[] = [];
-	while (!existsSync(existing) && dirname(existing) !== existing) {
-		rest.unshift(existing.slice(dirname(existing).length + 1));
-		existing = dirname(existing);
+/**
+ * Resolves symlinks the way a write would follow them: every existing
+ * component, and a dangling link's target too (writing through it creates
+ * the target), so a link out of the project counts as outside.
+ */
+function realPath(path: string, hops = 0): string {
+	try {
+		return realpathSync(path);
+	} catch {
+		// missing, or a link to something missing
 	}
 	try {
-		return resolve(realpathSync(existing), ...rest);
+		if (hops < 40 && lstatSync(path).isSymbolicLink()) return realPath(resolve(dirname(path), readlinkSync(path)), hops + 1);
 	} catch {
-		return path;
+		// not there at all
 	}
+	const parent = dirname(path);
+	return parent === path ? path : join(realPath(parent, hops), basename(path));
 }
 
 /** Why a write to `path` is refused, or undefined when it is allowed. */
@@ -36,7 +41,8 @@ export function protectedReason(cwd: string, path: string, patterns: string[]): 
 	const root = realPath(resolve(cwd));
 	const target = realPath(toolPath(cwd, path));
 	const rel = relative(root, target);
-	if (rel === "" || rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel)) {
+	if (rel === "") return `${path} is the project directory itself, not a file`;
+	if (rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel)) {
 		return `${path} is outside the project (${root}); writes there are blocked`;
 	}
 	const posixRel = rel.split(sep).join("/");

@@ -197,14 +197,22 @@ function projectRelative(key: string, value: string, file: string): string {
 	return clean;
 }
 
-/** Globs and gate shapes typebox cannot express, each problem naming its key. */
+/**
+ * Globs and gate shapes typebox cannot express, each problem naming its key.
+ * A leading `./` is dropped from gate globs (they are project-relative
+ * already) and becomes `/` in protectedPaths (gitignore: at the root only).
+ */
 function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 	if (!gates) return;
 	const problems: string[] = [];
-	gates.protectedPaths?.forEach((pattern, i) => {
-		const problem = globProblem(pattern);
-		if (problem) problems.push(`key "gates.protectedPaths.${i}": ${problem}`);
-	});
+	if (gates.protectedPaths) {
+		gates.protectedPaths = gates.protectedPaths.map((pattern, i) => {
+			const clean = pattern.replace(/^(\.\/)+/, "/");
+			const problem = globProblem(clean.replace(/^\//, ""));
+			if (problem) problems.push(`key "gates.protectedPaths.${i}": ${problem}`);
+			return clean;
+		});
+	}
 	for (const kind of GATE_KINDS) {
 		const names = new Set<string>();
 		gates[kind]?.forEach((gate, i) => {
@@ -213,30 +221,32 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 			if (gate.languageServer && kind !== "onWrite") problems.push(`key "${key}.languageServer": language servers run on write only (use "onWrite")`);
 			if (names.has(gate.name)) problems.push(`key "${key}.name": "${gate.name}" is used twice in ${kind}`);
 			names.add(gate.name);
-			const problem = gate.glob === undefined ? undefined : globProblem(gate.glob);
+			if (gate.glob === undefined) return;
+			gate.glob = gate.glob.replace(/^(\.\/)+/, "");
+			const problem = globProblem(gate.glob);
 			if (problem) problems.push(`key "${key}.glob": ${problem}`);
 		});
 	}
 	if (problems.length > 0) throw new ConfigError(`${file}: ${problems.join("; ")}`);
 }
 
-/** Why a project glob is unusable, or undefined when it is fine. */
+/** Why a project-relative glob is unusable, or undefined when it is fine. */
 export function globProblem(glob: string): string | undefined {
+	if (glob === "") return "a glob cannot be empty";
 	if (posix.isAbsolute(glob) || /^[A-Za-z]:[\\/]/.test(glob)) return `"${glob}" is absolute; globs are relative to the project`;
 	if (glob.split("/").includes("..")) return `"${glob}" leaves the project (..)`;
 	let braces = 0;
-	let brackets = 0;
+	let inClass = false;
 	for (let i = 0; i < glob.length; i++) {
 		const c = glob[i];
 		if (c === "\\") i++;
+		else if (inClass) inClass = c !== "]";
+		else if (c === "[") inClass = true;
 		else if (c === "{") braces++;
-		else if (c === "}") braces--;
-		else if (c === "[") brackets++;
-		else if (c === "]") brackets = Math.max(0, brackets - 1);
-		if (braces < 0) return `"${glob}" has a "}" without "{"`;
+		else if (c === "}" && --braces < 0) return `"${glob}" has a "}" without "{"`;
 	}
+	if (inClass) return `"${glob}" has an unclosed "["`;
 	if (braces > 0) return `"${glob}" has an unclosed "{"`;
-	if (brackets > 0) return `"${glob}" has an unclosed "["`;
 	return undefined;
 }
 
