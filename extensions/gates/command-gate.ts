@@ -11,7 +11,11 @@ import type { Gate } from "./plan.ts";
 export type CommandOutcome =
 	| { status: "passed"; durationMs: number }
 	| { status: "failed"; exitCode: number; output: string; durationMs: number }
-	| { status: "unavailable"; reason: string; durationMs: number };
+	/** `cannotRun`: the command itself is missing or not executable — nothing the agent's changes caused. */
+	| { status: "unavailable"; reason: string; durationMs: number; cannotRun?: boolean };
+
+/** Exit codes of `sh -c` when the command is not there (127) or not executable (126). */
+const CANNOT_RUN = new Set([126, 127]);
 
 export function shellQuote(arg: string): string {
 	return /^[\w./@%+=:,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -29,11 +33,15 @@ export function filesFor(gate: Gate, files: string[]): string[] {
 }
 
 export async function runCommandGate(gate: Gate, cwd: string, files: string[] = [], signal?: AbortSignal): Promise<CommandOutcome> {
-	if (gate.unavailable) return { status: "unavailable", reason: gate.unavailable, durationMs: 0 };
+	if (gate.unavailable) return { status: "unavailable", reason: gate.unavailable, durationMs: 0, cannotRun: true };
 	const command = expandFiles(gate.command ?? "", files);
 	const run = await runCheck(command, cwd, gate.timeout * 1000, signal);
 	if (run.timedOut) return { status: "unavailable", reason: `timed out after ${gate.timeout}s`, durationMs: run.durationMs };
 	if (run.aborted) return { status: "unavailable", reason: "aborted", durationMs: run.durationMs };
 	if (run.exitCode === 0) return { status: "passed", durationMs: run.durationMs };
+	if (CANNOT_RUN.has(run.exitCode)) {
+		const last = stripAnsi(run.output).trim().split("\n").at(-1) ?? "";
+		return { status: "unavailable", reason: `command not found or not executable (exit ${run.exitCode})${last ? `: ${last}` : ""}`, durationMs: run.durationMs, cannotRun: true };
+	}
 	return { status: "failed", exitCode: run.exitCode, output: stripAnsi(run.output), durationMs: run.durationMs };
 }

@@ -15,7 +15,7 @@ export interface DetectedGate extends GateSpec {
 	unavailable?: string;
 }
 
-const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
+export const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
 const PRETTIER_FILES = [".prettierrc", ".prettierrc.json", ".prettierrc.yaml", ".prettierrc.yml", ".prettierrc.json5", ".prettierrc.js", ".prettierrc.cjs", ".prettierrc.mjs", ".prettierrc.toml", "prettier.config.js", "prettier.config.cjs", "prettier.config.mjs"];
 
 interface FormatterRule {
@@ -32,7 +32,8 @@ const FORMATTERS: FormatterRule[] = [
 	{ name: "prettier", markers: prettierMarker, binary: "prettier", local: true, args: "--write {files}", glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,css,scss,less,md,yaml,yml,html,vue}` },
 	{ name: "biome", markers: (cwd) => ["biome.json", "biome.jsonc"].find((f) => existsSync(join(cwd, f))), binary: "biome", local: true, args: "format --write {files}", glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,jsonc,css}` },
 	{ name: "gofmt", markers: (cwd) => (existsSync(join(cwd, "go.mod")) ? "go.mod" : undefined), binary: "gofmt", args: "-w {files}", glob: "**/*.go" },
-	{ name: "rustfmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "rustfmt", args: "{files}", glob: "**/*.rs" },
+	// cargo fmt, not bare rustfmt: it reads the crate's edition from Cargo.toml.
+	{ name: "cargo-fmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "cargo", args: "fmt -- {files}", glob: "**/*.rs" },
 	{ name: "ruff", markers: ruffMarker, binary: "ruff", args: "format {files}", glob: "**/*.{py,pyi}" },
 ];
 
@@ -110,7 +111,12 @@ export function detectGates(cwd: string, kind: GateKind): DetectedGate[] {
 	const formatter = detectFormatter(cwd);
 	if (formatter) gates.push(formatter);
 	if (existsSync(join(cwd, "tsconfig.json")) || existsSync(join(cwd, "jsconfig.json"))) {
-		gates.push({ name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: existsSync(join(cwd, "tsconfig.json")) ? "tsconfig.json" : "jsconfig.json" });
+		const gate: DetectedGate = { name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: existsSync(join(cwd, "tsconfig.json")) ? "tsconfig.json" : "jsconfig.json" };
+		const own = readJson(join(cwd, "node_modules", "typescript", "package.json"))?.version;
+		if (typeof own === "string" && Number.parseInt(own, 10) < 7) {
+			gate.unavailable = `the project has its own typescript ${own}, older than the bundled TypeScript 7 language server, which may judge its tsconfig differently; its types are checked on done. To use the bundled server anyway, name it in gates.onWrite: { "name": "typescript", "languageServer": "typescript" }`;
+		}
+		gates.push(gate);
 	}
 	return gates;
 }

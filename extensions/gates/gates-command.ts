@@ -25,8 +25,7 @@ export async function gatesCommand(args: string, runtime: GateRuntime, ctx: Exte
 			notify(ctx, `gates stay off: ${plan.configError}`, "error");
 			return;
 		}
-		runtime.off = verb === "off";
-		runtime.showStatus();
+		runtime.setOff(verb === "off");
 		notify(ctx, verb === "off" ? "gates off for this pi session (/gates on to resume)" : plan.enabled ? "gates on" : 'gates stay off: the config says "gates.enabled": false');
 		return;
 	}

@@ -33,18 +33,6 @@ async function load(): Promise<RuntimeModule> {
 	return entry.module;
 }
 
-async function runtime(ctx: ExtensionContext): Promise<GateRuntime> {
-	const r = (await load()).runtimeFor(ctx.cwd);
-	r.bind(ctx);
-	return r;
-}
-
-/** The runtime when a write already loaded it; undefined otherwise (nothing to do yet). */
-function loadedRuntime(ctx: ExtensionContext): GateRuntime | undefined {
-	const r = entry.loaded?.runtimeFor(ctx.cwd);
-	r?.bind(ctx);
-	return r;
-}
 
 const WRITE_TOOLS = new Set(["write", "edit"]);
 
@@ -58,7 +46,18 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 		steer: (text) => pi.sendMessage({ customType: "gates", content: text, display: true }, { deliverAs: "steer" }),
 	};
 
-	registerGateRenderers(pi, process.cwd());
+	/** This session's runtime, loading it if needed; the runtime talks back through this instance. */
+	const runtime = async (ctx: ExtensionContext): Promise<GateRuntime> => {
+		const r = (await load()).runtimeFor(ctx.cwd);
+		r.bind(ctx, io);
+		return r;
+	};
+	/** The runtime when a write already loaded it; undefined otherwise (nothing to do yet). */
+	const loadedRuntime = (ctx: ExtensionContext, newSession = false): GateRuntime | undefined => {
+		const r = entry.loaded?.runtimeFor(ctx.cwd);
+		r?.bind(ctx, io, newSession);
+		return r;
+	};
 
 	pi.registerCommand("gates", {
 		description: "Gate-on-write backpressure: /gates (list), /gates run [name], /gates on|off",
@@ -70,7 +69,8 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 	});
 
 	pi.on("session_start", (_event, ctx) => {
-		loadedRuntime(ctx)?.reload(); // config edits take effect from the next session on (and at /gates)
+		registerGateRenderers(pi, ctx.cwd);
+		loadedRuntime(ctx, true)?.reload(); // config edits take effect from the next session on (and at /gates)
 	});
 
 	pi.on("tool_call", async (event, ctx) => {
@@ -94,7 +94,7 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 	pi.on("turn_end", (event, ctx) => {
 		const message = event.message as { role?: string; content?: { type: string }[] };
 		const continues = message.role === "assistant" && (message.content ?? []).some((c) => c.type === "toolCall");
-		loadedRuntime(ctx)?.turnEnded(continues, io);
+		loadedRuntime(ctx)?.turnEnded(continues);
 	});
 
 	pi.on("input", (event, ctx) => {
@@ -108,7 +108,7 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 	pi.on("agent_end", (event, ctx) => {
 		entry.runsEnded++;
 		const last = [...event.messages].reverse().find((m) => m.role === "assistant") as { stopReason?: string } | undefined;
-		loadedRuntime(ctx)?.agentEnded(last?.stopReason, io);
+		loadedRuntime(ctx)?.agentEnded(last?.stopReason);
 	});
 
 	pi.on("session_shutdown", async (event, ctx) => {

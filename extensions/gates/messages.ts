@@ -14,6 +14,8 @@ export interface GateResult {
 	status: GateStatus;
 	/** Failure output or the reason it could not run. */
 	detail?: string;
+	/** The command is missing or not executable: reported, never sent to the agent to fix. */
+	cannotRun?: boolean;
 	exitCode?: number;
 	command?: string;
 	at: number;

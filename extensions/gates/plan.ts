@@ -4,7 +4,7 @@
  * keeps the error to show (gates are never half-on).
  */
 import { ConfigError, DEFAULT_CONFIG, GATE_KINDS, type GateKind, loadConfig } from "../shared/config.ts";
-import { type DetectedGate, detectGates } from "./detect.ts";
+import { type DetectedGate, detectGates, JS_LIKE } from "./detect.ts";
 
 export interface Gate extends DetectedGate {
 	kind: GateKind;
@@ -39,7 +39,11 @@ export function planGates(cwd: string): GatePlan {
 	for (const kind of GATE_KINDS) {
 		const configured = config.gates[kind];
 		const list: DetectedGate[] = configured ? configured.map((g) => ({ ...g, source: "config" })) : detectGates(cwd, kind);
-		for (const gate of list) gates.push({ ...gate, kind, timeout: gate.timeout ?? DEFAULT_TIMEOUT[kind], origin: configured ? "config" : "detected" });
+		for (const gate of list) {
+			// A language server only understands its own languages; README.md is not TypeScript.
+			const glob = gate.glob ?? (gate.languageServer ? JS_LIKE : undefined);
+			gates.push({ ...gate, glob, kind, timeout: gate.timeout ?? DEFAULT_TIMEOUT[kind], origin: configured ? "config" : "detected" });
+		}
 	}
 	return { enabled, rounds, protectedPaths, gates };
 }

@@ -9,7 +9,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import ignore from "ignore";
 
 /** The path as pi's file tools resolve it (a leading @ is stripped, ~ is home). */
-function toolPath(cwd: string, path: string): string {
+export function toolPath(cwd: string, path: string): string {
 	const clean = path.startsWith("@") ? path.slice(1) : path;
 	if (clean === "~" || clean.startsWith("~/")) return resolve(process.env.HOME ?? "/", clean.slice(2));
 	return isAbsolute(clean) ? clean : resolve(cwd, clean);

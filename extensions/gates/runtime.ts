@@ -1,30 +1,30 @@
 /**
  * The gates of one project in one pi process: the plan, the warm language
  * server, the latest results, the files changed per turn and per prompt,
- * and the on-done fix rounds. Lives process-wide so it survives the session
- * replacements of /loop iterations; the event handlers in index.ts call in.
+ * and the on-done check. Lives process-wide so it survives the session
+ * replacements of /loop iterations; the event handlers in index.ts call in
+ * and bind the current session's ctx and pi each time.
  */
-import { relative, resolve, sep } from "node:path";
+import { relative, sep } from "node:path";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { notify } from "../shared/notify.ts";
 import { processWide } from "../shared/process-wide.ts";
 import { runningLoopCheck } from "../shared/loop-activity.ts";
-import { runCommandGate } from "./command-gate.ts";
+import { filesFor, runCommandGate } from "./command-gate.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { fixRoundMessage, type GateResult, gatesReport, resultKey, statusLine, stopMessage, turnEndMessage } from "./messages.ts";
+import { DoneRounds } from "./done-rounds.ts";
+import { type GateResult, gatesReport, resultKey, statusLine, turnEndMessage } from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
-import { protectedReason } from "./protect.ts";
+import { protectedReason, toolPath } from "./protect.ts";
 import { TypeScriptServer } from "./ts-server.ts";
 import { WriteBatcher } from "./write-batch.ts";
 import { checkWrites } from "./write-check.ts";
 
-/** How the runtime talks back: a follow-up user message, a steering note, the footer. */
+/** How the runtime talks back to the current session. */
 export interface GateIO {
 	sendUserMessage: (text: string, deliverAs?: "followUp") => void;
 	steer: (text: string) => void;
 }
-
-const FIX_START_GRACE_MS = 10_000;
 
 export class GateRuntime {
 	private current?: GatePlan;
@@ -32,18 +32,21 @@ export class GateRuntime {
 	private server?: TypeScriptServer;
 	readonly results = new Map<string, GateResult>();
 	private readonly previous = new Map<string, Diagnostic[]>();
-	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.active("onWrite"), server: () => this.typescript(), previous: this.previous, record: (r) => this.record(r) }, files));
+	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), server: () => this.typescript(), previous: this.previous, record: (r) => this.record(r) }, files));
 	private changedThisTurn = new Set<string>();
 	private changedThisPrompt = new Set<string>();
+	/** Everything changed since the on-done chain began (fix rounds add to it). */
+	private changedInChain = new Set<string>();
 	readonly written = new Set<string>();
-	/** Fix rounds used for the user's current prompt. */
-	private round = 0;
-	/** The follow-up text of a fix round sent but not yet seen as input. */
-	private pendingFix?: string;
-	private chain?: { promise: Promise<void>; done: () => void };
+	private readonly rounds = new DoneRounds(() => this.plan().rounds);
 	private work: Promise<void> = Promise.resolve();
+	private busy = 0;
+	private running?: AbortController;
+	/** Bumped when a new session starts: answers for an older one are not sent into it. */
+	private generation = 0;
 	private ctx?: ExtensionContext;
-	private reportedError?: string;
+	private io?: GateIO;
+	private reported = new Set<string>();
 
 	constructor(readonly cwd: string) {}
 
@@ -67,6 +70,12 @@ export class GateRuntime {
 		return this.on ? this.plan().gates.filter((g) => g.kind === kind) : [];
 	}
 
+	/** Gates detected but unable to run are said once, not on every write. */
+	private runnable(gates: Gate[]): Gate[] {
+		for (const g of gates) if (g.unavailable) this.once(`${g.kind}:${g.name}:${g.unavailable}`, `gates: ${g.name} skipped — ${g.unavailable}`, "warning");
+		return gates.filter((g) => !g.unavailable);
+	}
+
 	private typescript(): TypeScriptServer {
 		this.server ??= new TypeScriptServer(this.cwd);
 		return this.server;
@@ -78,14 +87,20 @@ export class GateRuntime {
 		return `${s.choice.label}; ${s.running ? `running, pid ${s.pid} (started ${s.starts}×)` : "starts on the first write"}`;
 	}
 
-	bind(ctx: ExtensionContext): void {
+	/** The session's ctx and pi for what comes next; `newSession` marks a session start. */
+	bind(ctx: ExtensionContext, io: GateIO, newSession = false): void {
 		this.ctx = ctx;
+		this.io = io;
+		if (newSession) this.generation++;
 		const error = this.plan().configError;
-		if (error && this.reportedError !== error) {
-			this.reportedError = error;
-			this.say(`gates are off: ${error}`, "error");
-		}
+		if (error) this.once(error, `gates are off: ${error}`, "error");
 		this.showStatus();
+	}
+
+	private once(key: string, text: string, level: "warning" | "error"): void {
+		if (this.reported.has(key)) return;
+		this.reported.add(key);
+		this.say(text, level);
 	}
 
 	private record(result: GateResult): void {
@@ -93,11 +108,11 @@ export class GateRuntime {
 		this.showStatus();
 	}
 
-	showStatus(): void {
+	showStatus(text?: string): void {
 		const ctx = this.ctx;
 		if (!ctx?.hasUI) return;
 		try {
-			ctx.ui.setStatus("gates", statusLine(this.plan(), this.results, this.off));
+			ctx.ui.setStatus("gates", text ?? statusLine(this.plan(), this.results, this.off));
 		} catch {
 			// a stale context after a session switch; the next bind shows it
 		}
@@ -120,131 +135,162 @@ export class GateRuntime {
 
 	/** tool_result of write/edit: the block to append to the result, if any. */
 	async afterWrite(toolCallId: string, path: string, ok: boolean): Promise<string | undefined> {
-		const abs = resolve(this.cwd, path.startsWith("@") ? path.slice(1) : path);
+		const abs = toolPath(this.cwd, path);
 		if (ok) {
-			this.changedThisTurn.add(abs);
-			this.changedThisPrompt.add(abs);
-			this.written.add(abs);
+			for (const set of [this.changedThisTurn, this.changedThisPrompt, this.changedInChain, this.written]) set.add(abs);
 		}
 		const blocks = await this.batcher.arrive(toolCallId, ok && this.active("onWrite").length > 0 ? abs : undefined);
 		return blocks.get(abs);
 	}
 
-	/** Runs gates one after another, recording each result. */
-	private async runGates(gates: Gate[], files: string[] = []): Promise<GateResult[]> {
+	private rel(files: Iterable<string>): string[] {
+		return [...files].map((f) => relative(this.cwd, f).split(sep).join("/"));
+	}
+
+	/** Runs gates one after another on the files their globs accept, recording each result. */
+	private async runGates(gates: Gate[], changed: string[], signal?: AbortSignal): Promise<GateResult[]> {
 		const results: GateResult[] = [];
 		for (const gate of gates) {
-			const outcome = await runCommandGate(gate, this.cwd, files);
+			if (signal?.aborted) break;
+			this.showStatus(`⟳ gates: ${gate.name}…`);
+			const outcome = await runCommandGate(gate, this.cwd, filesFor(gate, changed), signal);
 			const result: GateResult = { gate: gate.name, kind: gate.kind, status: outcome.status, command: gate.command, at: Date.now() };
 			if (outcome.status === "failed") Object.assign(result, { exitCode: outcome.exitCode, detail: outcome.output });
-			if (outcome.status === "unavailable") result.detail = outcome.reason;
+			if (outcome.status === "unavailable") Object.assign(result, { detail: outcome.reason, cannotRun: outcome.cannotRun });
 			this.record(result);
 			results.push(result);
 		}
+		this.showStatus();
 		return results;
 	}
 
-	/** Command gates of a kind, minus the loop's own check while a loop runs (it is not run twice). */
-	private commandGates(kind: Gate["kind"]): Gate[] {
+	/**
+	 * Command gates of a kind that apply to the changed files (all of them
+	 * when a gate has no glob), minus the loop's own check while a loop runs.
+	 */
+	private commandGates(kind: Gate["kind"], changed: string[]): Gate[] {
 		const loopCheck = runningLoopCheck(this.cwd);
-		return this.active(kind).filter((g) => g.command !== undefined && g.command !== loopCheck);
+		return this.active(kind).filter((g) => g.command !== undefined && g.command !== loopCheck && (!g.glob || filesFor(g, changed).length > 0));
+	}
+
+	/** Queues work so gate runs never overlap; a failure is reported, never left to crash pi. */
+	private enqueue(step: (signal: AbortSignal) => Promise<void>): void {
+		this.busy++;
+		this.work = this.work.then(async () => {
+			const controller = new AbortController();
+			this.running = controller;
+			try {
+				await step(controller.signal);
+			} catch (error) {
+				this.say(`gates: ${(error as Error).message}`, "error");
+			} finally {
+				this.running = undefined;
+				this.busy--;
+			}
+		});
 	}
 
 	/** turn_end: fast checks after a turn that changed files, told to the agent before its next step. */
-	turnEnded(continues: boolean, io: GateIO): void {
-		const changed = this.changedThisTurn;
+	turnEnded(continues: boolean): void {
+		const changed = this.rel(this.changedThisTurn);
 		this.changedThisTurn = new Set();
-		const gates = this.commandGates("onTurnEnd");
-		if (!continues || changed.size === 0 || gates.length === 0) return;
-		this.work = this.work.then(async () => {
-			const failures = (await this.runGates(gates)).filter((r) => r.status !== "passed");
-			if (failures.length > 0) io.steer(turnEndMessage(failures));
+		const gates = this.runnable(this.commandGates("onTurnEnd", changed));
+		if (!continues || changed.length === 0 || gates.length === 0) return;
+		const generation = this.generation;
+		this.enqueue(async (signal) => {
+			const failures = (await this.runGates(gates, changed, signal)).filter((r) => r.status !== "passed" && !r.cannotRun);
+			if (failures.length > 0 && generation === this.generation && this.ctx?.isIdle() === false) this.io?.steer(turnEndMessage(failures));
 		});
 	}
 
-	/** input: a prompt that is not our own fix round starts a fresh count of rounds. */
 	inputSeen(text: string): void {
-		if (this.pendingFix !== undefined && text === this.pendingFix) {
-			this.pendingFix = undefined;
-			return;
-		}
-		this.round = 0;
+		this.rounds.inputSeen(text);
 	}
 
-	/** agent_end: run the on-done gates when the prompt changed files; start a fix round or stop. */
-	agentEnded(stopReason: string | undefined, io: GateIO): void {
-		const changed = this.changedThisPrompt;
+	/**
+	 * agent_end: when the prompt (or its fix round) changed files, run the
+	 * on-done gates, then start a fix round or stop. A failed or aborted run
+	 * keeps its changes for the next run that completes (pi's retry, or
+	 * "continue").
+	 */
+	agentEnded(stopReason: string | undefined): void {
+		if (stopReason === "aborted" || stopReason === "error") return;
+		const changedNow = this.changedThisPrompt.size;
 		this.changedThisPrompt = new Set();
 		this.changedThisTurn = new Set();
-		const gates = runningLoopCheck(this.cwd) !== undefined ? [] : this.commandGates("onDone");
+		const changed = this.rel(this.changedInChain);
+		const gates = runningLoopCheck(this.cwd) !== undefined ? [] : this.commandGates("onDone", changed);
 		// A fix round that changed nothing is still checked: the failures have not gone away by themselves.
-		if ((changed.size === 0 && this.round === 0) || gates.length === 0 || stopReason === "aborted" || stopReason === "error") {
-			this.finishChain();
+		if ((changedNow === 0 && !this.rounds.open) || gates.length === 0) {
+			this.endChain();
 			return;
 		}
-		this.chain ??= deferred();
-		this.work = this.work.then(async () => {
-			const failures = (await this.runGates(gates)).filter((r) => r.status !== "passed");
-			if (failures.length === 0) {
-				this.say(`gates: ${gates.map((g) => `✓ ${g.name}`).join(" ")}`);
-				this.round = 0;
-				this.finishChain();
+		const ticket = this.rounds.begin();
+		const generation = this.generation;
+		this.enqueue(async (signal) => {
+			const results = await this.runGates(gates, changed, signal);
+			if (signal.aborted) {
+				this.say("gates: on-done check stopped (/gates off)", "warning");
+				this.endChain();
 				return;
 			}
-			const rounds = this.plan().rounds;
-			if (this.round >= rounds) {
-				this.say(stopMessage(failures, rounds), "error");
-				if (this.ctx && !this.ctx.hasUI) process.exitCode = 1;
-				this.round = 0;
-				this.finishChain();
+			if (generation !== this.generation) {
+				this.say(`gates: ${results.map((r) => `${r.status === "passed" ? "✓" : "✗"} ${r.gate}`).join(" ")} — the session changed, nothing sent`, "warning");
+				this.endChain();
 				return;
 			}
-			this.round++;
-			const text = fixRoundMessage(failures, this.round, rounds);
-			this.pendingFix = text;
-			this.say(`gates: ${failures.map((f) => `✗ ${f.gate}`).join(" ")} — fix round ${this.round} of ${rounds}`, "warning");
-			io.sendUserMessage(text, this.ctx?.isIdle() === false ? "followUp" : undefined);
-			// If the fix round never starts (pi refused the message), do not keep anyone waiting for it.
-			setTimeout(() => {
-				if (this.pendingFix === text) {
-					this.pendingFix = undefined;
-					this.finishChain();
-				}
-			}, FIX_START_GRACE_MS).unref();
+			this.rounds.decide(results, ticket, {
+				send: (text) => this.io?.sendUserMessage(text, this.ctx?.isIdle() === false ? "followUp" : undefined),
+				say: (text, level) => this.say(text, level),
+				headless: () => this.ctx?.hasUI === false,
+			});
+			if (!this.rounds.open) this.changedInChain = new Set();
 		});
 	}
 
-	private finishChain(): void {
-		this.chain?.done();
-		this.chain = undefined;
+	private endChain(): void {
+		this.rounds.finish();
+		this.changedInChain = new Set();
 	}
 
 	/** Resolves when no on-done gates or fix rounds are still to come (print mode waits for it before exiting). */
 	async settled(): Promise<void> {
 		await this.work;
-		await this.chain?.promise;
+		await this.rounds.settled(
+			() => this.busy > 0,
+			() => this.ctx?.isIdle() !== false,
+		);
 		await this.work;
 	}
 
-	/** `/gates run [name]`: command gates (on the files written this session where they take `{files}`). */
-	async runNow(name?: string): Promise<GateResult[]> {
-		const gates = this.plan().gates.filter((g) => (name === undefined || g.name === name) && g.command !== undefined);
-		const results: GateResult[] = [];
-		for (const gate of gates) {
-			const files = [...this.written].map((f) => relative(this.cwd, f).split(sep).join("/"));
-			if (gate.command?.includes("{files}") && files.length === 0) continue;
-			results.push(...(await this.runGates([gate], files)));
-		}
-		return results;
+	/** `/gates off`: a gate run under way stops too. */
+	setOff(off: boolean): void {
+		this.off = off;
+		if (off) this.running?.abort();
+		this.showStatus();
 	}
 
-	/** `/gates run <name>` for a language-server gate: diagnostics of every file written this session. */
+	/** `/gates run [name]`: command gates, those taking `{files}` on the files written in this process. */
+	async runNow(name?: string): Promise<GateResult[]> {
+		const written = this.rel(this.written);
+		const gates = this.plan().gates.filter((g) => (name === undefined || g.name === name) && g.command !== undefined);
+		return this.runGates(
+			gates.filter((g) => !g.command?.includes("{files}") || filesFor(g, written).length > 0),
+			written,
+		);
+	}
+
+	/** `/gates run <name>` for a language-server gate: diagnostics of every file written this process. */
 	async diagnoseWritten(): Promise<Map<string, string>> {
 		return checkWrites({ cwd: this.cwd, gates: this.plan().gates.filter((g) => g.languageServer), server: () => this.typescript(), previous: new Map(), record: (r) => this.record(r) }, [...this.written]);
 	}
 
 	private say(text: string, level: "info" | "warning" | "error" = "info"): void {
-		if (this.ctx) notify(this.ctx, text, level);
+		try {
+			if (this.ctx) notify(this.ctx, text, level);
+		} catch {
+			process.stderr.write(`${text}\n`); // the session this ctx belonged to is gone
+		}
 	}
 
 	killServer(): void {
@@ -254,14 +300,6 @@ export class GateRuntime {
 	async stopServer(): Promise<void> {
 		await this.server?.stop();
 	}
-}
-
-function deferred(): { promise: Promise<void>; done: () => void } {
-	let done = () => {};
-	const promise = new Promise<void>((resolve) => {
-		done = resolve;
-	});
-	return { promise, done };
 }
 
 export function runtimeFor(cwd: string): GateRuntime {

@@ -25,7 +25,17 @@ function colorLine(line: string, theme: Theme): string {
 	return theme.fg("dim", line);
 }
 
+/**
+ * Re-registers write/edit only where pi's own tools are the ones in use:
+ * both registered as built-ins (not another extension's or an SDK host's
+ * override) and active (so `--no-builtin-tools` or `--tools` lists keep
+ * them off — pi leaves the active set as it was when a known name is
+ * re-registered).
+ */
 export function registerGateRenderers(pi: ExtensionAPI, cwd: string): void {
+	const builtIns = new Set(pi.getAllTools().filter((t) => t.sourceInfo?.source === "builtin").map((t) => t.name));
+	const active = new Set(pi.getActiveTools());
+	if (!["write", "edit"].every((name) => builtIns.has(name) && active.has(name))) return;
 	for (const builtIn of [createWriteToolDefinition(cwd), createEditToolDefinition(cwd)] as const) {
 		const base = builtIn as unknown as Parameters<ExtensionAPI["registerTool"]>[0];
 		pi.registerTool({

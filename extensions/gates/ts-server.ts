@@ -7,10 +7,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { Writable } from "node:stream";
 import { dirname, extname, join, relative, sep } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createMessageConnection, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
 import type { Diagnostic } from "./diagnostics.ts";
+import { diffStamps, type Stamps, stampSources } from "./disk-changes.ts";
 
 export interface ServerChoice {
 	tsc: string;
@@ -50,13 +52,36 @@ interface LspDiagnostic {
 
 export class Unavailable extends Error {}
 
+/**
+ * The server's stdin for the JSON-RPC writer. Writes racing a dying server
+ * are dropped instead of failing: vscode-jsonrpc would turn such a failure
+ * into an unhandled rejection, which ends pi. The exit itself is reported.
+ */
+function towards(child: ChildProcess): Writable {
+	const stdin = child.stdin;
+	stdin?.on("error", () => undefined);
+	return new Writable({
+		write(chunk, encoding, done) {
+			if (stdin && !stdin.destroyed && stdin.writable) stdin.write(chunk, encoding, () => done());
+			else done();
+		},
+	});
+}
+
 /** One server process with its connection and the documents it has open (never shared with a restarted one). */
 interface Live {
 	child: ChildProcess;
 	connection: MessageConnection;
-	versions: Map<string, number>;
+	/** Open documents: version and the text the server has. */
+	open: Map<string, { version: number; text: string }>;
+	/** The project's source files as the server last saw them. */
+	stamps: Stamps;
 	ready: Promise<void>;
 }
+
+/** Starting and loading the project is allowed this long, on top of a request's own timeout. */
+const START_ALLOWANCE_MS = 60_000;
+const FILE_EVENT: Record<string, number> = { created: 1, changed: 2, deleted: 3 };
 
 export class TypeScriptServer {
 	private live?: Live;
@@ -81,7 +106,7 @@ export class TypeScriptServer {
 		this.starts++;
 		this.exitReason = undefined;
 		const child = spawn(process.execPath, [this.choice.tsc, "--lsp", "--stdio"], { cwd: this.cwd, stdio: ["pipe", "pipe", "ignore"] });
-		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(towards(child)));
 		connection.onRequest("workspace/configuration", (params: { items?: unknown[] }) => (params.items ?? []).map(() => null));
 		connection.onRequest("client/registerCapability", () => null);
 		connection.onRequest("client/unregisterCapability", () => null);
@@ -101,7 +126,7 @@ export class TypeScriptServer {
 			});
 			await connection.sendNotification("initialized", {});
 		})();
-		const live: Live = { child, connection, versions: new Map(), ready };
+		const live: Live = { child, connection, open: new Map(), stamps: stampSources(this.cwd), ready };
 		child.on("exit", (code, signal) => this.ended(live, `language server exited (${signal ?? `code ${code}`})`));
 		child.on("error", (error) => this.ended(live, `language server could not start: ${error.message}`));
 		this.live = live;
@@ -129,12 +154,14 @@ export class TypeScriptServer {
 	 */
 	async diagnostics(files: string[], timeoutMs: number): Promise<Diagnostic[]> {
 		let timer: NodeJS.Timeout | undefined;
-		const timeout = new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Unavailable(`timed out after ${timeoutMs / 1000}s`)), timeoutMs);
-		});
 		const live = this.live ?? this.start();
+		const fresh = this.starts > 0 && live.open.size === 0;
+		const limit = timeoutMs + (fresh ? START_ALLOWANCE_MS : 0);
+		const timeout = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Unavailable(`timed out after ${limit / 1000}s`)), limit);
+		});
 		try {
-			return await Promise.race([this.pull(live, files), timeout]);
+			return await Promise.race([this.pull(live, files.filter((f) => LANGUAGE_IDS[extname(f)] !== undefined)), timeout]);
 		} catch (error) {
 			const reason = error instanceof Unavailable ? error.message : (this.exitReason ?? (error as Error).message);
 			if (this.live === live) this.reset(); // a stuck or broken server is not asked again
@@ -144,24 +171,51 @@ export class TypeScriptServer {
 		}
 	}
 
+	/** Brings the server's view up to date with the disk: open documents re-sent, other changed files announced. */
+	private async sync(live: Live, requested: string[]): Promise<void> {
+		const { connection, open } = live;
+		const stamps = stampSources(this.cwd);
+		const changes = diffStamps(live.stamps, stamps);
+		live.stamps = stamps;
+		const events: { uri: string; type: number }[] = [];
+		for (const change of changes) {
+			const uri = pathToFileURL(change.path).href;
+			if (open.has(uri) || requested.includes(change.path)) continue; // sent as document text below
+			events.push({ uri, type: FILE_EVENT[change.kind] as number });
+		}
+		if (events.length > 0) await connection.sendNotification("workspace/didChangeWatchedFiles", { changes: events });
+		const toSend = new Set([...requested, ...[...open.keys()].map((uri) => fileURLToPath(uri))]);
+		for (const file of toSend) {
+			const uri = pathToFileURL(file).href;
+			const doc = open.get(uri);
+			if (!existsSync(file)) {
+				if (doc) {
+					open.delete(uri);
+					await connection.sendNotification("textDocument/didClose", { textDocument: { uri } });
+				}
+				continue;
+			}
+			const text = readFileSync(file, "utf8");
+			if (!doc) {
+				if (!requested.includes(file)) continue;
+				open.set(uri, { version: 1, text });
+				await connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: LANGUAGE_IDS[extname(file)] ?? "typescript", version: 1, text } });
+			} else if (doc.text !== text) {
+				const version = doc.version + 1;
+				open.set(uri, { version, text });
+				await connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
+			}
+		}
+	}
+
 	private async pull(live: Live, files: string[]): Promise<Diagnostic[]> {
 		await live.ready;
-		const { connection, versions } = live;
+		await this.sync(live, files);
+		const { connection } = live;
 		const results = await Promise.all(
 			files.map(async (file) => {
 				const uri = pathToFileURL(file).href;
-				if (!existsSync(file)) {
-					if (versions.delete(uri)) await connection.sendNotification("textDocument/didClose", { textDocument: { uri } });
-					return [];
-				}
-				const text = readFileSync(file, "utf8");
-				const version = (versions.get(uri) ?? 0) + 1;
-				versions.set(uri, version);
-				if (version === 1) {
-					await connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: LANGUAGE_IDS[extname(file)] ?? "typescript", version, text } });
-				} else {
-					await connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
-				}
+				if (!live.open.has(uri)) return [];
 				const report = (await connection.sendRequest("textDocument/diagnostic", { textDocument: { uri } })) as { items?: LspDiagnostic[] };
 				return (report.items ?? []).flatMap((d) => this.convert(file, d));
 			}),

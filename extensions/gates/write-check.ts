@@ -49,12 +49,7 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		if (matched.length === 0) continue;
 		try {
 			const found = await deps.server().diagnostics(matched.map((f) => resolve(cwd, f)), gate.timeout * 1000);
-			const errors = found.filter((d) => d.severity === "error").length;
-			deps.record({ gate: gate.name, kind: gate.kind, status: errors > 0 ? "failed" : "passed", at: Date.now(), detail: errors > 0 ? `${errors} error(s) in ${matched.join(", ")}` : undefined });
-			for (const f of matched) {
-				const items = found.filter((d) => d.file === f);
-				add(f, { gate: gate.name, status: "diagnostics", items });
-			}
+			for (const f of matched) add(f, { gate: gate.name, status: "diagnostics", items: found.filter((d) => d.file === f) });
 		} catch (error) {
 			if (!(error instanceof Unavailable)) throw error;
 			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: error.message });
@@ -67,6 +62,12 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		const block = renderFindings(list, (gate) => deps.previous.get(`${gate}\u0000${f}`));
 		for (const finding of list) if (finding.status === "diagnostics") deps.previous.set(`${finding.gate}\u0000${f}`, finding.items);
 		if (block) blocks.set(files[i] as string, block);
+	}
+	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
+		if (!relFiles.some((f) => findings.get(f)?.some((x) => x.gate === gate.name && x.status === "diagnostics"))) continue;
+		// The footer says ✗ while any file written so far still has errors, not just the last one checked.
+		const failing = [...deps.previous].filter(([key, items]) => key.startsWith(`${gate.name}\u0000`) && items.some((d) => d.severity === "error")).map(([key]) => key.split("\u0000")[1]);
+		deps.record({ gate: gate.name, kind: gate.kind, status: failing.length > 0 ? "failed" : "passed", at: Date.now(), detail: failing.length > 0 ? `errors in ${failing.join(", ")}` : undefined });
 	}
 	return blocks;
 }

@@ -132,7 +132,7 @@ export const DEFAULT_CONFIG: LoopConfig = {
 	build: { attempts: 2, commit: true },
 	roles: {},
 	review: { rounds: 1 },
-	gates: { enabled: true, rounds: 2, protectedPaths: [".git/", "node_modules/", ".env*"] },
+	gates: { enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*", "/.pi/loop.json"] },
 };
 
 export class ConfigError extends Error {}
@@ -208,7 +208,7 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 	if (gates.protectedPaths) {
 		gates.protectedPaths = gates.protectedPaths.map((pattern, i) => {
 			const clean = pattern.replace(/^(\.\/)+/, "/");
-			const problem = globProblem(clean.replace(/^\//, ""));
+			const problem = /[{}]/.test(clean) ? `"${pattern}" has braces, which gitignore patterns do not expand: one entry per pattern` : globProblem(clean.replace(/^\//, ""));
 			if (problem) problems.push(`key "gates.protectedPaths.${i}": ${problem}`);
 			return clean;
 		});

@@ -51,7 +51,13 @@ describe("runCommandGate", () => {
 			status: "unavailable",
 			reason: "x is not installed",
 			durationMs: 0,
+			cannotRun: true,
 		});
+	});
+	it("a command that is not there cannot run (exit 127) — not a failure to fix", async () => {
+		const outcome = await runCommandGate(gate({ name: "x", command: "definitely-not-a-command-xyz" }), cwd);
+		expect(outcome).toMatchObject({ status: "unavailable", cannotRun: true });
+		expect(outcome.status === "unavailable" && outcome.reason).toMatch(/^command not found or not executable \(exit 127\): .*definitely-not-a-command-xyz/);
 	});
 	it("passes on exit 0, fails with the exit code and output otherwise", async () => {
 		expect((await runCommandGate(gate({ name: "x", command: "true" }), cwd)).status).toBe("passed");

@@ -83,6 +83,9 @@ describe("detectGates onWrite: formatter", () => {
 		expect(gates.map((g) => g.name)).toEqual(["prettier"]);
 	});
 	it("gofmt comes from PATH only (never node_modules)", () => {
+		const [cargo] = detectGates(project({ "Cargo.toml": "[package]\nname='x'\nedition='2021'\n" }), "onWrite");
+		expect(cargo).toMatchObject({ name: "cargo-fmt", glob: "**/*.rs", unavailable: "cargo is not installed (not on PATH)" });
+		expect(cargo?.command).toBe("cargo fmt -- {files}"); // reads the edition from Cargo.toml, unlike bare rustfmt
 		const [gate] = detectGates(project({ "go.mod": "module x", "node_modules/.bin/gofmt": null }), "onWrite");
 		expect(gate).toMatchObject({ name: "gofmt", command: "gofmt -w {files}", glob: "**/*.go", source: "go.mod" });
 		expect(gate?.unavailable).toBe("gofmt is not installed (not on PATH)");
@@ -149,5 +152,17 @@ describe("detectGates onTurnEnd", () => {
 	it("is never detected", () => {
 		const dir = project({ "package.json": pkg({ scripts: { test: "vitest run" } }), "tsconfig.json": "{}", ".prettierrc": "{}" });
 		expect(detectGates(dir, "onTurnEnd")).toEqual([]);
+	});
+});
+
+describe("TypeScript diagnostics for a project with TypeScript of its own", () => {
+	it("an older TypeScript (< 7) keeps the bundled server off unless configured, saying why", () => {
+		const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version: "5.9.3" }) }), "onWrite");
+		expect(gate?.languageServer).toBe("typescript");
+		expect(gate?.unavailable).toMatch(/^the project has its own typescript 5\.9\.3, older than the bundled TypeScript 7 language server/);
+	});
+	it("TypeScript 7 of its own is used as is", () => {
+		const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version: "7.0.2" }) }), "onWrite");
+		expect(gate?.unavailable).toBeUndefined();
 	});
 });

@@ -23,7 +23,7 @@ const reason = (path: string, patterns = DEFAULTS) => protectedReason(project, p
 
 describe("protectedReason with the default patterns", () => {
 	it.each([
-		[".git/config", ".git/"],
+		[".git/config", ".git"],
 		["packages/x/node_modules/y.js", "node_modules/"],
 		["node_modules/.bin/tsc", "node_modules/"],
 		[".env", ".env*"],

@@ -34,6 +34,25 @@ describe("TypeScriptServer", () => {
 		expect(server.starts).toBe(1);
 	});
 
+	it("sees files changed on disk by other means (bash, an editor) before answering", async () => {
+		const lib = join(dir, "lib.ts");
+		const user = join(dir, "user.ts");
+		writeFileSync(lib, "export const foo = 1;\n");
+		writeFileSync(user, 'import { foo } from "./lib.js";\nexport const u: number = foo;\n');
+		expect(await server.diagnostics([user], 20_000)).toEqual([]);
+		// lib.ts (read by the server, never opened) and a new file change behind the server's back.
+		writeFileSync(lib, "export const bar = 1;\n");
+		writeFileSync(join(dir, "extra.ts"), "export const extra = 2;\n");
+		writeFileSync(user, 'import { bar } from "./lib.js";\nimport { extra } from "./extra.js";\nexport const u: number = bar + extra;\n');
+		expect(await server.diagnostics([user], 20_000)).toEqual([]);
+	});
+
+	it("leaves files that are not JavaScript or TypeScript alone", async () => {
+		const readme = join(dir, "README.md");
+		writeFileSync(readme, "# Not code: `x` = 1\n");
+		expect(await server.diagnostics([readme], 20_000)).toEqual([]);
+	});
+
 	it("restarts after the server process dies", async () => {
 		const pid = server.pid as number;
 		process.kill(pid, "SIGKILL");
