@@ -32,8 +32,8 @@ const FORMATTERS: FormatterRule[] = [
 	{ name: "prettier", markers: prettierMarker, binary: "prettier", local: true, args: "--write {files}", glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,css,scss,less,md,yaml,yml,html,vue}` },
 	{ name: "biome", markers: (cwd) => ["biome.json", "biome.jsonc"].find((f) => existsSync(join(cwd, f))), binary: "biome", local: true, args: "format --write {files}", glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,jsonc,css}` },
 	{ name: "gofmt", markers: (cwd) => (existsSync(join(cwd, "go.mod")) ? "go.mod" : undefined), binary: "gofmt", args: "-w {files}", glob: "**/*.go" },
-	// cargo fmt, not bare rustfmt: it reads the crate's edition from Cargo.toml.
-	{ name: "cargo-fmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "cargo", args: "fmt -- {files}", glob: "**/*.rs" },
+	// rustfmt on the written files only (cargo fmt would reformat the whole crate), with the crate's edition.
+	{ name: "rustfmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "rustfmt", args: "--edition {edition} {files}", glob: "**/*.rs" },
 	{ name: "ruff", markers: ruffMarker, binary: "ruff", args: "format {files}", glob: "**/*.{py,pyi}" },
 ];
 
@@ -47,6 +47,15 @@ function ruffMarker(cwd: string): string | undefined {
 	for (const f of ["ruff.toml", ".ruff.toml"]) if (existsSync(join(cwd, f))) return f;
 	const pyproject = join(cwd, "pyproject.toml");
 	return existsSync(pyproject) && readFileSync(pyproject, "utf8").includes("[tool.ruff") ? "pyproject.toml [tool.ruff]" : undefined;
+}
+
+/** The crate's `edition` from Cargo.toml (rustfmt alone assumes 2015). */
+function rustEdition(cwd: string): string {
+	try {
+		return /^\s*edition\s*=\s*["'](\d{4})["']/m.exec(readFileSync(join(cwd, "Cargo.toml"), "utf8"))?.[1] ?? "2015";
+	} catch {
+		return "2015";
+	}
 }
 
 function readJson(path: string): Record<string, unknown> | undefined {
@@ -74,7 +83,8 @@ function detectFormatter(cwd: string): DetectedGate | undefined {
 		if (!source) continue;
 		const local = join(cwd, "node_modules", ".bin", rule.binary);
 		const binary = rule.local && existsSync(local) ? `node_modules/.bin/${rule.binary}` : onPath(rule.binary);
-		const gate: DetectedGate = { name: rule.name, command: `${quote(binary ?? rule.binary)} ${rule.args}`, glob: rule.glob, source };
+		const args = rule.args.replace("{edition}", rustEdition(cwd));
+		const gate: DetectedGate = { name: rule.name, command: `${quote(binary ?? rule.binary)} ${args}`, glob: rule.glob, source };
 		if (!binary) gate.unavailable = `${rule.binary} is not installed${rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)"}`;
 		return gate;
 	}

@@ -4,10 +4,15 @@
  * changed by other means than write/edit (bash, an editor, git checkout),
  * which it would otherwise keep seeing as they were.
  */
-import { readdirSync, statSync } from "node:fs";
-import { extname, join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join, relative, sep } from "node:path";
+import ignore from "ignore";
 
-export type Stamps = Map<string, string>;
+export interface Stamps {
+	files: Map<string, string>;
+	/** The walk stopped at its cap: files not seen may still exist. */
+	truncated: boolean;
+}
 
 export interface DiskChange {
 	path: string;
@@ -18,9 +23,26 @@ const WATCHED_EXTENSIONS = new Set([".ts", ".tsx", ".mts", ".cts", ".js", ".jsx"
 const WATCHED_NAMES = /^(tsconfig.*|jsconfig.*|package)\.json$/;
 const MAX_FILES = 50_000;
 
-/** Modification stamps of the project's source and config files (node_modules and dot-directories skipped). */
-export function stampSources(root: string): Stamps {
-	const stamps: Stamps = new Map();
+function rootIgnores(root: string): (dir: string) => boolean {
+	let rules = "";
+	try {
+		rules = readFileSync(join(root, ".gitignore"), "utf8");
+	} catch {
+		return () => false;
+	}
+	const matcher = ignore().add(rules);
+	return (dir) => matcher.ignores(`${relative(root, dir).split(sep).join("/")}/`);
+}
+
+/**
+ * Modification stamps of the project's source and config files:
+ * node_modules, dot-directories and directories the root .gitignore names
+ * (build output) are skipped.
+ */
+export function stampSources(root: string, max = MAX_FILES): Stamps {
+	const stamps = new Map<string, string>();
+	const ignored = rootIgnores(root);
+	let truncated = false;
 	const walk = (dir: string) => {
 		let entries: import("node:fs").Dirent[];
 		try {
@@ -29,10 +51,13 @@ export function stampSources(root: string): Stamps {
 			return;
 		}
 		for (const e of entries) {
-			if (stamps.size >= MAX_FILES) return;
+			if (stamps.size >= max) {
+				truncated = true;
+				return;
+			}
 			const path = join(dir, e.name);
 			if (e.isDirectory()) {
-				if (e.name !== "node_modules" && !e.name.startsWith(".")) walk(path);
+				if (e.name !== "node_modules" && !e.name.startsWith(".") && !ignored(path)) walk(path);
 			} else if (WATCHED_EXTENSIONS.has(extname(e.name)) || WATCHED_NAMES.test(e.name)) {
 				try {
 					const st = statSync(path);
@@ -44,16 +69,18 @@ export function stampSources(root: string): Stamps {
 		}
 	};
 	walk(root);
-	return stamps;
+	return { files: stamps, truncated };
 }
 
+/** What changed between two walks; a capped walk reports no deletions (a file past the cap is not gone). */
 export function diffStamps(before: Stamps, after: Stamps): DiskChange[] {
 	const changes: DiskChange[] = [];
-	for (const [path, stamp] of after) {
-		const old = before.get(path);
-		if (old === undefined) changes.push({ path, kind: "created" });
-		else if (old !== stamp) changes.push({ path, kind: "changed" });
+	for (const [path, stamp] of after.files) {
+		const old = before.files.get(path);
+		if (old === undefined) {
+			if (!before.truncated) changes.push({ path, kind: "created" });
+		} else if (old !== stamp) changes.push({ path, kind: "changed" });
 	}
-	for (const path of before.keys()) if (!after.has(path)) changes.push({ path, kind: "deleted" });
+	if (!after.truncated) for (const path of before.files.keys()) if (!after.files.has(path)) changes.push({ path, kind: "deleted" });
 	return changes;
 }

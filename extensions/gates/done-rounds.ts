@@ -1,6 +1,6 @@
 /**
  * The on-done fix rounds of one project: how many were used for the user's
- * current prompt, which follow-up prompt is ours, whether the answer still
+ * current prompt, which follow-up prompt is ours, whether an answer still
  * belongs to the prompt it was for, and when nothing more is to come (print
  * mode waits for that before pi exits).
  */
@@ -14,114 +14,150 @@ export interface RoundIO {
 	headless: () => boolean;
 }
 
-/** What the on-done check was for: the user input count when it started. */
+/** Which user prompt an on-done check answers. */
 export interface DoneTicket {
 	inputs: number;
 }
 
 export const FIX_START_GRACE_MS = 10_000;
-const SETTLE_IDLE_MS = 3_000;
+/** After a fix round's run ends in an error, how long pi may take to retry it (its backoff is 2 + 4 + 8 s). */
+export const FIX_RETRY_WAIT_MS = 30_000;
+export const FIX_PREFIX = "[gates] The project's checks failed";
+
+/** A fix round from sending to the end of its agent run. */
+interface FixRound {
+	text: string;
+	/** pi took it as input (the run starts or is queued). */
+	seen: boolean;
+	/** Its run ended in an error at this time; a retry may still come. */
+	erroredAt?: number;
+	failures: GateResult[];
+}
 
 export class DoneRounds {
 	private round = 0;
-	private pendingFix?: string;
 	private userInputs = 0;
-	private chain?: { promise: Promise<void>; done: () => void };
+	private fix?: FixRound;
+	private checks = 0;
 
 	constructor(private readonly rounds: () => number) {}
 
-	get open(): boolean {
-		return this.chain !== undefined;
-	}
-
-	get roundsUsed(): number {
-		return this.round;
-	}
-
-	/** input: our own follow-up continues the count; anything else is a new prompt of the user's. */
-	inputSeen(text: string): void {
-		if (this.pendingFix !== undefined && text === this.pendingFix) {
-			this.pendingFix = undefined;
-			return;
+	/** input: our own follow-up continues the count; anything else is a new prompt of the user's (returns true). */
+	inputSeen(text: string, source?: string): boolean {
+		const fix = this.fix;
+		if (fix && !fix.seen && (text === fix.text || (source === "extension" && text.startsWith(FIX_PREFIX)))) {
+			fix.seen = true;
+			return false;
 		}
 		this.userInputs++;
 		this.round = 0;
+		return true;
+	}
+
+	/** agent_start: a retry of an errored fix run is under way again. */
+	runStarted(): void {
+		if (this.fix?.seen) this.fix.erroredAt = undefined;
+	}
+
+	/**
+	 * agent_end: whether the run that ended was our fix round (its end must be
+	 * checked even when it changed nothing).
+	 */
+	runEnded(stopReason: string | undefined, io: RoundIO): boolean {
+		const fix = this.fix;
+		if (!fix?.seen) return false;
+		if (stopReason === "error") {
+			fix.erroredAt = Date.now();
+			return false;
+		}
+		this.fix = undefined;
+		if (stopReason === "aborted") {
+			io.say("gates: fix round aborted; the gates were not run again", "warning");
+			this.round = 0;
+			return false;
+		}
+		return true;
 	}
 
 	/** An on-done check is about to run. */
 	begin(): DoneTicket {
-		if (!this.chain) {
-			let done = () => {};
-			const promise = new Promise<void>((resolve) => {
-				done = resolve;
-			});
-			this.chain = { promise, done };
-		}
+		this.checks++;
 		return { inputs: this.userInputs };
 	}
 
-	finish(): void {
-		this.chain?.done();
-		this.chain = undefined;
-	}
-
-	/** Decides after the on-done gates ran: all clear, a fix round, or stop. */
-	decide(results: GateResult[], ticket: DoneTicket, io: RoundIO): void {
+	/** Decides after the on-done gates ran: all clear, a fix round, or stop. Returns whether a fix round was sent. */
+	decide(results: GateResult[], ticket: DoneTicket, io: RoundIO): boolean {
+		this.checks--;
 		const fixable = results.filter((r) => r.status !== "passed" && !r.cannotRun);
 		const cannotRun = results.filter((r) => r.cannotRun);
 		const marks = results.map((r) => `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`).join(" ");
 		if (cannotRun.length > 0) io.say(`gates: could not run ${cannotRun.map((r) => `${r.gate} (${r.detail})`).join("; ")} — not sent to the agent`, "warning");
+		if (ticket.inputs !== this.userInputs) {
+			if (fixable.length > 0) io.say(`gates: ${marks} — not sent to the agent: a newer prompt of yours came first`, "warning");
+			return false;
+		}
 		if (fixable.length === 0) {
 			io.say(`gates: ${marks}`, "info");
 			this.round = 0;
-			this.finish();
-			return;
-		}
-		if (ticket.inputs !== this.userInputs) {
-			io.say(`gates: ${marks} — not sent to the agent: a newer prompt of yours came first`, "warning");
-			this.finish();
-			return;
+			return false;
 		}
 		const rounds = this.rounds();
 		if (this.round >= rounds) {
-			io.say(stopMessage(fixable, rounds), "error");
-			if (io.headless()) process.exitCode = 1;
-			this.round = 0;
-			this.finish();
-			return;
+			this.stop(fixable, rounds, io);
+			return false;
 		}
 		this.round++;
 		const text = fixRoundMessage(fixable, this.round, rounds);
-		this.pendingFix = text;
+		const fix: FixRound = { text, seen: false, failures: fixable };
+		this.fix = fix;
 		io.say(`gates: ${marks} — fix round ${this.round} of ${rounds}`, "warning");
 		try {
 			io.send(text);
 		} catch (error) {
-			this.pendingFix = undefined;
+			this.fix = undefined;
 			io.say(`gates: could not start the fix round: ${(error as Error).message}`, "error");
-			this.finish();
-			return;
+			return false;
 		}
 		// If pi never takes the follow-up (another extension swallowed it), nobody keeps waiting for it.
 		setTimeout(() => {
-			if (this.pendingFix === text) {
-				this.pendingFix = undefined;
-				this.finish();
-			}
+			if (this.fix === fix && !fix.seen) this.fix = undefined;
 		}, FIX_START_GRACE_MS).unref();
+		return true;
 	}
 
-	/**
-	 * Resolves when no on-done check or fix round is still to come: the chain
-	 * is closed, or nothing has been busy and the agent has been idle for a
-	 * few seconds with no follow-up pending.
-	 */
-	async settled(busy: () => boolean, idle: () => boolean): Promise<void> {
-		let quietSince = Date.now();
-		while (this.chain) {
-			if (busy() || !idle() || this.pendingFix !== undefined) quietSince = Date.now();
-			else if (Date.now() - quietSince > SETTLE_IDLE_MS) this.finish();
-			await new Promise((r) => setTimeout(r, 50));
+	private stop(failures: GateResult[], rounds: number, io: RoundIO): void {
+		io.say(stopMessage(failures, rounds), "error");
+		if (io.headless()) process.exitCode = 1;
+		this.round = 0;
+	}
+
+	/** A check was dropped before deciding (gates turned off, session replaced). */
+	dropped(): void {
+		this.checks--;
+	}
+
+	/** A new session: nothing of the old one's rounds carries over. */
+	reset(): void {
+		this.fix = undefined;
+		this.round = 0;
+	}
+
+	/** Whether a fix round is still to be sent, run, retried or checked. */
+	private pending(busy: boolean, io: RoundIO): boolean {
+		if (busy || this.checks > 0) return true;
+		const fix = this.fix;
+		if (!fix) return false;
+		if (fix.erroredAt !== undefined && Date.now() - fix.erroredAt > FIX_RETRY_WAIT_MS) {
+			this.fix = undefined;
+			io.say("gates: the fix round ended in an error", "error");
+			this.stop(fix.failures, this.round, io);
+			return false;
 		}
+		return true;
+	}
+
+	/** Resolves when no on-done check or fix round is still to come. */
+	async settled(busy: () => boolean, io: RoundIO): Promise<void> {
+		while (this.pending(busy(), io)) await new Promise((r) => setTimeout(r, 50));
 	}
 }

@@ -98,15 +98,20 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 	});
 
 	pi.on("input", (event, ctx) => {
-		loadedRuntime(ctx)?.inputSeen(event.text);
+		loadedRuntime(ctx)?.inputSeen(event.text, event.source);
 	});
 
 	pi.on("before_agent_start", () => {
 		entry.runsStarted++;
 	});
 
+	pi.on("agent_start", (_event, ctx) => {
+		loadedRuntime(ctx)?.runStarted();
+	});
+
 	pi.on("agent_end", (event, ctx) => {
-		entry.runsEnded++;
+		// pi's retries and compaction continue a run without a new before_agent_start: never count past the starts.
+		entry.runsEnded = Math.min(entry.runsEnded + 1, entry.runsStarted);
 		const last = [...event.messages].reverse().find((m) => m.role === "assistant") as { stopReason?: string } | undefined;
 		loadedRuntime(ctx)?.agentEnded(last?.stopReason);
 	});

@@ -46,6 +46,7 @@ export function protectedReason(cwd: string, path: string, patterns: string[]): 
 		return `${path} is outside the project (${root}); writes there are blocked`;
 	}
 	const posixRel = rel.split(sep).join("/");
+	if (posixRel === ".pi/loop.json") return `${posixRel} holds the gates' own configuration; the agent cannot change it (edit it yourself)`;
 	const matcher = ignore().add(patterns);
 	if (matcher.ignores(posixRel)) {
 		const rule = patterns.find((p) => ignore().add(p).ignores(posixRel)) ?? patterns.join(", ");

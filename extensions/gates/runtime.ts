@@ -35,8 +35,8 @@ export class GateRuntime {
 	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), server: () => this.typescript(), previous: this.previous, record: (r) => this.record(r) }, files));
 	private changedThisTurn = new Set<string>();
 	private changedThisPrompt = new Set<string>();
-	/** Everything changed since the on-done chain began (fix rounds add to it). */
-	private changedInChain = new Set<string>();
+	/** Files of the check that started the running fix round: its end is checked against them too. */
+	private carry = new Set<string>();
 	readonly written = new Set<string>();
 	private readonly rounds = new DoneRounds(() => this.plan().rounds);
 	private work: Promise<void> = Promise.resolve();
@@ -91,7 +91,14 @@ export class GateRuntime {
 	bind(ctx: ExtensionContext, io: GateIO, newSession = false): void {
 		this.ctx = ctx;
 		this.io = io;
-		if (newSession) this.generation++;
+		if (newSession) {
+			// Nothing of an older session's prompt is checked or fixed in this one.
+			this.generation++;
+			this.changedThisTurn = new Set();
+			this.changedThisPrompt = new Set();
+			this.carry = new Set();
+			this.rounds.reset();
+		}
 		const error = this.plan().configError;
 		if (error) this.once(error, `gates are off: ${error}`, "error");
 		this.showStatus();
@@ -109,10 +116,9 @@ export class GateRuntime {
 	}
 
 	showStatus(text?: string): void {
-		const ctx = this.ctx;
-		if (!ctx?.hasUI) return;
 		try {
-			ctx.ui.setStatus("gates", text ?? statusLine(this.plan(), this.results, this.off));
+			const ctx = this.ctx;
+			if (ctx?.hasUI) ctx.ui.setStatus("gates", text ?? statusLine(this.plan(), this.results, this.off));
 		} catch {
 			// a stale context after a session switch; the next bind shows it
 		}
@@ -137,7 +143,7 @@ export class GateRuntime {
 	async afterWrite(toolCallId: string, path: string, ok: boolean): Promise<string | undefined> {
 		const abs = toolPath(this.cwd, path);
 		if (ok) {
-			for (const set of [this.changedThisTurn, this.changedThisPrompt, this.changedInChain, this.written]) set.add(abs);
+			for (const set of [this.changedThisTurn, this.changedThisPrompt, this.written]) set.add(abs);
 		}
 		const blocks = await this.batcher.arrive(toolCallId, ok && this.active("onWrite").length > 0 ? abs : undefined);
 		return blocks.get(abs);
@@ -198,13 +204,26 @@ export class GateRuntime {
 		if (!continues || changed.length === 0 || gates.length === 0) return;
 		const generation = this.generation;
 		this.enqueue(async (signal) => {
+			if (!this.on) return; // turned off while queued
 			const failures = (await this.runGates(gates, changed, signal)).filter((r) => r.status !== "passed" && !r.cannotRun);
 			if (failures.length > 0 && generation === this.generation && this.ctx?.isIdle() === false) this.io?.steer(turnEndMessage(failures));
 		});
 	}
 
-	inputSeen(text: string): void {
-		this.rounds.inputSeen(text);
+	inputSeen(text: string, source?: string): void {
+		if (this.rounds.inputSeen(text, source)) this.carry = new Set();
+	}
+
+	runStarted(): void {
+		this.rounds.runStarted();
+	}
+
+	private roundIO() {
+		return {
+			send: (text: string) => this.io?.sendUserMessage(text, this.ctx?.isIdle() === false ? "followUp" : undefined),
+			say: (text: string, level: "info" | "warning" | "error") => this.say(text, level),
+			headless: () => this.ctx?.hasUI === false,
+		};
 	}
 
 	/**
@@ -214,52 +233,40 @@ export class GateRuntime {
 	 * "continue").
 	 */
 	agentEnded(stopReason: string | undefined): void {
+		const fixEnded = this.rounds.runEnded(stopReason, this.roundIO());
 		if (stopReason === "aborted" || stopReason === "error") return;
-		const changedNow = this.changedThisPrompt.size;
+		const changedNow = this.changedThisPrompt;
 		this.changedThisPrompt = new Set();
 		this.changedThisTurn = new Set();
-		const changed = this.rel(this.changedInChain);
+		const files = new Set([...this.carry, ...changedNow]);
+		const changed = this.rel(files);
 		const gates = runningLoopCheck(this.cwd) !== undefined ? [] : this.commandGates("onDone", changed);
 		// A fix round that changed nothing is still checked: the failures have not gone away by themselves.
-		if ((changedNow === 0 && !this.rounds.open) || gates.length === 0) {
-			this.endChain();
-			return;
-		}
+		if ((changedNow.size === 0 && !fixEnded) || gates.length === 0) return;
 		const ticket = this.rounds.begin();
 		const generation = this.generation;
 		this.enqueue(async (signal) => {
-			const results = await this.runGates(gates, changed, signal);
-			if (signal.aborted) {
-				this.say("gates: on-done check stopped (/gates off)", "warning");
-				this.endChain();
-				return;
+			let decided = false;
+			try {
+				if (!this.on) return; // turned off while queued
+				const results = await this.runGates(gates, changed, signal);
+				const marks = results.map((r) => `${r.status === "passed" ? "✓" : "✗"} ${r.gate}`).join(" ");
+				if (signal.aborted || !this.on) this.say("gates: on-done check stopped (/gates off)", "warning");
+				else if (generation !== this.generation) this.say(`gates: ${marks} — the session changed, nothing sent`, "warning");
+				else {
+					decided = true;
+					if (this.rounds.decide(results, ticket, this.roundIO())) this.carry = files;
+				}
+			} finally {
+				if (!decided) this.rounds.dropped();
 			}
-			if (generation !== this.generation) {
-				this.say(`gates: ${results.map((r) => `${r.status === "passed" ? "✓" : "✗"} ${r.gate}`).join(" ")} — the session changed, nothing sent`, "warning");
-				this.endChain();
-				return;
-			}
-			this.rounds.decide(results, ticket, {
-				send: (text) => this.io?.sendUserMessage(text, this.ctx?.isIdle() === false ? "followUp" : undefined),
-				say: (text, level) => this.say(text, level),
-				headless: () => this.ctx?.hasUI === false,
-			});
-			if (!this.rounds.open) this.changedInChain = new Set();
 		});
-	}
-
-	private endChain(): void {
-		this.rounds.finish();
-		this.changedInChain = new Set();
 	}
 
 	/** Resolves when no on-done gates or fix rounds are still to come (print mode waits for it before exiting). */
 	async settled(): Promise<void> {
 		await this.work;
-		await this.rounds.settled(
-			() => this.busy > 0,
-			() => this.ctx?.isIdle() !== false,
-		);
+		await this.rounds.settled(() => this.busy > 0, this.roundIO());
 		await this.work;
 	}
 
@@ -282,7 +289,7 @@ export class GateRuntime {
 
 	/** `/gates run <name>` for a language-server gate: diagnostics of every file written this process. */
 	async diagnoseWritten(): Promise<Map<string, string>> {
-		return checkWrites({ cwd: this.cwd, gates: this.plan().gates.filter((g) => g.languageServer), server: () => this.typescript(), previous: new Map(), record: (r) => this.record(r) }, [...this.written]);
+		return checkWrites({ cwd: this.cwd, gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)), server: () => this.typescript(), previous: new Map(), record: (r) => this.record(r) }, [...this.written]);
 	}
 
 	private say(text: string, level: "info" | "warning" | "error" = "info"): void {

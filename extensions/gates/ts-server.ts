@@ -43,6 +43,11 @@ const LANGUAGE_IDS: Record<string, string> = {
 	".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascriptreact",
 };
 
+/** Whether the server handles this file (by extension). */
+export function servesFile(path: string): boolean {
+	return LANGUAGE_IDS[extname(path)] !== undefined;
+}
+
 interface LspDiagnostic {
 	range: { start: { line: number; character: number } };
 	severity?: number;
@@ -161,7 +166,7 @@ export class TypeScriptServer {
 			timer = setTimeout(() => reject(new Unavailable(`timed out after ${limit / 1000}s`)), limit);
 		});
 		try {
-			return await Promise.race([this.pull(live, files.filter((f) => LANGUAGE_IDS[extname(f)] !== undefined)), timeout]);
+			return await Promise.race([this.pull(live, files.filter(servesFile)), timeout]);
 		} catch (error) {
 			const reason = error instanceof Unavailable ? error.message : (this.exitReason ?? (error as Error).message);
 			if (this.live === live) this.reset(); // a stuck or broken server is not asked again

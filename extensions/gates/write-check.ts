@@ -10,7 +10,7 @@ import { filesFor, runCommandGate } from "./command-gate.ts";
 import { type Diagnostic, type FileFinding, renderFindings } from "./diagnostics.ts";
 import type { GateResult } from "./messages.ts";
 import type { Gate } from "./plan.ts";
-import { type TypeScriptServer, Unavailable } from "./ts-server.ts";
+import { servesFile, type TypeScriptServer, Unavailable } from "./ts-server.ts";
 
 export interface WriteCheckDeps {
 	cwd: string;
@@ -19,6 +19,16 @@ export interface WriteCheckDeps {
 	/** The file's diagnostics from its previous check by a gate; updated here. */
 	previous: Map<string, Diagnostic[]>;
 	record: (result: GateResult) => void;
+}
+
+function previousKey(gate: string, file: string): string {
+	return `${gate}\u0000${file}`;
+}
+
+/** Files whose last check by `gate` found errors. */
+function filesWithErrors(previous: Map<string, Diagnostic[]>, gate: string): string[] {
+	const prefix = previousKey(gate, "");
+	return [...previous].filter(([key, items]) => key.startsWith(prefix) && items.some((d) => d.severity === "error")).map(([key]) => key.slice(prefix.length));
 }
 
 function hashOf(path: string): string | undefined {
@@ -45,11 +55,16 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		}
 	}
 	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
-		const matched = filesFor(gate, relFiles);
+		const matched = filesFor(gate, relFiles).filter(servesFile);
 		if (matched.length === 0) continue;
+		// Files written earlier that still had errors are asked again: this write may have fixed them.
+		const recheck = filesWithErrors(deps.previous, gate.name).filter((f) => !matched.includes(f));
+		for (const f of recheck) if (!existsSync(resolve(cwd, f))) deps.previous.delete(previousKey(gate.name, f));
+		const again = recheck.filter((f) => existsSync(resolve(cwd, f)));
 		try {
-			const found = await deps.server().diagnostics(matched.map((f) => resolve(cwd, f)), gate.timeout * 1000);
+			const found = await deps.server().diagnostics([...matched, ...again].map((f) => resolve(cwd, f)), gate.timeout * 1000);
 			for (const f of matched) add(f, { gate: gate.name, status: "diagnostics", items: found.filter((d) => d.file === f) });
+			for (const f of again) deps.previous.set(previousKey(gate.name, f), found.filter((d) => d.file === f));
 		} catch (error) {
 			if (!(error instanceof Unavailable)) throw error;
 			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: error.message });
@@ -59,14 +74,14 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 	const blocks = new Map<string, string>();
 	for (const [i, f] of relFiles.entries()) {
 		const list = findings.get(f) ?? [];
-		const block = renderFindings(list, (gate) => deps.previous.get(`${gate}\u0000${f}`));
-		for (const finding of list) if (finding.status === "diagnostics") deps.previous.set(`${finding.gate}\u0000${f}`, finding.items);
+		const block = renderFindings(list, (gate) => deps.previous.get(previousKey(gate, f)));
+		for (const finding of list) if (finding.status === "diagnostics") deps.previous.set(previousKey(finding.gate, f), finding.items);
 		if (block) blocks.set(files[i] as string, block);
 	}
 	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
 		if (!relFiles.some((f) => findings.get(f)?.some((x) => x.gate === gate.name && x.status === "diagnostics"))) continue;
 		// The footer says ✗ while any file written so far still has errors, not just the last one checked.
-		const failing = [...deps.previous].filter(([key, items]) => key.startsWith(`${gate.name}\u0000`) && items.some((d) => d.severity === "error")).map(([key]) => key.split("\u0000")[1]);
+		const failing = filesWithErrors(deps.previous, gate.name);
 		deps.record({ gate: gate.name, kind: gate.kind, status: failing.length > 0 ? "failed" : "passed", at: Date.now(), detail: failing.length > 0 ? `errors in ${failing.join(", ")}` : undefined });
 	}
 	return blocks;

@@ -132,7 +132,7 @@ export const DEFAULT_CONFIG: LoopConfig = {
 	build: { attempts: 2, commit: true },
 	roles: {},
 	review: { rounds: 1 },
-	gates: { enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*", "/.pi/loop.json"] },
+	gates: { enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*"] },
 };
 
 export class ConfigError extends Error {}

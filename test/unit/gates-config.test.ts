@@ -36,7 +36,7 @@ function gatesError(gates: unknown): string {
 describe("gates config: defaults and merge", () => {
 	it("defaults: enabled, 2 rounds, .git/ node_modules/ .env* protected, every kind left to detection", () => {
 		const gates = loadConfig(project).gates;
-		expect(gates).toEqual({ enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*", "/.pi/loop.json"] });
+		expect(gates).toEqual({ enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*"] });
 		expect(gates.onWrite).toBeUndefined();
 		expect(gates.onDone).toBeUndefined();
 	});
@@ -48,7 +48,7 @@ describe("gates config: defaults and merge", () => {
 		expect(gates.onDone).toEqual([{ name: "global-tests", command: "make test" }]);
 		expect(gates.onWrite).toEqual([{ name: "fmt", command: "fmt {files}", glob: "**/*.go" }]);
 		expect(gates.enabled).toBe(true);
-		expect(gates.protectedPaths).toEqual([".git", "node_modules/", ".env*", "/.pi/loop.json"]);
+		expect(gates.protectedPaths).toEqual([".git", "node_modules/", ".env*"]);
 	});
 	it("a kind set in the project replaces the global list of that kind as a whole", () => {
 		writeGlobal({ gates: { onDone: [{ name: "a", command: "a" }, { name: "b", command: "b" }], protectedPaths: ["secrets/"] } });
@@ -60,7 +60,7 @@ describe("gates config: defaults and merge", () => {
 	it("loading does not change the defaults", () => {
 		writeProject({ gates: { rounds: 0, enabled: false, protectedPaths: ["x/"] } });
 		expect(loadConfig(project).gates).toEqual({ enabled: false, rounds: 0, protectedPaths: ["x/"] });
-		expect(DEFAULT_CONFIG.gates).toEqual({ enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*", "/.pi/loop.json"] });
+		expect(DEFAULT_CONFIG.gates).toEqual({ enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*"] });
 	});
 });
 
@@ -152,7 +152,7 @@ describe("planGates", () => {
 		expect(plan.gates).toEqual([]);
 		expect(plan.configError).toMatch(/key "gates\.onDone\.0": give exactly one/);
 		expect(plan.rounds).toBe(2);
-		expect(plan.protectedPaths).toEqual([".git", "node_modules/", ".env*", "/.pi/loop.json"]);
+		expect(plan.protectedPaths).toEqual([".git", "node_modules/", ".env*"]);
 	});
 	it("invalid JSON also turns gates off", () => {
 		writeFileSync(join(project, ".pi", "loop.json"), "{ nope");

@@ -1,9 +1,10 @@
 /** Unit tests: the gates a project gets when its config does not name them (detect.ts). */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { detectGates } from "../../extensions/gates/detect.ts";
+import { tempTree } from "../support/temp-tree.ts";
 
 const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
 /** PATH for the test: an empty directory unless a test puts a binary there. */
@@ -18,14 +19,7 @@ afterEach(() => {
 });
 
 /** A temp project with these files; a value of null is an empty executable (e.g. node_modules/.bin/prettier). */
-function project(files: Record<string, string | null>): string {
-	const dir = mkdtempSync(join(tmpdir(), "pi-loop-gates-detect-"));
-	for (const [name, content] of Object.entries(files)) {
-		mkdirSync(dirname(join(dir, name)), { recursive: true });
-		writeFileSync(join(dir, name), content ?? "", { mode: content === null ? 0o755 : 0o644 });
-	}
-	return dir;
-}
+const project = (files: Record<string, string | null>) => tempTree("pi-loop-gates-detect-", files);
 
 const pkg = (body: Record<string, unknown>) => JSON.stringify({ name: "x", ...body });
 
@@ -84,8 +78,8 @@ describe("detectGates onWrite: formatter", () => {
 	});
 	it("gofmt comes from PATH only (never node_modules)", () => {
 		const [cargo] = detectGates(project({ "Cargo.toml": "[package]\nname='x'\nedition='2021'\n" }), "onWrite");
-		expect(cargo).toMatchObject({ name: "cargo-fmt", glob: "**/*.rs", unavailable: "cargo is not installed (not on PATH)" });
-		expect(cargo?.command).toBe("cargo fmt -- {files}"); // reads the edition from Cargo.toml, unlike bare rustfmt
+		expect(cargo).toMatchObject({ name: "rustfmt", glob: "**/*.rs", unavailable: "rustfmt is not installed (not on PATH)" });
+		expect(cargo?.command).toBe("rustfmt --edition 2021 {files}"); // the crate's edition; rustfmt alone assumes 2015
 		const [gate] = detectGates(project({ "go.mod": "module x", "node_modules/.bin/gofmt": null }), "onWrite");
 		expect(gate).toMatchObject({ name: "gofmt", command: "gofmt -w {files}", glob: "**/*.go", source: "go.mod" });
 		expect(gate?.unavailable).toBe("gofmt is not installed (not on PATH)");

@@ -111,3 +111,11 @@ describe("protectedReason with configured patterns", () => {
 		expect(reason("../x", [])).toMatch(/is outside the project/);
 	});
 });
+
+describe("the gates' own configuration", () => {
+	it(".pi/loop.json is always protected, whatever the list says", () => {
+		const root = mkdtempSync(join(tmpdir(), "pi-loop-gates-own-"));
+		expect(protectedReason(root, ".pi/loop.json", [])).toBe(".pi/loop.json holds the gates' own configuration; the agent cannot change it (edit it yourself)");
+		expect(protectedReason(root, ".pi/loop/state.json", [])).toBeUndefined();
+	});
+});

@@ -123,4 +123,35 @@ describe("GateRuntime on done", () => {
 		expect(s.sent).toEqual([]);
 		expect(s.notices[0]).toMatch(/^gates: could not run tests \(command not found or not executable \(exit 127\)/);
 	});
+
+	it("print mode waits for a fix round sent for a later prompt even when an earlier prompt's check was superseded", async () => {
+		const r = runtimeWith("sleep 0.2; exit 1", 1);
+		const s = await promptThatWrote(r); // prompt a
+		r.inputSeen("prompt b");
+		await write(r, "2", "b.ts");
+		r.agentEnded("stop"); // prompt b ends while a's check still runs
+		await vi.waitFor(() => expect(s.sent).toHaveLength(1), { timeout: 5000 });
+		const waiting = r.settled();
+		const early = await Promise.race([waiting.then(() => "settled"), new Promise((res) => setTimeout(() => res("pending"), 300))]);
+		expect(early).toBe("pending");
+		r.inputSeen(s.sent[0] as string, "extension");
+		r.runStarted();
+		r.agentEnded("stop"); // the fix round changed nothing: still checked
+		await waiting;
+		expect(s.notices.at(-1)).toBe("gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).");
+		expect(s.notices).toContain("gates: ✗ tests — not sent to the agent: a newer prompt of yours came first");
+	});
+
+	it("an aborted fix round ends the round; the next prompt without writes runs no gates", async () => {
+		const r = runtimeWith("exit 1");
+		const s = await promptThatWrote(r);
+		await vi.waitFor(() => expect(s.sent).toHaveLength(1));
+		r.inputSeen(s.sent[0] as string, "extension");
+		r.agentEnded("aborted");
+		expect(s.notices.at(-1)).toBe("gates: fix round aborted; the gates were not run again");
+		r.inputSeen("what does this repo do?");
+		r.agentEnded("stop");
+		await r.settled();
+		expect(s.sent).toHaveLength(1);
+	});
 });

@@ -1,21 +1,14 @@
 /** Unit tests: markdown sections, the spec index and the hydrator's budget rules. */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hydrate, referencedSpecs, renderHydration } from "../../extensions/hydrate/hydrator.ts";
 import { estimateTokens, splitSections } from "../../extensions/hydrate/sections.ts";
 import { SpecIndex } from "../../extensions/hydrate/spec-index.ts";
 import { DEFAULT_CONFIG, type LoopConfig } from "../../extensions/shared/config.ts";
+import { tempTree } from "../support/temp-tree.ts";
 
-function project(files: Record<string, string>): string {
-	const dir = mkdtempSync(join(tmpdir(), "pi-loop-hydrate-"));
-	for (const [path, text] of Object.entries(files)) {
-		mkdirSync(dirname(join(dir, path)), { recursive: true });
-		writeFileSync(join(dir, path), text);
-	}
-	return dir;
-}
+const project = (files: Record<string, string>) => tempTree("pi-loop-hydrate-", files);
 
 const config = (budget: number): LoopConfig => ({ ...structuredClone(DEFAULT_CONFIG), hydration: { budget, progressLines: 5 } });
 

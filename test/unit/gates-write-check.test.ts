@@ -1,0 +1,52 @@
+/**
+ * One on-write batch with a fake language server: findings per file,
+ * non-JS/TS files left out, and files that still had errors asked again so
+ * the footer's mark follows a later write that fixed them.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Diagnostic } from "../../extensions/gates/diagnostics.ts";
+import type { GateResult } from "../../extensions/gates/messages.ts";
+import type { Gate } from "../../extensions/gates/plan.ts";
+import type { TypeScriptServer } from "../../extensions/gates/ts-server.ts";
+import { checkWrites } from "../../extensions/gates/write-check.ts";
+
+const cwd = mkdtempSync(join(tmpdir(), "pi-loop-gates-write-check-"));
+const gate: Gate = { name: "types", languageServer: "typescript", glob: "**/*", kind: "onWrite", timeout: 5, origin: "config", source: "config" };
+
+/** A server that reports an error for every file whose text contains "BROKEN"; records what it was asked. */
+function fakeServer(asked: string[][]): TypeScriptServer {
+	return {
+		diagnostics: async (files: string[]) => {
+			asked.push(files.map((f) => f.slice(cwd.length + 1)));
+			const { readFileSync } = await import("node:fs");
+			return files.flatMap((f): Diagnostic[] => (readFileSync(f, "utf8").includes("BROKEN") ? [{ file: f.slice(cwd.length + 1), line: 1, col: 1, severity: "error", message: "broken", code: "TS1" }] : []));
+		},
+	} as unknown as TypeScriptServer;
+}
+
+describe("checkWrites", () => {
+	it("asks again about files that still had errors, so the mark turns ✓ when a later write fixed them", async () => {
+		const asked: string[][] = [];
+		const results: GateResult[] = [];
+		const deps = { cwd, gates: [gate], server: () => fakeServer(asked), previous: new Map<string, Diagnostic[]>(), record: (r: GateResult) => results.push(r) };
+		writeFileSync(join(cwd, "use.ts"), "BROKEN until lib exists");
+		const first = await checkWrites(deps, [join(cwd, "use.ts")]);
+		expect(first.get(join(cwd, "use.ts"))).toContain("use.ts:1:1 error TS1: broken");
+		expect(results.at(-1)).toMatchObject({ status: "failed", detail: "errors in use.ts" });
+		writeFileSync(join(cwd, "use.ts"), "fine now"); // fixed by the write of lib.ts, as far as the server is concerned
+		writeFileSync(join(cwd, "lib.ts"), "export");
+		const second = await checkWrites(deps, [join(cwd, "lib.ts")]);
+		expect(asked.at(-1)).toEqual(["lib.ts", "use.ts"]);
+		expect([...second.keys()]).toEqual([join(cwd, "lib.ts")]);
+		expect(results.at(-1)).toMatchObject({ status: "passed" });
+	});
+
+	it("leaves files the server does not handle out, instead of calling them clean", async () => {
+		const deps = { cwd, gates: [gate], server: () => fakeServer([]), previous: new Map<string, Diagnostic[]>(), record: () => {} };
+		writeFileSync(join(cwd, "notes.md"), "BROKEN");
+		expect((await checkWrites(deps, [join(cwd, "notes.md")])).size).toBe(0);
+	});
+});
