@@ -4,7 +4,7 @@
  * belongs to the prompt it was for, and when nothing more is to come (print
  * mode waits for that before pi exits).
  */
-import { fixRoundMessage, type GateResult, stopMessage } from "./messages.ts";
+import { FIX_PREFIX, fixRoundMessage, type GateResult, resultMarks, stopMessage } from "./messages.ts";
 
 export interface RoundIO {
 	/** Starts the fix round (a follow-up user message). */
@@ -22,7 +22,6 @@ export interface DoneTicket {
 export const FIX_START_GRACE_MS = 10_000;
 /** After a fix round's run ends in an error, how long pi may take to retry it (its backoff is 2 + 4 + 8 s). */
 export const FIX_RETRY_WAIT_MS = 30_000;
-export const FIX_PREFIX = "[gates] The project's checks failed";
 
 /** A fix round from sending to the end of its agent run. */
 interface FixRound {
@@ -38,7 +37,6 @@ export class DoneRounds {
 	private round = 0;
 	private userInputs = 0;
 	private fix?: FixRound;
-	private checks = 0;
 
 	constructor(private readonly rounds: () => number) {}
 
@@ -79,18 +77,16 @@ export class DoneRounds {
 		return true;
 	}
 
-	/** An on-done check is about to run. */
-	begin(): DoneTicket {
-		this.checks++;
+	/** An on-done check is about to run for the current prompt. */
+	ticket(): DoneTicket {
 		return { inputs: this.userInputs };
 	}
 
 	/** Decides after the on-done gates ran: all clear, a fix round, or stop. Returns whether a fix round was sent. */
 	decide(results: GateResult[], ticket: DoneTicket, io: RoundIO): boolean {
-		this.checks--;
 		const fixable = results.filter((r) => r.status !== "passed" && !r.cannotRun);
 		const cannotRun = results.filter((r) => r.cannotRun);
-		const marks = results.map((r) => `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`).join(" ");
+		const marks = resultMarks(results);
 		if (cannotRun.length > 0) io.say(`gates: could not run ${cannotRun.map((r) => `${r.gate} (${r.detail})`).join("; ")} — not sent to the agent`, "warning");
 		if (ticket.inputs !== this.userInputs) {
 			if (fixable.length > 0) io.say(`gates: ${marks} — not sent to the agent: a newer prompt of yours came first`, "warning");
@@ -131,20 +127,15 @@ export class DoneRounds {
 		this.round = 0;
 	}
 
-	/** A check was dropped before deciding (gates turned off, session replaced). */
-	dropped(): void {
-		this.checks--;
-	}
-
 	/** A new session: nothing of the old one's rounds carries over. */
 	reset(): void {
 		this.fix = undefined;
 		this.round = 0;
 	}
 
-	/** Whether a fix round is still to be sent, run, retried or checked. */
+	/** Whether a check or a fix round is still to run, be retried or be checked (`busy`: a check is queued or running). */
 	private pending(busy: boolean, io: RoundIO): boolean {
-		if (busy || this.checks > 0) return true;
+		if (busy) return true;
 		const fix = this.fix;
 		if (!fix) return false;
 		if (fix.erroredAt !== undefined && Date.now() - fix.erroredAt > FIX_RETRY_WAIT_MS) {

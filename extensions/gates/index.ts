@@ -33,7 +33,6 @@ async function load(): Promise<RuntimeModule> {
 	return entry.module;
 }
 
-
 const WRITE_TOOLS = new Set(["write", "edit"]);
 
 function pathOf(input: Record<string, unknown>): string | undefined {

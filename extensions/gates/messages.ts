@@ -22,6 +22,8 @@ export interface GateResult {
 }
 
 const MARK: Record<GateStatus, string> = { passed: "✓", failed: "✗", unavailable: "?" };
+/** How a fix-round follow-up begins (recognized when it comes back as input). */
+export const FIX_PREFIX = "[gates] The project's checks failed";
 const FAILURE_TAIL_LINES = 40;
 
 /** `✓ typescript ✗ tests` — the latest result of each gate, in plan order. */
@@ -33,6 +35,11 @@ export function statusLine(plan: GatePlan, results: Map<string, GateResult>, off
 		return r ? [`${MARK[r.status]} ${g.name}`] : [];
 	});
 	return marks.length > 0 ? marks.join(" ") : undefined;
+}
+
+/** `✓ tests ✗ lint ? mypy` — one run's results; a gate that could not run is "?", one that timed out "✗". */
+export function resultMarks(results: GateResult[]): string {
+	return results.map((r) => `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`).join(" ");
 }
 
 export function resultKey(gate: Pick<Gate, "kind" | "name">): string {
@@ -84,7 +91,7 @@ function failureBlock(failures: GateResult[]): string {
 
 export function fixRoundMessage(failures: GateResult[], round: number, rounds: number): string {
 	return [
-		`[gates] The project's checks failed after your changes (fix round ${round} of ${rounds}):`,
+		`${FIX_PREFIX} after your changes (fix round ${round} of ${rounds}):`,
 		"",
 		failureBlock(failures),
 		"",

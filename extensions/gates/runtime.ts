@@ -13,7 +13,7 @@ import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { filesFor, runCommandGate } from "./command-gate.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { DoneRounds } from "./done-rounds.ts";
-import { type GateResult, gatesReport, resultKey, statusLine, turnEndMessage } from "./messages.ts";
+import { type GateResult, gatesReport, resultKey, resultMarks, statusLine, turnEndMessage } from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
 import { protectedReason, toolPath } from "./protect.ts";
 import { TypeScriptServer } from "./ts-server.ts";
@@ -243,23 +243,14 @@ export class GateRuntime {
 		const gates = runningLoopCheck(this.cwd) !== undefined ? [] : this.commandGates("onDone", changed);
 		// A fix round that changed nothing is still checked: the failures have not gone away by themselves.
 		if ((changedNow.size === 0 && !fixEnded) || gates.length === 0) return;
-		const ticket = this.rounds.begin();
+		const ticket = this.rounds.ticket();
 		const generation = this.generation;
 		this.enqueue(async (signal) => {
-			let decided = false;
-			try {
-				if (!this.on) return; // turned off while queued
-				const results = await this.runGates(gates, changed, signal);
-				const marks = results.map((r) => `${r.status === "passed" ? "✓" : "✗"} ${r.gate}`).join(" ");
-				if (signal.aborted || !this.on) this.say("gates: on-done check stopped (/gates off)", "warning");
-				else if (generation !== this.generation) this.say(`gates: ${marks} — the session changed, nothing sent`, "warning");
-				else {
-					decided = true;
-					if (this.rounds.decide(results, ticket, this.roundIO())) this.carry = files;
-				}
-			} finally {
-				if (!decided) this.rounds.dropped();
-			}
+			if (!this.on) return; // turned off while queued
+			const results = await this.runGates(gates, changed, signal);
+			if (signal.aborted || !this.on) this.say("gates: on-done check stopped (/gates off)", "warning");
+			else if (generation !== this.generation) this.say(`gates: ${resultMarks(results)} — the session changed, nothing sent`, "warning");
+			else if (this.rounds.decide(results, ticket, this.roundIO())) this.carry = files;
 		});
 	}
 
