@@ -24,17 +24,17 @@ interface FormatterRule {
 	/** Project-local binary first, then PATH. */
 	binary: string;
 	local?: boolean;
-	args: string;
+	/** The gate's command for the found program (shell-quoted). */
+	command: (program: string, cwd: string) => string;
 	glob: string;
 }
 
 const FORMATTERS: FormatterRule[] = [
-	{ name: "prettier", markers: prettierMarker, binary: "prettier", local: true, args: "--write {files}", glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,css,scss,less,md,yaml,yml,html,vue}` },
-	{ name: "biome", markers: (cwd) => ["biome.json", "biome.jsonc"].find((f) => existsSync(join(cwd, f))), binary: "biome", local: true, args: "format --write {files}", glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,jsonc,css}` },
-	{ name: "gofmt", markers: (cwd) => (existsSync(join(cwd, "go.mod")) ? "go.mod" : undefined), binary: "gofmt", args: "-w {files}", glob: "**/*.go" },
-	// rustfmt on the written files only (cargo fmt would reformat the whole crate), with the crate's edition.
-	{ name: "rustfmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "rustfmt", args: "--edition {edition} {files}", glob: "**/*.rs" },
-	{ name: "ruff", markers: ruffMarker, binary: "ruff", args: "format {files}", glob: "**/*.{py,pyi}" },
+	{ name: "prettier", markers: prettierMarker, binary: "prettier", local: true, command: (p) => `${p} --write {files}`, glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,css,scss,less,md,yaml,yml,html,vue}` },
+	{ name: "biome", markers: (cwd) => ["biome.json", "biome.jsonc"].find((f) => existsSync(join(cwd, f))), binary: "biome", local: true, command: (p) => `${p} format --write {files}`, glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,jsonc,css}` },
+	{ name: "gofmt", markers: (cwd) => (existsSync(join(cwd, "go.mod")) ? "go.mod" : undefined), binary: "gofmt", command: (p) => `${p} -w {files}`, glob: "**/*.go" },
+	{ name: "rustfmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "rustfmt", command: rustfmtCommand, glob: "**/*.rs" },
+	{ name: "ruff", markers: ruffMarker, binary: "ruff", command: (p) => `${p} format {files}`, glob: "**/*.{py,pyi}" },
 ];
 
 function prettierMarker(cwd: string): string | undefined {
@@ -49,13 +49,32 @@ function ruffMarker(cwd: string): string | undefined {
 	return existsSync(pyproject) && readFileSync(pyproject, "utf8").includes("[tool.ruff") ? "pyproject.toml [tool.ruff]" : undefined;
 }
 
-/** The crate's `edition` from Cargo.toml (rustfmt alone assumes 2015). */
-function rustEdition(cwd: string): string {
+/**
+ * Each written file formatted alone through stdin and written back only when
+ * rustfmt succeeded: run on a path, rustfmt would also reformat the modules
+ * the file declares (and fail on one not written yet); `cargo fmt` would
+ * reformat the whole crate.
+ */
+function rustfmtCommand(program: string, cwd: string): string {
+	return `rc=0; for f in {files}; do out=$(${program} --edition ${rustEdition(cwd)} < "$f") && printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`;
+}
+
+/**
+ * The edition rustfmt should assume (alone it assumes 2015): the root
+ * package's, else the workspace's `[workspace.package]` one; a package that
+ * names none is 2015 (Cargo's rule), a workspace that names none 2021.
+ */
+export function rustEdition(cwd: string): string {
+	let toml: string;
 	try {
-		return /^\s*edition\s*=\s*["'](\d{4})["']/m.exec(readFileSync(join(cwd, "Cargo.toml"), "utf8"))?.[1] ?? "2015";
+		toml = readFileSync(join(cwd, "Cargo.toml"), "utf8");
 	} catch {
-		return "2015";
+		return "2021";
 	}
+	const section = (name: string) => new RegExp(`^\\[${name.replace(".", "\\.")}\\]\\s*$([\\s\\S]*?)(?=^\\[|(?![\\s\\S]))`, "m").exec(toml)?.[1];
+	const edition = (body: string | undefined) => (body ? /^\s*edition\s*=\s*["'](\d{4})["']/m.exec(body)?.[1] : undefined);
+	const pkg = section("package");
+	return edition(pkg) ?? edition(section("workspace.package")) ?? (pkg !== undefined ? "2015" : "2021");
 }
 
 function readJson(path: string): Record<string, unknown> | undefined {
@@ -83,8 +102,7 @@ function detectFormatter(cwd: string): DetectedGate | undefined {
 		if (!source) continue;
 		const local = join(cwd, "node_modules", ".bin", rule.binary);
 		const binary = rule.local && existsSync(local) ? `node_modules/.bin/${rule.binary}` : onPath(rule.binary);
-		const args = rule.args.replace("{edition}", rustEdition(cwd));
-		const gate: DetectedGate = { name: rule.name, command: `${quote(binary ?? rule.binary)} ${args}`, glob: rule.glob, source };
+		const gate: DetectedGate = { name: rule.name, command: rule.command(quote(binary ?? rule.binary), cwd), glob: rule.glob, source };
 		if (!binary) gate.unavailable = `${rule.binary} is not installed${rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)"}`;
 		return gate;
 	}

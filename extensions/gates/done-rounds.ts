@@ -14,20 +14,24 @@ export interface RoundIO {
 	headless: () => boolean;
 }
 
-/** Which user prompt an on-done check answers. */
+/** Which user prompt and which round an on-done check answers. */
 export interface DoneTicket {
 	inputs: number;
+	round: number;
 }
 
 export const FIX_START_GRACE_MS = 10_000;
-/** After a fix round's run ends in an error, how long pi may take to retry it (its backoff is 2 + 4 + 8 s). */
-export const FIX_RETRY_WAIT_MS = 30_000;
+/** After a fix round's run ends in an error, how long pi may take to retry it (its backoff is 2 + 4 + 8 s) or compact. */
+export const FIX_RETRY_WAIT_MS = 60_000;
 
 /** A fix round from sending to the end of its agent run. */
 interface FixRound {
 	text: string;
-	/** pi took it as input (the run starts or is queued). */
+	/** pi took it as input (the run starts or is queued), at this time. */
 	seen: boolean;
+	seenAt?: number;
+	/** Its run started (only that run's end is the fix round's end). */
+	started?: boolean;
 	/** Its run ended in an error at this time; a retry may still come. */
 	erroredAt?: number;
 	failures: GateResult[];
@@ -45,16 +49,26 @@ export class DoneRounds {
 		const fix = this.fix;
 		if (fix && !fix.seen && (text === fix.text || (source === "extension" && text.startsWith(FIX_PREFIX)))) {
 			fix.seen = true;
+			fix.seenAt = Date.now();
 			return false;
 		}
+		// The user's own prompt takes over: whatever fix round was under way is no longer followed.
+		this.fix = undefined;
 		this.userInputs++;
 		this.round = 0;
 		return true;
 	}
 
-	/** agent_start: a retry of an errored fix run is under way again. */
+	/** agent_start: the fix round's run (or pi's retry of it) is under way. */
 	runStarted(): void {
-		if (this.fix?.seen) this.fix.erroredAt = undefined;
+		if (!this.fix?.seen) return;
+		this.fix.started = true;
+		this.fix.erroredAt = undefined;
+	}
+
+	/** Compaction before a retry takes its time: the wait for the retry starts again. */
+	compacting(): void {
+		if (this.fix?.erroredAt !== undefined) this.fix.erroredAt = Date.now();
 	}
 
 	/**
@@ -63,7 +77,7 @@ export class DoneRounds {
 	 */
 	runEnded(stopReason: string | undefined, io: RoundIO): boolean {
 		const fix = this.fix;
-		if (!fix?.seen) return false;
+		if (!fix?.started) return false;
 		if (stopReason === "error") {
 			fix.erroredAt = Date.now();
 			return false;
@@ -77,9 +91,9 @@ export class DoneRounds {
 		return true;
 	}
 
-	/** An on-done check is about to run for the current prompt. */
+	/** An on-done check is about to run for the current prompt and round. */
 	ticket(): DoneTicket {
-		return { inputs: this.userInputs };
+		return { inputs: this.userInputs, round: this.round };
 	}
 
 	/** Decides after the on-done gates ran: all clear, a fix round, or stop. Returns whether a fix round was sent. */
@@ -90,6 +104,11 @@ export class DoneRounds {
 		if (cannotRun.length > 0) io.say(`gates: could not run ${cannotRun.map((r) => `${r.gate} (${r.detail})`).join("; ")} — not sent to the agent`, "warning");
 		if (ticket.inputs !== this.userInputs) {
 			if (fixable.length > 0) io.say(`gates: ${marks} — not sent to the agent: a newer prompt of yours came first`, "warning");
+			return false;
+		}
+		if (ticket.round !== this.round || this.fix !== undefined) {
+			// A run between rounds (not the fix round's own) wrote files: its check does not start or stop rounds.
+			io.say(`gates: ${marks}${fixable.length > 0 ? ` — fix round ${this.round} is under way` : ""}`, fixable.length > 0 ? "warning" : "info");
 			return false;
 		}
 		if (fixable.length === 0) {
@@ -138,13 +157,14 @@ export class DoneRounds {
 		if (busy) return true;
 		const fix = this.fix;
 		if (!fix) return false;
-		if (fix.erroredAt !== undefined && Date.now() - fix.erroredAt > FIX_RETRY_WAIT_MS) {
-			this.fix = undefined;
-			io.say("gates: the fix round ended in an error", "error");
-			this.stop(fix.failures, this.round, io);
-			return false;
-		}
-		return true;
+		const now = Date.now();
+		const neverRan = fix.seen && !fix.started && now - (fix.seenAt ?? now) > FIX_START_GRACE_MS;
+		const gaveUp = fix.erroredAt !== undefined && now - fix.erroredAt > FIX_RETRY_WAIT_MS;
+		if (!neverRan && !gaveUp) return true;
+		this.fix = undefined;
+		io.say(neverRan ? "gates: the fix round never started" : "gates: the fix round ended in an error", "error");
+		this.stop(fix.failures, this.round, io);
+		return false;
 	}
 
 	/** Resolves when no on-done check or fix round is still to come. */

@@ -108,6 +108,10 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 		loadedRuntime(ctx)?.runStarted();
 	});
 
+	pi.on("session_before_compact", (_event, ctx) => {
+		loadedRuntime(ctx)?.compacting();
+	});
+
 	pi.on("agent_end", (event, ctx) => {
 		// pi's retries and compaction continue a run without a new before_agent_start: never count past the starts.
 		entry.runsEnded = Math.min(entry.runsEnded + 1, entry.runsStarted);

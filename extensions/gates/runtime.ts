@@ -11,14 +11,13 @@ import { notify } from "../shared/notify.ts";
 import { processWide } from "../shared/process-wide.ts";
 import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { filesFor, runCommandGate } from "./command-gate.ts";
-import type { Diagnostic } from "./diagnostics.ts";
 import { DoneRounds } from "./done-rounds.ts";
 import { type GateResult, gatesReport, resultKey, resultMarks, statusLine, turnEndMessage } from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
 import { protectedReason, toolPath } from "./protect.ts";
 import { TypeScriptServer } from "./ts-server.ts";
 import { WriteBatcher } from "./write-batch.ts";
-import { checkWrites } from "./write-check.ts";
+import { CheckMemory, checkWrites } from "./write-check.ts";
 
 /** How the runtime talks back to the current session. */
 export interface GateIO {
@@ -31,8 +30,8 @@ export class GateRuntime {
 	off = false;
 	private server?: TypeScriptServer;
 	readonly results = new Map<string, GateResult>();
-	private readonly previous = new Map<string, Diagnostic[]>();
-	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), server: () => this.typescript(), previous: this.previous, record: (r) => this.record(r) }, files));
+	private readonly memory = new CheckMemory();
+	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), server: () => this.typescript(), memory: this.memory, record: (r) => this.record(r) }, files));
 	private changedThisTurn = new Set<string>();
 	private changedThisPrompt = new Set<string>();
 	/** Files of the check that started the running fix round: its end is checked against them too. */
@@ -94,6 +93,7 @@ export class GateRuntime {
 		if (newSession) {
 			// Nothing of an older session's prompt is checked or fixed in this one.
 			this.generation++;
+			this.running?.abort();
 			this.changedThisTurn = new Set();
 			this.changedThisPrompt = new Set();
 			this.carry = new Set();
@@ -218,6 +218,10 @@ export class GateRuntime {
 		this.rounds.runStarted();
 	}
 
+	compacting(): void {
+		this.rounds.compacting();
+	}
+
 	private roundIO() {
 		return {
 			send: (text: string) => this.io?.sendUserMessage(text, this.ctx?.isIdle() === false ? "followUp" : undefined),
@@ -248,9 +252,9 @@ export class GateRuntime {
 		this.enqueue(async (signal) => {
 			if (!this.on) return; // turned off while queued
 			const results = await this.runGates(gates, changed, signal);
-			if (signal.aborted || !this.on) this.say("gates: on-done check stopped (/gates off)", "warning");
+			if (signal.aborted || !this.on) this.say(`gates: on-done check stopped (${this.on ? "the session changed" : "/gates off"})`, "warning");
 			else if (generation !== this.generation) this.say(`gates: ${resultMarks(results)} — the session changed, nothing sent`, "warning");
-			else if (this.rounds.decide(results, ticket, this.roundIO())) this.carry = files;
+			else this.carry = this.rounds.decide(results, ticket, this.roundIO()) ? files : new Set();
 		});
 	}
 
@@ -280,7 +284,7 @@ export class GateRuntime {
 
 	/** `/gates run <name>` for a language-server gate: diagnostics of every file written this process. */
 	async diagnoseWritten(): Promise<Map<string, string>> {
-		return checkWrites({ cwd: this.cwd, gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)), server: () => this.typescript(), previous: new Map(), record: (r) => this.record(r) }, [...this.written]);
+		return checkWrites({ cwd: this.cwd, gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)), server: () => this.typescript(), memory: new CheckMemory(), record: (r) => this.record(r) }, [...this.written]);
 	}
 
 	private say(text: string, level: "info" | "warning" | "error" = "info"): void {

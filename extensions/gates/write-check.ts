@@ -16,19 +16,35 @@ export interface WriteCheckDeps {
 	cwd: string;
 	gates: Gate[];
 	server: () => TypeScriptServer;
-	/** The file's diagnostics from its previous check by a gate; updated here. */
-	previous: Map<string, Diagnostic[]>;
+	/** Per gate and file: what the agent was last shown, and what the server last said; updated here. */
+	memory: CheckMemory;
 	record: (result: GateResult) => void;
 }
 
-function previousKey(gate: string, file: string): string {
-	return `${gate}\u0000${file}`;
-}
+/**
+ * Diagnostics per gate and file. `shown` is what the agent saw in a tool
+ * result ("new since the last check" is measured against it); `latest` is
+ * the server's last answer, also for files asked again without being shown
+ * (the footer and the re-asking go by it).
+ */
+export class CheckMemory {
+	readonly shown = new Map<string, Diagnostic[]>();
+	readonly latest = new Map<string, Diagnostic[]>();
 
-/** Files whose last check by `gate` found errors. */
-function filesWithErrors(previous: Map<string, Diagnostic[]>, gate: string): string[] {
-	const prefix = previousKey(gate, "");
-	return [...previous].filter(([key, items]) => key.startsWith(prefix) && items.some((d) => d.severity === "error")).map(([key]) => key.slice(prefix.length));
+	static key(gate: string, file: string): string {
+		return `${gate}\u0000${file}`;
+	}
+
+	/** Files whose latest check by `gate` found errors. */
+	filesWithErrors(gate: string): string[] {
+		const prefix = CheckMemory.key(gate, "");
+		return [...this.latest].filter(([key, items]) => key.startsWith(prefix) && items.some((d) => d.severity === "error")).map(([key]) => key.slice(prefix.length));
+	}
+
+	forget(gate: string, file: string): void {
+		this.shown.delete(CheckMemory.key(gate, file));
+		this.latest.delete(CheckMemory.key(gate, file));
+	}
 }
 
 function hashOf(path: string): string | undefined {
@@ -58,13 +74,13 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		const matched = filesFor(gate, relFiles).filter(servesFile);
 		if (matched.length === 0) continue;
 		// Files written earlier that still had errors are asked again: this write may have fixed them.
-		const recheck = filesWithErrors(deps.previous, gate.name).filter((f) => !matched.includes(f));
-		for (const f of recheck) if (!existsSync(resolve(cwd, f))) deps.previous.delete(previousKey(gate.name, f));
+		const recheck = deps.memory.filesWithErrors(gate.name).filter((f) => !matched.includes(f));
+		for (const f of recheck) if (!existsSync(resolve(cwd, f))) deps.memory.forget(gate.name, f);
 		const again = recheck.filter((f) => existsSync(resolve(cwd, f)));
 		try {
 			const found = await deps.server().diagnostics([...matched, ...again].map((f) => resolve(cwd, f)), gate.timeout * 1000);
 			for (const f of matched) add(f, { gate: gate.name, status: "diagnostics", items: found.filter((d) => d.file === f) });
-			for (const f of again) deps.previous.set(previousKey(gate.name, f), found.filter((d) => d.file === f));
+			for (const f of again) deps.memory.latest.set(CheckMemory.key(gate.name, f), found.filter((d) => d.file === f));
 		} catch (error) {
 			if (!(error instanceof Unavailable)) throw error;
 			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: error.message });
@@ -74,14 +90,18 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 	const blocks = new Map<string, string>();
 	for (const [i, f] of relFiles.entries()) {
 		const list = findings.get(f) ?? [];
-		const block = renderFindings(list, (gate) => deps.previous.get(previousKey(gate, f)));
-		for (const finding of list) if (finding.status === "diagnostics") deps.previous.set(previousKey(finding.gate, f), finding.items);
+		const block = renderFindings(list, (gate) => deps.memory.shown.get(CheckMemory.key(gate, f)));
+		for (const finding of list) {
+			if (finding.status !== "diagnostics") continue;
+			deps.memory.shown.set(CheckMemory.key(finding.gate, f), finding.items);
+			deps.memory.latest.set(CheckMemory.key(finding.gate, f), finding.items);
+		}
 		if (block) blocks.set(files[i] as string, block);
 	}
 	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
 		if (!relFiles.some((f) => findings.get(f)?.some((x) => x.gate === gate.name && x.status === "diagnostics"))) continue;
 		// The footer says ✗ while any file written so far still has errors, not just the last one checked.
-		const failing = filesWithErrors(deps.previous, gate.name);
+		const failing = deps.memory.filesWithErrors(gate.name);
 		deps.record({ gate: gate.name, kind: gate.kind, status: failing.length > 0 ? "failed" : "passed", at: Date.now(), detail: failing.length > 0 ? `errors in ${failing.join(", ")}` : undefined });
 	}
 	return blocks;

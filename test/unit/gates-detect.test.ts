@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { detectGates } from "../../extensions/gates/detect.ts";
+import { detectGates, rustEdition } from "../../extensions/gates/detect.ts";
 import { tempTree } from "../support/temp-tree.ts";
 
 const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
@@ -79,7 +79,8 @@ describe("detectGates onWrite: formatter", () => {
 	it("gofmt comes from PATH only (never node_modules)", () => {
 		const [cargo] = detectGates(project({ "Cargo.toml": "[package]\nname='x'\nedition='2021'\n" }), "onWrite");
 		expect(cargo).toMatchObject({ name: "rustfmt", glob: "**/*.rs", unavailable: "rustfmt is not installed (not on PATH)" });
-		expect(cargo?.command).toBe("rustfmt --edition 2021 {files}"); // the crate's edition; rustfmt alone assumes 2015
+		// File by file through stdin, with the crate's edition (rustfmt alone assumes 2015).
+		expect(cargo?.command).toBe(`rc=0; for f in {files}; do out=$(rustfmt --edition 2021 < "$f") && printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`);
 		const [gate] = detectGates(project({ "go.mod": "module x", "node_modules/.bin/gofmt": null }), "onWrite");
 		expect(gate).toMatchObject({ name: "gofmt", command: "gofmt -w {files}", glob: "**/*.go", source: "go.mod" });
 		expect(gate?.unavailable).toBe("gofmt is not installed (not on PATH)");
@@ -158,5 +159,16 @@ describe("TypeScript diagnostics for a project with TypeScript of its own", () =
 	it("TypeScript 7 of its own is used as is", () => {
 		const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version: "7.0.2" }) }), "onWrite");
 		expect(gate?.unavailable).toBeUndefined();
+	});
+});
+
+describe("rustEdition", () => {
+	it.each([
+		['[package]\nname = "x"\nedition = "2021"\n', "2021"],
+		['[package]\nname = "x"\n\n[dependencies]\nedition = "2018"\n', "2015"],
+		['[workspace]\nmembers = ["a"]\n\n[workspace.package]\nedition = "2024"\n', "2024"],
+		['[workspace]\nmembers = ["a"]\n', "2021"],
+	])("Cargo.toml %j → %s", (toml, edition) => {
+		expect(rustEdition(project({ "Cargo.toml": toml }))).toBe(edition);
 	});
 });

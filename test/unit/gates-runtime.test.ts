@@ -45,6 +45,21 @@ async function write(r: GateRuntime, id: string, path: string): Promise<void> {
 	await r.afterWrite(id, path, true);
 }
 
+/** pi takes the sent fix round as input and runs it to `stopReason`. */
+function runFixRound(r: GateRuntime, s: Fake, stopReason: string): void {
+	r.inputSeen(s.sent.at(-1) as string, "extension");
+	r.runStarted();
+	r.agentEnded(stopReason);
+}
+
+/** A prompt that wrote a file, whose failing on-done check has sent fix round 1. */
+async function afterFirstFixRound(onDone: string, rounds = 2): Promise<{ r: GateRuntime; s: Fake }> {
+	const r = runtimeWith(onDone, rounds);
+	const s = await promptThatWrote(r);
+	await vi.waitFor(() => expect(s.sent).toHaveLength(1));
+	return { r, s };
+}
+
 /** A session bound to `r` in which a prompt wrote a.ts and ended. */
 async function promptThatWrote(r: GateRuntime): Promise<Fake> {
 	const s = fakeSession();
@@ -104,7 +119,8 @@ describe("GateRuntime on done", () => {
 		r.bind(second.ctx, second.io, true);
 		await r.settled();
 		expect([...first.sent, ...second.sent]).toEqual([]);
-		expect(second.notices.at(-1)).toBe("gates: ✗ tests — the session changed, nothing sent");
+		// The new session stops the old check rather than waiting behind it.
+		expect(second.notices.at(-1)).toBe("gates: on-done check stopped (the session changed)");
 	});
 
 	it("a newer prompt of the user's wins over a fix round for the older one", async () => {
@@ -134,24 +150,41 @@ describe("GateRuntime on done", () => {
 		const waiting = r.settled();
 		const early = await Promise.race([waiting.then(() => "settled"), new Promise((res) => setTimeout(() => res("pending"), 300))]);
 		expect(early).toBe("pending");
-		r.inputSeen(s.sent[0] as string, "extension");
-		r.runStarted();
-		r.agentEnded("stop"); // the fix round changed nothing: still checked
+		runFixRound(r, s, "stop"); // the fix round changed nothing: still checked
 		await waiting;
 		expect(s.notices.at(-1)).toBe("gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).");
 		expect(s.notices).toContain("gates: ✗ tests — not sent to the agent: a newer prompt of yours came first");
 	});
 
 	it("an aborted fix round ends the round; the next prompt without writes runs no gates", async () => {
-		const r = runtimeWith("exit 1");
-		const s = await promptThatWrote(r);
-		await vi.waitFor(() => expect(s.sent).toHaveLength(1));
-		r.inputSeen(s.sent[0] as string, "extension");
-		r.agentEnded("aborted");
+		const { r, s } = await afterFirstFixRound("exit 1");
+		runFixRound(r, s, "aborted");
 		expect(s.notices.at(-1)).toBe("gates: fix round aborted; the gates were not run again");
 		r.inputSeen("what does this repo do?");
 		r.agentEnded("stop");
 		await r.settled();
 		expect(s.sent).toHaveLength(1);
+	});
+
+	it("a user prompt after a fix round that errored takes over: its end is not taken for the fix round's", async () => {
+		const { r, s } = await afterFirstFixRound("exit 1");
+		runFixRound(r, s, "error"); // not retried
+		r.inputSeen("what does this repo do?");
+		r.runStarted();
+		r.agentEnded("stop"); // wrote nothing
+		await r.settled();
+		expect(s.sent).toHaveLength(1);
+	});
+
+	it("a run between rounds that wrote files does not start or stop rounds (at most `rounds` fix rounds)", async () => {
+		const { r, s } = await afterFirstFixRound("exit 1", 1);
+		// Another extension's turn (no input) writes while fix round 1 is outstanding.
+		await write(r, "2", "c.ts");
+		r.agentEnded("stop");
+		await vi.waitFor(() => expect(s.notices.at(-1)).toBe("gates: ✗ tests — fix round 1 is under way"));
+		runFixRound(r, s, "stop");
+		await r.settled();
+		expect(s.sent).toHaveLength(1);
+		expect(s.notices.at(-1)).toBe("gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).");
 	});
 });

@@ -11,7 +11,7 @@ import type { Diagnostic } from "../../extensions/gates/diagnostics.ts";
 import type { GateResult } from "../../extensions/gates/messages.ts";
 import type { Gate } from "../../extensions/gates/plan.ts";
 import type { TypeScriptServer } from "../../extensions/gates/ts-server.ts";
-import { checkWrites } from "../../extensions/gates/write-check.ts";
+import { CheckMemory, checkWrites } from "../../extensions/gates/write-check.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "pi-loop-gates-write-check-"));
 const gate: Gate = { name: "types", languageServer: "typescript", glob: "**/*", kind: "onWrite", timeout: 5, origin: "config", source: "config" };
@@ -31,7 +31,7 @@ describe("checkWrites", () => {
 	it("asks again about files that still had errors, so the mark turns ✓ when a later write fixed them", async () => {
 		const asked: string[][] = [];
 		const results: GateResult[] = [];
-		const deps = { cwd, gates: [gate], server: () => fakeServer(asked), previous: new Map<string, Diagnostic[]>(), record: (r: GateResult) => results.push(r) };
+		const deps = { cwd, gates: [gate], server: () => fakeServer(asked), memory: new CheckMemory(), record: (r: GateResult) => results.push(r) };
 		writeFileSync(join(cwd, "use.ts"), "BROKEN until lib exists");
 		const first = await checkWrites(deps, [join(cwd, "use.ts")]);
 		expect(first.get(join(cwd, "use.ts"))).toContain("use.ts:1:1 error TS1: broken");
@@ -45,8 +45,24 @@ describe("checkWrites", () => {
 	});
 
 	it("leaves files the server does not handle out, instead of calling them clean", async () => {
-		const deps = { cwd, gates: [gate], server: () => fakeServer([]), previous: new Map<string, Diagnostic[]>(), record: () => {} };
+		const deps = { cwd, gates: [gate], server: () => fakeServer([]), memory: new CheckMemory(), record: () => {} };
 		writeFileSync(join(cwd, "notes.md"), "BROKEN");
 		expect((await checkWrites(deps, [join(cwd, "notes.md")])).size).toBe(0);
+	});
+
+	it("an error found while asking again about another write is still new when its file is written next", async () => {
+		const results: GateResult[] = [];
+		const deps = { cwd, gates: [gate], server: () => fakeServer([]), memory: new CheckMemory(), record: (r: GateResult) => results.push(r) };
+		writeFileSync(join(cwd, "b.ts"), "BROKEN one way");
+		await checkWrites(deps, [join(cwd, "b.ts")]);
+		writeFileSync(join(cwd, "b2.ts"), "x");
+		const server = {
+			diagnostics: async (files: string[]) =>
+				files.flatMap((f): Diagnostic[] => (f.endsWith("b.ts") ? [{ file: "b.ts", line: 2, col: 1, severity: "error", message: "broken another way", code: "TS2" }] : [])),
+		} as unknown as TypeScriptServer;
+		await checkWrites({ ...deps, server: () => server }, [join(cwd, "b2.ts")]);
+		expect(results.at(-1)).toMatchObject({ status: "failed", detail: "errors in b.ts" });
+		const again = await checkWrites({ ...deps, server: () => server }, [join(cwd, "b.ts")]);
+		expect(again.get(join(cwd, "b.ts"))).toContain("types: 1 error new\n  b.ts:2:1 error TS2: broken another way");
 	});
 });
