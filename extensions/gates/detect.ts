@@ -6,7 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { GateKind, GateSpec } from "../shared/config.ts";
-import { type CheckKind, DetectionError, detectCheck } from "../loop/detect.ts";
+import { type CheckKind, DetectionError, detectCheck, readJson } from "../loop/detect.ts";
+import { shellQuote } from "./command-gate.ts";
+import { projectTypeScript } from "./ts-server.ts";
 
 export interface DetectedGate extends GateSpec {
 	/** Why this gate exists, e.g. `.prettierrc`. */
@@ -77,23 +79,11 @@ export function rustEdition(cwd: string): string {
 	return edition(pkg) ?? edition(section("workspace.package")) ?? (pkg !== undefined ? "2015" : "2021");
 }
 
-function readJson(path: string): Record<string, unknown> | undefined {
-	try {
-		return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-	} catch {
-		return undefined;
-	}
-}
-
 function onPath(binary: string): string | undefined {
 	for (const dir of (process.env.PATH ?? "").split(delimiter)) {
 		if (dir && existsSync(join(dir, binary))) return join(dir, binary);
 	}
 	return undefined;
-}
-
-function quote(path: string): string {
-	return /^[\w./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
 }
 
 function detectFormatter(cwd: string): DetectedGate | undefined {
@@ -102,7 +92,7 @@ function detectFormatter(cwd: string): DetectedGate | undefined {
 		if (!source) continue;
 		const local = join(cwd, "node_modules", ".bin", rule.binary);
 		const binary = rule.local && existsSync(local) ? `node_modules/.bin/${rule.binary}` : onPath(rule.binary);
-		const gate: DetectedGate = { name: rule.name, command: rule.command(quote(binary ?? rule.binary), cwd), glob: rule.glob, source };
+		const gate: DetectedGate = { name: rule.name, command: rule.command(shellQuote(binary ?? rule.binary), cwd), glob: rule.glob, source };
 		if (!binary) gate.unavailable = `${rule.binary} is not installed${rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)"}`;
 		return gate;
 	}
@@ -140,8 +130,8 @@ export function detectGates(cwd: string, kind: GateKind): DetectedGate[] {
 	if (formatter) gates.push(formatter);
 	if (existsSync(join(cwd, "tsconfig.json")) || existsSync(join(cwd, "jsconfig.json"))) {
 		const gate: DetectedGate = { name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: existsSync(join(cwd, "tsconfig.json")) ? "tsconfig.json" : "jsconfig.json" };
-		const own = readJson(join(cwd, "node_modules", "typescript", "package.json"))?.version;
-		if (typeof own === "string" && Number.parseInt(own, 10) < 7) {
+		const own = projectTypeScript(cwd);
+		if (own !== undefined && Number.parseInt(own, 10) < 7) {
 			gate.unavailable = `the project has its own typescript ${own}, older than the bundled TypeScript 7 language server, which may judge its tsconfig differently; its types are checked on done. To use the bundled server anyway, name it in gates.onWrite: { "name": "typescript", "languageServer": "typescript" }`;
 		}
 		gates.push(gate);

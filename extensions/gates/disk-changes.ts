@@ -5,8 +5,9 @@
  * which it would otherwise keep seeing as they were.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join, relative, sep } from "node:path";
+import { extname, join } from "node:path";
 import ignore from "ignore";
+import { posixRelative } from "../shared/posix-path.ts";
 
 export interface Stamps {
 	files: Map<string, string>;
@@ -31,7 +32,7 @@ function rootIgnores(root: string): (dir: string) => boolean {
 		return () => false;
 	}
 	const matcher = ignore().add(rules);
-	return (dir) => matcher.ignores(`${relative(root, dir).split(sep).join("/")}/`);
+	return (dir) => matcher.ignores(`${posixRelative(root, dir)}/`);
 }
 
 /**

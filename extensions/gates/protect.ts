@@ -7,6 +7,7 @@
 import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import ignore from "ignore";
+import { posixRelative } from "../shared/posix-path.ts";
 
 /** The path as pi's file tools resolve it (a leading @ is stripped, ~ is home). */
 export function toolPath(cwd: string, path: string): string {
@@ -45,7 +46,7 @@ export function protectedReason(cwd: string, path: string, patterns: string[]): 
 	if (rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel)) {
 		return `${path} is outside the project (${root}); writes there are blocked`;
 	}
-	const posixRel = rel.split(sep).join("/");
+	const posixRel = posixRelative(root, target);
 	if (posixRel === ".pi/loop.json") return `${posixRel} holds the gates' own configuration; the agent cannot change it (edit it yourself)`;
 	const matcher = ignore().add(patterns);
 	if (matcher.ignores(posixRel)) {

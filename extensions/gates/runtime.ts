@@ -5,9 +5,9 @@
  * replacements of /loop iterations; the event handlers in index.ts call in
  * and bind the current session's ctx and pi each time.
  */
-import { relative, sep } from "node:path";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { notify } from "../shared/notify.ts";
+import { posixRelative } from "../shared/posix-path.ts";
 import { processWide } from "../shared/process-wide.ts";
 import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { filesFor, runCommandGate } from "./command-gate.ts";
@@ -150,7 +150,7 @@ export class GateRuntime {
 	}
 
 	private rel(files: Iterable<string>): string[] {
-		return [...files].map((f) => relative(this.cwd, f).split(sep).join("/"));
+		return [...files].map((f) => posixRelative(this.cwd, f));
 	}
 
 	/** Runs gates one after another on the files their globs accept, recording each result. */

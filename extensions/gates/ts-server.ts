@@ -8,8 +8,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
-import { dirname, extname, join, relative, sep } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { readJson } from "../loop/detect.ts";
+import { posixRelative } from "../shared/posix-path.ts";
 import { createMessageConnection, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
 import type { Diagnostic } from "./diagnostics.ts";
 import { diffStamps, type Stamps, stampSources } from "./disk-changes.ts";
@@ -21,18 +23,19 @@ export interface ServerChoice {
 }
 
 function versionOf(packageJson: string): string | undefined {
-	try {
-		return (JSON.parse(readFileSync(packageJson, "utf8")) as { version?: string }).version;
-	} catch {
-		return undefined;
-	}
+	const version = readJson(packageJson)?.version;
+	return typeof version === "string" ? version : undefined;
+}
+
+/** The version of the project's own TypeScript (`node_modules/typescript`), if it has one. */
+export function projectTypeScript(cwd: string): string | undefined {
+	return versionOf(join(cwd, "node_modules", "typescript", "package.json"));
 }
 
 /** The project's TypeScript when it is version 7 or later (it has `--lsp`); this package's otherwise. */
 export function chooseServer(cwd: string): ServerChoice {
-	const own = join(cwd, "node_modules", "typescript", "package.json");
-	const ownVersion = existsSync(own) ? versionOf(own) : undefined;
-	if (ownVersion && Number.parseInt(ownVersion, 10) >= 7) return { tsc: join(dirname(own), "bin", "tsc"), label: `project typescript ${ownVersion}` };
+	const ownVersion = projectTypeScript(cwd);
+	if (ownVersion && Number.parseInt(ownVersion, 10) >= 7) return { tsc: join(cwd, "node_modules", "typescript", "bin", "tsc"), label: `project typescript ${ownVersion}` };
 	const bundled = createRequire(import.meta.url).resolve("typescript-native/package.json");
 	const why = ownVersion ? `the project's typescript ${ownVersion} has no language server mode` : "the project has none of its own";
 	return { tsc: join(dirname(bundled), "bin", "tsc"), label: `bundled typescript ${versionOf(bundled)} (${why})` };
@@ -232,7 +235,7 @@ export class TypeScriptServer {
 		const severity = d.severity ?? 1;
 		if (severity > 2) return []; // hints ("declared but never read") and information
 		const code = d.code === undefined ? undefined : typeof d.code === "number" ? `TS${d.code}` : d.code;
-		const rel = relative(this.cwd, file).split(sep).join("/");
+		const rel = posixRelative(this.cwd, file);
 		return [{ file: rel, line: d.range.start.line + 1, col: d.range.start.character + 1, severity: severity === 1 ? "error" : "warning", message: d.message, code }];
 	}
 

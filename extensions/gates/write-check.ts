@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { relative, resolve, sep } from "node:path";
+import { resolve } from "node:path";
+import { posixRelative } from "../shared/posix-path.ts";
 import { filesFor, runCommandGate } from "./command-gate.ts";
 import { type Diagnostic, type FileFinding, renderFindings } from "./diagnostics.ts";
 import type { GateResult } from "./messages.ts";
@@ -54,8 +55,7 @@ function hashOf(path: string): string | undefined {
 /** Blocks to append, by absolute path (files no gate looked at are absent). */
 export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promise<Map<string, string>> {
 	const { cwd } = deps;
-	const rel = (abs: string) => relative(cwd, abs).split(sep).join("/");
-	const relFiles = files.map(rel);
+	const relFiles = files.map((abs) => posixRelative(cwd, abs));
 	const findings = new Map<string, FileFinding[]>(relFiles.map((f) => [f, []]));
 	const add = (file: string, finding: FileFinding) => findings.get(file)?.push(finding);
 	for (const gate of deps.gates.filter((g) => g.command !== undefined)) {

@@ -34,7 +34,8 @@ const CARGO: Record<CheckKind, string> = { tests: "cargo test", lint: "cargo cli
 const GO: Record<CheckKind, string> = { tests: "go test ./...", lint: "go vet ./...", types: "go build ./..." };
 const PYTHON: Record<CheckKind, string> = { tests: "pytest", lint: "ruff check", types: "mypy ." };
 
-function readJson(path: string): Record<string, unknown> | undefined {
+/** A JSON file's object, or undefined when it is missing or not valid JSON. */
+export function readJson(path: string): Record<string, unknown> | undefined {
 	try {
 		return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
 	} catch {
