@@ -98,10 +98,10 @@ export class GateRuntime {
 			this.changedThisPrompt = new Set();
 			this.carry = new Set();
 			this.rounds.reset();
+			this.showStatus(); // the new session's footer; later changes come with each result
 		}
 		const error = this.plan().configError;
 		if (error) this.once(error, `gates are off: ${error}`, "error");
-		this.showStatus();
 	}
 
 	private once(key: string, text: string, level: "warning" | "error"): void {
