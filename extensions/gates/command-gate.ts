@@ -4,8 +4,8 @@
  * killed), and the outcome is pass, fail with output, or unavailable.
  */
 import { minimatch } from "minimatch";
-import { runCheck } from "../loop/check-runner.ts";
-import { stripAnsi } from "../loop/output.ts";
+import { runCheck } from "../core/check-runner.ts";
+import { stripAnsi } from "../core/check-output.ts";
 import type { Gate } from "./plan.ts";
 
 export type CommandOutcome =

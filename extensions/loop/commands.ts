@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { DEFAULT_OPTIONS, type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
-import { runCheck } from "./check-runner.ts";
+import { runCheck } from "../core/check-runner.ts";
 import { type AgentHooks, runLoop } from "./engine.ts";
 import { createReviewer } from "./review.ts";
 import { RoleRouter } from "./routing.ts";

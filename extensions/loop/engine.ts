@@ -7,8 +7,8 @@
  * leaves a run that /loop resume continues. Side effects come in through
  * EngineDeps, which keeps the engine independent of pi and testable.
  */
-import type { CheckRun } from "./check-runner.ts";
-import { fingerprint, outputTail, parseFailureCount } from "./output.ts";
+import type { CheckRun } from "../core/check-runner.ts";
+import { fingerprint, outputTail, parseFailureCount } from "../core/check-output.ts";
 import { hasPromise, summarize } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import type { Snapshot } from "./snapshot.ts";

@@ -1,9 +1,11 @@
 /**
- * One loop per project: an exclusive lock file naming its holder. A lock
- * whose process is gone (on this host) is stale and taken over.
+ * One loop per project: an exclusive lock file naming its holder and when
+ * that process started. A lock whose process is gone, a zombie, or a pid now
+ * reused by a process that started later (on this host) is stale and taken over.
  */
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { isSameProcessRunning, processStatus } from "../core/process-liveness.ts";
 import { processWide } from "../shared/process-wide.ts";
 
 export interface LockHolder {
@@ -11,18 +13,11 @@ export interface LockHolder {
 	host: string;
 	runId: string;
 	since: string;
+	/** The holder process's start stamp (process-liveness.ts); absent in locks of older versions. */
+	started?: string;
 }
 
 export class LockError extends Error {}
-
-export function isProcessAlive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return (error as NodeJS.ErrnoException).code === "EPERM";
-	}
-}
 
 export function readLock(path: string): LockHolder | undefined {
 	try {
@@ -38,14 +33,20 @@ function runsInThisProcess(): Set<string> {
 }
 
 /**
- * True when the holder is known to be dead: same host and no such process, or
- * this very process without that run active (a pid reused after a crash).
+ * True when the holder is known to be dead: on this host, no such process, a
+ * zombie, or another process under its pid (start stamps differ); or this very
+ * process without that run active (a pid reused after a crash).
  */
 export function isStale(holder: LockHolder | undefined): boolean {
 	if (!holder || typeof holder.pid !== "number") return true;
 	if (holder.host !== hostname()) return false;
 	if (holder.pid === process.pid) return !runsInThisProcess().has(holder.runId);
-	return !isProcessAlive(holder.pid);
+	return !isSameProcessRunning(holder.pid, typeof holder.started === "string" ? holder.started : undefined);
+}
+
+/** This process's start stamp (read once). */
+function ownStart(): string | undefined {
+	return processWide("own-start", () => ({ value: processStatus(process.pid)?.started })).value;
 }
 
 export interface AcquiredLock {
@@ -91,7 +92,7 @@ function removeStale(path: string, seen: LockHolder | undefined): void {
 export function acquireLock(path: string, runId: string): AcquiredLock {
 	let tookOver: LockHolder | undefined;
 	for (let attempt = 0; attempt < 3; attempt++) {
-		const me: LockHolder = { pid: process.pid, host: hostname(), runId, since: new Date().toISOString() };
+		const me: LockHolder = { pid: process.pid, host: hostname(), runId, since: new Date().toISOString(), started: ownStart() };
 		try {
 			writeFileSync(path, JSON.stringify(me), { flag: "wx" });
 			runsInThisProcess().add(runId);

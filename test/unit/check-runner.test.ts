@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCheck } from "../../extensions/loop/check-runner.ts";
-import { isProcessAlive } from "../../extensions/loop/lock.ts";
+import { runCheck } from "../../extensions/core/check-runner.ts";
+import { isProcessAlive } from "../../extensions/core/process-liveness.ts";
 
 const dir = () => mkdtempSync(join(tmpdir(), "pi-loop-check-"));
 

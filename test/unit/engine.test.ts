@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_OPTIONS, type LoopOptions } from "../../extensions/loop/args.ts";
-import type { CheckRun } from "../../extensions/loop/check-runner.ts";
+import type { CheckRun } from "../../extensions/core/check-runner.ts";
 import { type AgentOutcome, type EngineDeps, runLoop } from "../../extensions/loop/engine.ts";
 import { checkLoop } from "../../extensions/loop/workflows/check-loop.ts";
 import type { Snapshot } from "../../extensions/loop/snapshot.ts";

@@ -5,6 +5,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_OPTIONS } from "../../extensions/loop/args.ts";
+import { isProcessAlive, processStatus } from "../../extensions/core/process-liveness.ts";
 import { acquireLock, LockError } from "../../extensions/loop/lock.ts";
 import {
 	appendEvent,
@@ -19,6 +20,7 @@ import {
 	StateError,
 } from "../../extensions/loop/store.ts";
 import type { LoopState } from "../../extensions/loop/types.ts";
+import { waitFor } from "../support/harness.ts";
 
 function setup() {
 	const paths = loopPaths(mkdtempSync(join(tmpdir(), "pi-loop-store-")));
@@ -109,6 +111,43 @@ describe("lock", () => {
 		const lock = acquireLock(paths.lock, "new");
 		expect(lock.tookOver).toMatchObject({ runId: "old" });
 		lock.release();
+	});
+	it("takes over the lock of a zombie process", async () => {
+		const paths = setup();
+		// `sleep 0.1` becomes a child of `sleep 30`, which never reaps it: a real zombie.
+		const parent = spawn("sh", ["-c", "sleep 0.1 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+		try {
+			const pid = Number(await new Promise<string>((r) => parent.stdout.once("data", (d: Buffer) => r(d.toString()))));
+			await waitFor(() => processStatus(pid)?.zombie === true, 5000, "the zombie");
+			expect(isProcessAlive(pid)).toBe(true); // signal 0 still reaches a zombie
+			writeFileSync(paths.lock, JSON.stringify({ pid, host: hostname(), runId: "zombie", since: "x" }));
+			const lock = acquireLock(paths.lock, "new");
+			expect(lock.tookOver).toMatchObject({ runId: "zombie" });
+			lock.release();
+		} finally {
+			parent.kill("SIGKILL");
+		}
+	});
+	it("takes over a lock whose pid now belongs to a process that started later", () => {
+		const paths = setup();
+		const live = spawn("sleep", ["30"]);
+		try {
+			const pid = live.pid as number;
+			const started = processStatus(pid)?.started;
+			expect(started).toMatch(/\S/);
+			const holder = { pid, host: hostname(), since: "x" };
+			// The recorded stamp is this process's: the holder is alive and keeps the lock.
+			writeFileSync(paths.lock, JSON.stringify({ ...holder, runId: "same", started }));
+			expect(() => acquireLock(paths.lock, "new")).toThrow(/run same/);
+			// Another stamp: the pid was reused after the holder died.
+			writeFileSync(paths.lock, JSON.stringify({ ...holder, runId: "reused", started: `${started}-earlier` }));
+			const lock = acquireLock(paths.lock, "new");
+			expect(lock.tookOver).toMatchObject({ runId: "reused" });
+			expect(JSON.parse(readFileSync(paths.lock, "utf8")).started).toBe(processStatus(process.pid)?.started);
+			lock.release();
+		} finally {
+			live.kill("SIGKILL");
+		}
 	});
 	it("treats an unreadable lock file as stale", () => {
 		const paths = setup();

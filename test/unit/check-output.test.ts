@@ -1,6 +1,6 @@
 /** Unit tests: ANSI stripping, output tails, normalization, fingerprints, failure counts. */
 import { describe, expect, it } from "vitest";
-import { fingerprint, normalizeOutput, outputTail, parseFailureCount, stripAnsi } from "../../extensions/loop/output.ts";
+import { fingerprint, normalizeOutput, outputTail, parseFailureCount, stripAnsi } from "../../extensions/core/check-output.ts";
 
 describe("output helpers", () => {
 	it("strips ANSI colours and cursor codes", () => {
