@@ -1,12 +1,10 @@
 /**
- * Check-output helpers: ANSI stripping, tails for prompts, noise-free
- * normalization and fingerprints (to tell "same failure" from "different
- * failure"), and best-effort failure counts from common test/lint tools.
+ * Check-output helpers: ANSI stripping, tails for prompts, and the
+ * noise-free normalization that failure identity falls back on for output
+ * no runner parser recognizes.
  */
-import { createHash } from "node:crypto";
-
-// CSI / OSC escape sequences and lone ESC-prefixed controls.
-const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
+// CSI / OSC escape sequences, character-set selections (`ESC ( B`, tput's sgr0) and lone ESC-prefixed controls.
+const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[()*+][0-9A-Za-z]|\u001b[@-Z\\-_]/g;
 
 export function stripAnsi(text: string): string {
 	return text.replace(ANSI, "");
@@ -30,6 +28,12 @@ const NOISE: [RegExp, string][] = [
 	[/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>"],
 	[/\b\d+(\.\d+)?\s?(ns|µs|us|ms|s|sec|secs|seconds|m|min)\b/g, "<dur>"],
 	[/\b(duration|elapsed|time)(_?ms|_?s)?(["']?\s*[:=]\s*)\d+(\.\d+)?/gi, "$1$2$3<dur>"],
+	// TAP and node --test summaries: `# duration_ms 146.70`, `ℹ duration_ms 146.70` (no colon).
+	[/^(#|ℹ) duration_ms [\d.]+$/gm, "$1 duration_ms <dur>"],
+	// jest adds an estimate once it has timings of an earlier run.
+	[/(<dur>), estimated <dur>/g, "$1"],
+	// Rust panics name the thread id: `thread 'tests::sum' (19274) panicked`.
+	[/^(thread '[^']*') \(\d+\)/gm, "$1"],
 	[/\bpid[ =:]?\d+\b/gi, "pid <n>"],
 	[/\/tmp\/[^\s:'")]+/g, "<tmp>"],
 	[/\bport \d+\b/gi, "port <n>"],
@@ -44,32 +48,4 @@ export function normalizeOutput(text: string): string {
 		.map((line) => line.trimEnd())
 		.filter((line) => line !== "")
 		.join("\n");
-}
-
-/** Stable identity of a check result: exit status plus normalized output. */
-export function fingerprint(exitCode: number, output: string): string {
-	return createHash("sha256").update(`${exitCode}\n${normalizeOutput(output)}`).digest("hex").slice(0, 16);
-}
-
-const FAILURE_PATTERNS: RegExp[] = [
-	/Tests?:?\s+(\d+) failed/i, // vitest / jest
-	/test result: FAILED\.\s+\d+ passed;\s+(\d+) failed/, // cargo
-	/=+ (?:.*?\b)?(\d+) failed\b/, // pytest summary line
-	/Found (\d+) errors?\b/, // tsc, ruff, mypy
-	/✖ (\d+) problems?/, // eslint
-	/(\d+) failing\b/, // mocha
-	/^# fail (\d+)$/m, // node --test / tap
-	/(\d+) failed\b/, // generic
-];
-
-/** The failure/error count a tool reported in its output, when one is recognizable. */
-export function parseFailureCount(output: string): number | undefined {
-	const text = stripAnsi(output);
-	for (const pattern of FAILURE_PATTERNS) {
-		const matches = [...text.matchAll(new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : `${pattern.flags}g`))];
-		const last = matches.at(-1);
-		if (last) return Number(last[1]);
-	}
-	const goFails = text.match(/^--- FAIL: /gm);
-	return goFails ? goFails.length : undefined;
 }

@@ -1,16 +1,20 @@
 /**
  * Runs one command gate: `{files}` becomes the shell-quoted file list, the
  * command runs in the project with the gate's timeout (whole process tree
- * killed), and the outcome is pass, fail with output, or unavailable.
+ * killed), and the outcome is pass, fail with output, no tests found (the
+ * runner's own words: nothing for the agent to fix), or unavailable.
  */
 import { minimatch } from "minimatch";
 import { runCheck } from "../core/check-runner.ts";
 import { stripAnsi } from "../core/check-output.ts";
+import { identifyCheck } from "../core/failure-identity.ts";
 import type { Gate } from "./plan.ts";
 
 export type CommandOutcome =
 	| { status: "passed"; durationMs: number }
 	| { status: "failed"; exitCode: number; output: string; durationMs: number }
+	/** The runner found no tests (pytest exit 5, jest/vitest/mocha "no test files", npm's placeholder script). */
+	| { status: "no-tests"; reason: string; durationMs: number }
 	/** `cannotRun`: the command itself is missing or not executable — nothing the agent's changes caused. */
 	| { status: "unavailable"; reason: string; durationMs: number; cannotRun?: boolean };
 
@@ -43,5 +47,7 @@ export async function runCommandGate(gate: Gate, cwd: string, files: string[] = 
 		const last = stripAnsi(run.output).trim().split("\n").at(-1) ?? "";
 		return { status: "unavailable", reason: `command not found or not executable (exit ${run.exitCode})${last ? `: ${last}` : ""}`, durationMs: run.durationMs, cannotRun: true };
 	}
+	const { identity } = identifyCheck(run.exitCode, run.output);
+	if (identity.kind === "no-tests") return { status: "no-tests", reason: identity.detail, durationMs: run.durationMs };
 	return { status: "failed", exitCode: run.exitCode, output: stripAnsi(run.output), durationMs: run.durationMs };
 }

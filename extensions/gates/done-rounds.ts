@@ -4,7 +4,7 @@
  * belongs to the prompt it was for, and when nothing more is to come (print
  * mode waits for that before pi exits).
  */
-import { FIX_PREFIX, fixRoundMessage, type GateResult, resultMarks, stopMessage } from "./messages.ts";
+import { FIX_PREFIX, fixRoundMessage, type GateResult, needsFix, resultMarks, stopMessage } from "./messages.ts";
 
 export interface RoundIO {
 	/** Starts the fix round (a follow-up user message). */
@@ -98,7 +98,7 @@ export class DoneRounds {
 
 	/** Decides after the on-done gates ran: all clear, a fix round, or stop. Returns whether a fix round was sent. */
 	decide(results: GateResult[], ticket: DoneTicket, io: RoundIO): boolean {
-		const fixable = results.filter((r) => r.status !== "passed" && !r.cannotRun);
+		const fixable = results.filter(needsFix);
 		const cannotRun = results.filter((r) => r.cannotRun);
 		const marks = resultMarks(results);
 		if (cannotRun.length > 0) io.say(`gates: could not run ${cannotRun.map((r) => `${r.gate} (${r.detail})`).join("; ")} — not sent to the agent`, "warning");

@@ -7,8 +7,15 @@ import { notify } from "../shared/notify.ts";
 import type { GateResult } from "./messages.ts";
 import type { GateRuntime } from "./runtime.ts";
 
+function describeOne(r: GateResult): string {
+	if (r.status === "passed") return `✓ ${r.gate}`;
+	if (r.status === "failed") return `✗ ${r.gate} (exit ${r.exitCode})\n${(r.detail ?? "").trim().split("\n").slice(-15).join("\n")}`;
+	if (r.status === "no-tests") return `○ ${r.gate}: none found (${r.detail})`;
+	return `? ${r.gate}: ${r.detail}`;
+}
+
 function describe(results: GateResult[]): string {
-	return results.map((r) => (r.status === "passed" ? `✓ ${r.gate}` : r.status === "failed" ? `✗ ${r.gate} (exit ${r.exitCode})\n${(r.detail ?? "").trim().split("\n").slice(-15).join("\n")}` : `? ${r.gate}: ${r.detail}`)).join("\n");
+	return results.map(describeOne).join("\n");
 }
 
 export async function gatesCommand(args: string, runtime: GateRuntime, ctx: ExtensionCommandContext): Promise<void> {
@@ -43,7 +50,7 @@ export async function gatesCommand(args: string, runtime: GateRuntime, ctx: Exte
 		const results = await runtime.runNow(name);
 		const blocks = known.some((g) => g.languageServer) ? await runtime.diagnoseWritten() : new Map<string, string>();
 		const text = [describe(results), ...blocks.values()].filter(Boolean).join("\n\n");
-		notify(ctx, text || "gates: nothing to run yet (on-write gates need files written in this session)", results.some((r) => r.status !== "passed") ? "warning" : "info");
+		notify(ctx, text || "gates: nothing to run yet (on-write gates need files written in this session)", results.some((r) => r.status === "failed" || r.status === "unavailable") ? "warning" : "info");
 		return;
 	}
 	notify(ctx, `gates: unknown arguments "${args.trim()}" — use /gates, /gates run [name], /gates on, /gates off`, "error");

@@ -6,7 +6,8 @@
 import { tailLines } from "./diagnostics.ts";
 import type { Gate, GatePlan } from "./plan.ts";
 
-export type GateStatus = "passed" | "failed" | "unavailable";
+/** "no-tests": the runner found no tests — shown, never sent to the agent as a failure. */
+export type GateStatus = "passed" | "failed" | "unavailable" | "no-tests";
 
 export interface GateResult {
 	gate: string;
@@ -21,7 +22,7 @@ export interface GateResult {
 	at: number;
 }
 
-const MARK: Record<GateStatus, string> = { passed: "✓", failed: "✗", unavailable: "?" };
+const MARK: Record<GateStatus, string> = { passed: "✓", failed: "✗", unavailable: "?", "no-tests": "○" };
 /** How a fix-round follow-up begins (recognized when it comes back as input). */
 export const FIX_PREFIX = "[gates] The project's checks failed";
 const FAILURE_TAIL_LINES = 40;
@@ -37,9 +38,19 @@ export function statusLine(plan: GatePlan, results: Map<string, GateResult>, off
 	return marks.length > 0 ? marks.join(" ") : undefined;
 }
 
-/** `✓ tests ✗ lint ? mypy` — one run's results; a gate that could not run is "?", one that timed out "✗". */
+/** Whether a result goes to the agent to fix: a failure or a timeout, not a missing command or "no tests". */
+export function needsFix(r: GateResult): boolean {
+	return (r.status === "failed" || r.status === "unavailable") && !r.cannotRun;
+}
+
+/**
+ * `✓ tests ✗ lint ? mypy` — one run's results; a gate that could not run is "?", one that timed out "✗",
+ * one whose runner found no tests `○ tests: none found`.
+ */
 export function resultMarks(results: GateResult[]): string {
-	return results.map((r) => `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`).join(" ");
+	return results
+		.map((r) => (r.status === "no-tests" ? `${MARK["no-tests"]} ${r.gate}: none found` : `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`))
+		.join(" ");
 }
 
 export function resultKey(gate: Pick<Gate, "kind" | "name">): string {
@@ -58,6 +69,7 @@ function describeResult(r: GateResult | undefined): string {
 	const when = new Date(r.at).toLocaleTimeString();
 	if (r.status === "passed") return `✓ passed at ${when}`;
 	if (r.status === "unavailable") return `? unavailable at ${when}: ${r.detail}`;
+	if (r.status === "no-tests") return `○ none found at ${when} (${r.detail})`;
 	return `✗ failed at ${when}${r.exitCode !== undefined ? ` (exit ${r.exitCode})` : ""}`;
 }
 

@@ -12,7 +12,7 @@ import { processWide } from "../shared/process-wide.ts";
 import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { filesFor, runCommandGate } from "./command-gate.ts";
 import { DoneRounds } from "./done-rounds.ts";
-import { type GateResult, gatesReport, resultKey, resultMarks, statusLine, turnEndMessage } from "./messages.ts";
+import { type GateResult, gatesReport, needsFix, resultKey, resultMarks, statusLine, turnEndMessage } from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
 import { protectedReason, toolPath } from "./protect.ts";
 import { TypeScriptServer } from "./ts-server.ts";
@@ -163,6 +163,7 @@ export class GateRuntime {
 			const result: GateResult = { gate: gate.name, kind: gate.kind, status: outcome.status, command: gate.command, at: Date.now() };
 			if (outcome.status === "failed") Object.assign(result, { exitCode: outcome.exitCode, detail: outcome.output });
 			if (outcome.status === "unavailable") Object.assign(result, { detail: outcome.reason, cannotRun: outcome.cannotRun });
+			if (outcome.status === "no-tests") Object.assign(result, { detail: outcome.reason });
 			this.record(result);
 			results.push(result);
 		}
@@ -205,7 +206,7 @@ export class GateRuntime {
 		const generation = this.generation;
 		this.enqueue(async (signal) => {
 			if (!this.on) return; // turned off while queued
-			const failures = (await this.runGates(gates, changed, signal)).filter((r) => r.status !== "passed" && !r.cannotRun);
+			const failures = (await this.runGates(gates, changed, signal)).filter(needsFix);
 			if (failures.length > 0 && generation === this.generation && this.ctx?.isIdle() === false) this.io?.steer(turnEndMessage(failures));
 		});
 	}

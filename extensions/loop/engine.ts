@@ -8,7 +8,8 @@
  * EngineDeps, which keeps the engine independent of pi and testable.
  */
 import type { CheckRun } from "../core/check-runner.ts";
-import { fingerprint, outputTail, parseFailureCount } from "../core/check-output.ts";
+import { outputTail } from "../core/check-output.ts";
+import { identifyCheck } from "../core/failure-identity.ts";
 import { hasPromise, summarize } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -165,7 +166,8 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 			const result = await deps.runCheck(stopAll.signal);
 			if (result.aborted) return undefined;
 			const check = recordCheck(state, result);
-			event({ type: "check", exitCode: check.exitCode, durationMs: check.durationMs, failures: check.failures, timedOut: check.timedOut, fingerprint: check.fingerprint });
+			const { exitCode, durationMs, failures, timedOut, fingerprint, identity, failureIds, noTests } = check;
+			event({ type: "check", exitCode, durationMs, failures, timedOut, fingerprint, identity, failureIds, noTests });
 			save();
 			await deps.view.onCheck(state, check);
 			return check;
@@ -209,14 +211,21 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 	}
 }
 
+/** How many failure ids a check record (and its event) keeps; the count covers them all. */
+export const MAX_RECORDED_IDS = 20;
+
 /** Adds a check result to the state and links it as the "after" check of the last iteration. */
 export function recordCheck(state: LoopState, run: CheckRun): CheckRecord {
+	const { identity, key, count } = identifyCheck(run.exitCode, run.output);
 	const check: CheckRecord = {
 		exitCode: run.exitCode,
 		durationMs: run.durationMs,
 		timedOut: run.timedOut,
-		failures: run.exitCode === 0 ? 0 : parseFailureCount(run.output),
-		fingerprint: fingerprint(run.exitCode, run.output),
+		failures: count,
+		fingerprint: key,
+		identity: identity.kind,
+		failureIds: identity.kind === "failures" ? identity.ids.slice(0, MAX_RECORDED_IDS) : undefined,
+		noTests: identity.kind === "no-tests" ? identity.detail : undefined,
 		tail: outputTail(run.output),
 	};
 	state.checks.push(check);

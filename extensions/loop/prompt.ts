@@ -18,6 +18,13 @@ export const DEFAULT_INSTRUCTIONS = [
 	"- Finish with two or three sentences: what you changed, and what the next iteration should try if the check still fails.",
 ].join("\n");
 
+/** Said when the check's runner found no tests: there is nothing to fix yet, so the tests come first. */
+const NO_TESTS_NOTE = [
+	"The check ran but found no tests at all, so there is no failing test to fix.",
+	"Write the tests the goal calls for (in the place and style the project's test runner looks for),",
+	"then make them pass. Do not change the check command or its configuration to get around this.",
+].join("\n");
+
 export function defaultGoal(state: Pick<LoopState, "preset" | "check">): string {
 	const what = { until: "the check", tests: "the tests", lint: "the linter", types: "the type checker", plan: "the checks", build: "the checks", prd: "the checks" }[state.preset];
 	return `Make ${what} pass: \`${state.check}\` must exit 0.`;
@@ -26,6 +33,7 @@ export function defaultGoal(state: Pick<LoopState, "preset" | "check">): string 
 function failureText(check: CheckRecord | undefined): string {
 	if (!check) return "?";
 	if (check.exitCode === 0) return "pass";
+	if (check.noTests) return "no tests";
 	return check.failures === undefined ? `exit ${check.exitCode}` : String(check.failures);
 }
 
@@ -68,6 +76,7 @@ export function buildIterationPrompt(state: LoopState, n: number): string {
 		"",
 		"## Progress so far",
 		progressDigest(state),
+		...(check.noTests && check.exitCode !== 0 ? ["", "## No tests found", NO_TESTS_NOTE] : []),
 		...(state.reviewFindings ? ["", "## Review findings to address first", "The check passed, but a review blocked the change:", "", state.reviewFindings] : []),
 		"",
 		"## Instructions",

@@ -13,6 +13,7 @@ function cell(text: string): string {
 function checkCell(check: CheckRecord | undefined): string {
 	if (!check) return "—";
 	if (check.exitCode === 0) return "pass";
+	if (check.noTests) return `exit ${check.exitCode} (no tests)`;
 	const count = check.failures === undefined ? "" : ` (${check.failures})`;
 	return `exit ${check.exitCode}${count}${check.timedOut ? " timeout" : ""}`;
 }

@@ -1,7 +1,7 @@
 /**
  * The loop's limit rules, as pure functions of the recorded history:
  * consecutive agent failures, stagnation (no progress) and the same
- * normalized failure repeating. The engine asks after every check.
+ * failures repeating (by failure identity). The engine asks after every check.
  */
 import type { LoopOptions } from "./args.ts";
 import type { CheckRecord, EndReason, IterationRecord } from "./types.ts";
@@ -11,7 +11,10 @@ export interface StopDecision {
 	detail: string;
 }
 
-/** An iteration made progress if it changed files, changed the (normalized) check result, or finished its item. */
+/**
+ * An iteration made progress if it changed files, finished its item, or changed what fails: the check's
+ * failure identity (the set of parsed failures, else the denoised output) differs from before it.
+ */
 export function madeProgress(iteration: IterationRecord, checks: CheckRecord[]): boolean {
 	if (iteration.filesChanged.length > 0 || iteration.completed) return true;
 	if (iteration.checkAfter === undefined) return true; // not judged yet
@@ -39,7 +42,7 @@ export function limitReached(history: IterationRecord[], checks: CheckRecord[], 
 		(it) => !madeProgress(it, checks),
 	);
 	if (stalled >= options.stagnation) {
-		return { reason: "stagnation", detail: `${stalled} iterations in a row changed no files and left the check output unchanged` };
+		return { reason: "stagnation", detail: `${stalled} iterations in a row changed no files and left the same failures` };
 	}
 	const lastCheck = checks.at(-1);
 	if (lastCheck && lastCheck.exitCode !== 0) {

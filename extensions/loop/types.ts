@@ -2,6 +2,7 @@
  * The loop's data model: what state.json holds and what the engine records
  * about every check run and iteration. Types only.
  */
+import type { FailureIdentity } from "../core/failure-identity.ts";
 import type { LoopOptions, Preset } from "./args.ts";
 
 export type EndReason =
@@ -29,8 +30,16 @@ export interface CheckRecord {
 	exitCode: number;
 	durationMs: number;
 	timedOut: boolean;
+	/** Failure count: the parsed failures, else a total the tool printed; 0 when passing. */
 	failures?: number;
+	/** Failure identity key: two checks with the same key failed the same way (see failure-identity.ts). */
 	fingerprint: string;
+	/** What the key rests on; absent in runs recorded before failure identity existed. */
+	identity?: FailureIdentity["kind"];
+	/** The parsed failure ids, the first MAX_RECORDED_IDS of them. */
+	failureIds?: string[];
+	/** The runner found no tests: its words. */
+	noTests?: string;
 	/** Last ~5 KB of output, ANSI stripped (what the next iteration is shown). */
 	tail: string;
 }

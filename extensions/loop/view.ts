@@ -29,18 +29,21 @@ function failureValue(check: CheckRecord): number | undefined {
 }
 
 function failureLabel(check: CheckRecord): string {
+	if (check.noTests && check.exitCode !== 0) return "no tests";
 	const v = failureValue(check);
 	return v === undefined ? "✗" : String(v);
 }
 
 const BARS = "▁▂▃▄▅▆▇█";
 
-/** A small sparkline of failure counts (✗ where a count was unknown). */
+/** A small sparkline of failure counts (✗ where a count was unknown, ○ where no tests were found). */
 export function trend(checks: CheckRecord[], width = 12): string {
 	const recent = checks.slice(-width);
 	const values = recent.map(failureValue);
 	const max = Math.max(1, ...values.map((v) => v ?? 0));
-	return values.map((v) => (v === undefined ? "✗" : BARS[Math.round((v / max) * (BARS.length - 1))])).join("");
+	return values
+		.map((v, i) => (recent[i]?.noTests ? "○" : v === undefined ? "✗" : BARS[Math.round((v / max) * (BARS.length - 1))]))
+		.join("");
 }
 
 function failingPart(state: LoopState): string {
@@ -75,9 +78,10 @@ export function iterationLine(state: LoopState, it: IterationRecord): string {
 	return `loop ${state.preset} · iteration ${it.n}/${state.options.max} done · ${files}${agent} · ${formatDuration(it.durationMs)} · ${formatCost(it.usage.cost)}`;
 }
 
-/** `passed`, or `failed (exit 1, 2 failures, timed out)`. */
+/** `passed`, `failed (exit 1, 2 failures, timed out)`, or `failed (exit 5, no tests found: …)`. */
 export function describeCheck(check: CheckRecord): string {
 	if (check.exitCode === 0) return "passed";
+	if (check.noTests) return `failed (exit ${check.exitCode}, no tests found — ${check.noTests})`;
 	const count = check.failures === undefined ? "" : `, ${plural(check.failures, "failure")}`;
 	return `failed (exit ${check.exitCode}${count}${check.timedOut ? ", timed out" : ""})`;
 }

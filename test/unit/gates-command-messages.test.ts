@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expandFiles, filesFor, runCommandGate, shellQuote } from "../../extensions/gates/command-gate.ts";
-import { fixRoundMessage, type GateResult, gatesReport, resultKey, statusLine, stopMessage, turnEndMessage } from "../../extensions/gates/messages.ts";
+import { fixRoundMessage, type GateResult, gatesReport, needsFix, resultKey, resultMarks, statusLine, stopMessage, turnEndMessage } from "../../extensions/gates/messages.ts";
 import type { Gate, GatePlan } from "../../extensions/gates/plan.ts";
 
 const gate = (fields: Partial<Gate> & Pick<Gate, "name">): Gate => ({ kind: "onDone", timeout: 30, origin: "config", source: "config", ...fields });
@@ -64,6 +64,12 @@ describe("runCommandGate", () => {
 		const failed = await runCommandGate(gate({ name: "x", command: "printf '%s|' {files}; printf '\\033[31mred\\033[0m'; exit 3" }), cwd, ["a b.ts", "c.ts"]);
 		expect(failed).toMatchObject({ status: "failed", exitCode: 3, output: "a b.ts|c.ts|red" });
 	});
+	it("a runner that found no tests is its own outcome, in the runner's words", async () => {
+		const outcome = await runCommandGate(gate({ name: "tests", command: "echo '===== no tests ran in 0.01s ====='; exit 5" }), cwd);
+		expect(outcome).toMatchObject({ status: "no-tests", reason: "pytest: no tests ran" });
+		const mixed = "echo 'a.ts(1,1): error TS2304: Cannot find name x.'; echo 'No test files found, exiting with code 1'; exit 1";
+		expect((await runCommandGate(gate({ name: "tests", command: mixed }), cwd)).status).toBe("failed");
+	});
 	it("a timeout makes the gate unavailable, naming the limit", async () => {
 		const outcome = await runCommandGate(gate({ name: "x", command: "sleep 5", timeout: 0.2 }), cwd);
 		expect(outcome).toMatchObject({ status: "unavailable", reason: "timed out after 0.2s" });
@@ -113,6 +119,12 @@ describe("fix round, stop and turn-end messages", () => {
 				"Fix the cause, then finish. The checks run again when you are done.",
 			].join("\n"),
 		);
+	});
+	it("'no tests' and a missing command are shown, never sent to fix; failures and timeouts are", () => {
+		const none = result({ gate: "tests", status: "no-tests", detail: "pytest: no tests ran" });
+		const missing = result({ gate: "lint", status: "unavailable", detail: "command not found", cannotRun: true });
+		expect([none, missing, ...failures].map(needsFix)).toEqual([false, false, true, true]);
+		expect(resultMarks([none, missing, ...failures])).toBe("○ tests: none found ? lint ✗ tests ✗ lint");
 	});
 	it("a failure's output is cut to its last 40 lines", () => {
 		const detail = Array.from({ length: 50 }, (_, i) => `out ${i + 1}`).join("\n");

@@ -48,6 +48,21 @@ describe("view", () => {
 		expect(trend([check(4), check(2), check(0, 0)])).toBe("█▅▁");
 		expect(trend([check(undefined), check(1)])).toBe("✗█");
 	});
+	it("shows a check that found no tests as such, in the trend, status, prompt and report", () => {
+		const state = sample();
+		const none: CheckRecord = { ...check(0, 5), identity: "no-tests", noTests: "pytest: no tests ran" };
+		state.checks = [none];
+		state.history = [];
+		state.current = undefined;
+		expect(trend(state.checks)).toBe("○");
+		expect(statusText(state)).toBe("⟳ loop 0/10 failing no tests");
+		const prompt = buildIterationPrompt(state, 1);
+		expect(prompt).toContain("latest run failed (exit 5, no tests found — pytest: no tests ran)");
+		expect(prompt).toContain("## No tests found\nThe check ran but found no tests at all");
+		expect(buildIterationPrompt(sample(), 3)).not.toContain("No tests found");
+		state.history = [{ ...sample().history[0]!, checkBefore: 0, checkAfter: 0 }];
+		expect(renderReport(state)).toContain("exit 5 (no tests)");
+	});
 	it("formats durations compactly", () => {
 		expect([500, 12_000, 92_000, 3_720_000].map(formatDuration)).toEqual(["0.5s", "12s", "1m32s", "1h02m"]);
 	});
