@@ -4,9 +4,7 @@
  * an unset role falls back along, and resolution to a usable model. Pure
  * apart from the registry handed in.
  */
-
-export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
-export type Thinking = (typeof THINKING_LEVELS)[number];
+import { MODEL_SPEC_PATTERN, type Thinking } from "../shared/model-spec.ts";
 
 export const BUILTIN_ROLES = ["default", "plan", "implement", "review", "commit", "smol", "slow"] as const;
 
@@ -20,9 +18,6 @@ export const FALLBACKS: Record<string, string[]> = {
 	smol: ["default"],
 	slow: ["default"],
 };
-
-/** Pattern of one model spec; also used by the config schema. */
-export const MODEL_SPEC_PATTERN = `^[^/\\s:]+/[^\\s]+?(:(${THINKING_LEVELS.join("|")}))?$`;
 
 export interface ModelSpec {
 	provider: string;

@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { join, posix } from "node:path";
 import { type Static, Type } from "typebox";
 import { Value } from "typebox/value";
-import { MODEL_SPEC_PATTERN, THINKING_LEVELS } from "../roles/roles.ts";
+import { MODEL_SPEC_PATTERN, THINKING_LEVELS } from "./model-spec.ts";
 
 const Strict = { additionalProperties: false } as const;
 const Path = Type.String({ minLength: 1 });
