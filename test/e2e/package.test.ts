@@ -28,6 +28,12 @@ describe("package", () => {
 			expect(pkg.peerDependencies[name]).toBe("*");
 			expect(pkg.devDependencies[name]).toMatch(/^\d+\.\d+\.\d+$/);
 		}
+		// pi 1.x's names: peers too, optional so that installing beside pi 0.73 asks for nothing.
+		for (const name of ["pi-coding-agent", "pi-agent-core", "pi-ai", "pi-tui"].map((n) => `@earendil-works/${n}`)) {
+			expect(pkg.peerDependencies[name]).toBe("*");
+			expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
+			expect(pkg.dependencies[name]).toBeUndefined();
+		}
 	});
 
 	it("works after `pi install <path>`", async () => {
