@@ -1,11 +1,12 @@
 // npm run test:pi-latest: the end-to-end suite (test/e2e) against the current pi line,
-// @earendil-works/pi-coding-agent 1.6.x, on a node that pi accepts (>= 22.19). The machine's node is used
-// when new enough, else node 22 from the registry package node-<platform>-<arch>@22. Both are installed
-// once into a cache folder keyed by their resolved versions (an upgrade installs anew); nothing global.
-// Unit tests and the type check stay on the machine's node and the pinned pi 0.73.1 (npm test).
+// @earendil-works/pi-coding-agent 1.6.x, on a node that pi accepts (>= 22.19): the machine's when new enough, else
+// node 22 from the registry package node-<platform>-<arch>@22. Both are installed (npm install --prefix, nothing
+// global) once into ${XDG_CACHE_HOME:-~/.cache}/pi-loop-factory/pi-latest/<pi|node>-<version>, keyed by the resolved
+// version so a new release installs anew. Offline, the newest cached versions are used; with no usable pi or node it
+// says why and skips (exit 0). The type check and unit tests stay on the machine's node and pi 0.73.1 (npm test).
 // Env: PI_LATEST_CACHE (cache folder), PI_LATEST_RANGE (default 1.6.x); extra arguments go to vitest.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,12 +34,25 @@ function atLeast(version, min) {
 	return true;
 }
 
-/** The newest version of `name` within `range` in the registry, or undefined (offline, no such package). */
-function resolveVersion(name, range) {
+const newest = (versions) => versions.sort((a, b) => (atLeast(a, parse(b)) ? 1 : -1)).at(-1);
+
+/** Versions of <CACHE>/<key>-<version> folders installed completely, within a "1.6.x" or "22" range. */
+function cachedVersions(key, range) {
+	const prefix = `${key}-${range.replace(/\.x$/, "")}.`;
+	if (!existsSync(CACHE)) return [];
+	return readdirSync(CACHE)
+		.filter((d) => d.startsWith(prefix) && existsSync(join(CACHE, d, ".complete")))
+		.map((d) => d.slice(key.length + 1));
+}
+
+/** The newest version of `name` within `range` in the registry, else (offline) in the cache, else undefined. */
+function resolveVersion(name, range, key) {
 	const r = spawnSync("npm", ["view", `${name}@${range}`, "version", "--json"], { encoding: "utf8" });
-	if (r.status !== 0) return undefined;
-	const found = [JSON.parse(r.stdout || "null")].flat().filter(Boolean);
-	return found.sort((a, b) => (atLeast(a, parse(b)) ? 1 : -1)).at(-1);
+	const found = r.status === 0 ? [JSON.parse(r.stdout || "null")].flat().filter(Boolean) : [];
+	if (found.length > 0) return newest(found);
+	const cached = newest(cachedVersions(key, range));
+	if (cached) log(`${name}@${range} not in the registry (offline?): using the cached ${cached}`);
+	return cached;
 }
 
 /** `npm install name@version` into <CACHE>/<key> unless already there; returns that folder. */
@@ -66,8 +80,8 @@ function install(key, spec) {
 /** A node >= 22.19 to run pi with: this one, else the registry's node package in the cache. */
 function chooseNode() {
 	if (atLeast(process.version, NODE_MIN)) return process.execPath;
-	const version = resolveVersion(NODE_PACKAGE, "22");
-	if (!version) skip(`node ${process.version} is older than 22.19 and ${NODE_PACKAGE}@22 is not in the registry`);
+	const version = resolveVersion(NODE_PACKAGE, "22", "node");
+	if (!version) skip(`node ${process.version} is older than 22.19; ${NODE_PACKAGE}@22 is not in the registry or cache`);
 	if (!atLeast(version, NODE_MIN)) skip(`node ${process.version} is too old and ${NODE_PACKAGE}@22 gives ${version}`);
 	const { dir } = install(`node-${version}`, `${NODE_PACKAGE}@${version}`);
 	const bin = join(dir, "node_modules", NODE_PACKAGE, "bin", "node");
@@ -77,8 +91,8 @@ function chooseNode() {
 }
 
 const started = Date.now();
-const piVersion = resolveVersion(PI_PACKAGE, PI_RANGE);
-if (!piVersion) skip(`${PI_PACKAGE}@${PI_RANGE} not found in the registry (offline?)`);
+const piVersion = resolveVersion(PI_PACKAGE, PI_RANGE, "pi");
+if (!piVersion) skip(`${PI_PACKAGE}@${PI_RANGE} is neither in the registry nor cached in ${CACHE}`);
 const node = chooseNode();
 const pi = install(`pi-${piVersion}`, `${PI_PACKAGE}@${piVersion}`);
 const piCli = join(pi.dir, "node_modules", ...PI_PACKAGE.split("/"));
