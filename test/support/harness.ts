@@ -11,8 +11,12 @@ import { commitAll, createSandbox } from "./sandbox.mjs";
 import type { LoggedRequest, Script } from "./scripted-model.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const PI_BIN = join(REPO_ROOT, "node_modules", ".bin", "pi");
+/** The pi CLI under test: this package's pinned pi, or LOOP_PI_BIN (npm run test:pi-latest sets it). */
+export const PI_BIN = process.env.LOOP_PI_BIN || join(REPO_ROOT, "node_modules", ".bin", "pi");
+/** The node that runs it: LOOP_PI_NODE, else the pi script's own `#!/usr/bin/env node`. */
+export const PI_NODE = process.env.LOOP_PI_NODE || undefined;
 export const SCRIPTED_MODEL = join(REPO_ROOT, "test", "support", "scripted-model.ts");
+export const HOST_PROBE = join(REPO_ROOT, "test", "support", "host-probe.ts");
 
 export interface Fixture {
 	/** When false, pi starts on the default model in the agent dir's settings instead of `--model`. */
@@ -72,6 +76,11 @@ export function piArgs(mode: string[], extra: string[] = [], modelFlag = true): 
 	return ["-e", REPO_ROOT, "-e", SCRIPTED_MODEL, ...(modelFlag ? ["--model", "faux/faux-1"] : []), ...mode, ...extra];
 }
 
+/** The executable and arguments that start pi with these arguments (PI_NODE first when set). */
+export function piCommand(args: string[]): [string, string[]] {
+	return PI_NODE ? [PI_NODE, [PI_BIN, ...args]] : [PI_BIN, args];
+}
+
 /** Starts pi without --model, on faux/faux-1 as the saved default (as a user's normal start). */
 export function useDefaultModel(fx: Fixture): void {
 	fx.modelFlag = false;
@@ -91,7 +100,8 @@ export interface PiResult {
 
 /** Starts `pi -p <prompt>` in the project; resolves when it exits. */
 export function startPrint(fx: Fixture, prompt: string, extra: string[] = []): { child: ChildProcess; done: Promise<PiResult> } {
-	const child = spawn(PI_BIN, piArgs(["-p"], [...extra, prompt], fx.modelFlag !== false), { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
+	const [command, args] = piCommand(piArgs(["-p"], [...extra, prompt], fx.modelFlag !== false));
+	const child = spawn(command, args, { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
 	let stdout = "";
 	let stderr = "";
 	child.stdout?.on("data", (d) => (stdout += d));
@@ -109,12 +119,17 @@ export function runPrintAll(fx: Fixture, prompts: string[]): Promise<PiResult> {
 	return startPrint(fx, prompts.at(-1) as string, prompts.slice(0, -1)).done;
 }
 
+/**
+ * What the model was sent, request by request. System-role messages are left out of `messages`: pi 1.x's agent
+ * loop puts an empty one (its tool-changes marker) first in the context; pi 0.73 sends none.
+ */
 export function requests(fx: Fixture): LoggedRequest[] {
 	if (!existsSync(fx.logPath)) return [];
 	return readFileSync(fx.logPath, "utf8")
 		.split("\n")
 		.filter((l) => l.trim() !== "")
-		.map((l) => JSON.parse(l) as LoggedRequest);
+		.map((l) => JSON.parse(l) as LoggedRequest)
+		.map((r) => ({ ...r, messages: r.messages.filter((m) => m.role !== "system") }));
 }
 
 export function loopDir(fx: Fixture): string {

@@ -4,7 +4,7 @@
  * can wait for responses, UI requests and messages.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { type Fixture, PI_BIN, piArgs, waitFor } from "./harness.ts";
+import { type Fixture, piArgs, piCommand, waitFor } from "./harness.ts";
 
 export type RpcRecord = Record<string, any>;
 
@@ -17,7 +17,8 @@ export class RpcClient {
 	readonly exited: Promise<number | null>;
 
 	constructor(fx: Fixture, extra: string[] = []) {
-		this.child = spawn(PI_BIN, piArgs(["--mode", "rpc"], extra), { cwd: fx.project, env: fx.env, stdio: ["pipe", "pipe", "pipe"] });
+		const [command, args] = piCommand(piArgs(["--mode", "rpc"], extra));
+		this.child = spawn(command, args, { cwd: fx.project, env: fx.env, stdio: ["pipe", "pipe", "pipe"] });
 		this.child.stdout?.on("data", (chunk: Buffer) => this.onData(chunk.toString("utf8")));
 		this.child.stderr?.on("data", (chunk: Buffer) => (this.stderr += chunk.toString("utf8")));
 		this.exited = new Promise((resolve) => this.child.on("close", (code) => resolve(code)));

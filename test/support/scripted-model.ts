@@ -10,6 +10,7 @@
  * assert exactly what the model was sent.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import * as piAi from "@mariozechner/pi-ai";
 import {
 	type AssistantMessage,
 	type Context,
@@ -58,6 +59,13 @@ function messageText(message: Context["messages"][number]): string {
 		})
 		.join("\n");
 }
+
+/**
+ * pi 1.x hands providers the system prompt as system-role messages (the leading one, then changes), read back with
+ * pi-ai's getCurrentSystemPrompt; pi 0.73 sets `context.systemPrompt` and has no such function.
+ */
+type SystemPromptOf = (messages: readonly { role: string }[]) => string;
+const currentSystemPrompt = (piAi as unknown as { getCurrentSystemPrompt?: SystemPromptOf }).getCurrentSystemPrompt;
 
 function loggedCalls(logPath: string): number {
 	if (!existsSync(logPath)) return 0;
@@ -112,7 +120,7 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 		const entry: LoggedRequest = {
 			call,
 			model: model.id,
-			systemPrompt: context.systemPrompt ?? "",
+			systemPrompt: context.systemPrompt || currentSystemPrompt?.(context.messages) || "",
 			messages: context.messages.map((m) => ({ role: m.role, text: messageText(m) })),
 		};
 		appendFileSync(logPath, `${JSON.stringify(entry)}\n`);

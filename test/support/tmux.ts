@@ -3,7 +3,7 @@
  * scripted model) in a detached tmux session and reads its screen.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { type Fixture, PI_BIN, piArgs } from "./harness.ts";
+import { type Fixture, piArgs, piCommand } from "./harness.ts";
 
 export const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 let session: string | undefined;
@@ -15,11 +15,13 @@ export function tmux(...args: string[]): string {
 /** Starts interactive pi in the fixture's project; returns the tmux session name. */
 export function startInteractive(fx: Fixture): string {
 	const name = `pi-loop-${process.pid}-${Date.now()}`;
+	const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
 	const env = Object.entries(fx.env)
 		.filter(([k, v]) => v !== undefined && /^(HOME|PATH|PI_|LOOP_|GIT_)/.test(k))
-		.map(([k, v]) => `${k}='${String(v).replace(/'/g, "'\\''")}'`)
+		.map(([k, v]) => `${k}=${quote(String(v))}`)
 		.join(" ");
-	const command = `cd '${fx.project}' && env ${env} '${PI_BIN}' ${piArgs([]).map((a) => `'${a}'`).join(" ")}`;
+	const [pi, args] = piCommand(piArgs([]));
+	const command = `cd ${quote(fx.project)} && env ${env} ${[pi, ...args].map(quote).join(" ")}`;
 	tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50", command);
 	session = name;
 	return name;
