@@ -4,41 +4,12 @@
  * Pure: turns the raw argument string into a typed request or a UsageError
  * whose message says exactly what was wrong. Nothing here touches disk.
  */
+import { DEFAULT_OPTIONS, type LoopOptions, type Preset } from "./types.ts";
 
-export type Preset = "until" | "tests" | "lint" | "types" | "plan" | "build" | "prd";
 export const PRESETS: readonly Preset[] = ["until", "tests", "lint", "types", "plan", "build", "prd"];
 /** Presets that loop on a check command (the others work through a plan or PRD checklist). */
 export const CHECK_PRESETS: readonly Preset[] = ["until", "tests", "lint", "types"];
 export const CONTROL_SUBCOMMANDS = ["status", "stop", "abort", "resume", "report", "help"] as const;
-
-export interface LoopOptions {
-	max: number;
-	stagnation: number;
-	maxFailures: number;
-	sameFailure: number;
-	/** Whole-loop time limit; undefined = bounded by iterations only. */
-	timeoutMs?: number;
-	checkTimeoutMs: number;
-	/** Time limit of one agent turn (an iteration or a review pass); past it the turn is aborted as an agent error. */
-	iterationTimeoutMs: number;
-	promptFile?: string;
-	promise?: string;
-	/** build/prd: leave finished items uncommitted. */
-	noCommit?: boolean;
-	/** Model role for the iterations (default: plan for /loop plan, implement otherwise). */
-	role?: string;
-	/** build/until: a review pass on the review model after the checks pass. */
-	review?: boolean;
-}
-
-export const DEFAULT_OPTIONS: LoopOptions = {
-	max: 10,
-	stagnation: 3,
-	maxFailures: 2,
-	sameFailure: 5,
-	checkTimeoutMs: 10 * 60_000,
-	iterationTimeoutMs: 30 * 60_000,
-};
 
 export type LoopRequest =
 	| { kind: "start"; preset: Preset; check?: string; file?: string; goal?: string; options: LoopOptions }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
-import { DEFAULT_OPTIONS, type LoopOptions, type LoopRequest, USAGE } from "./args.ts";
+import { type LoopRequest, USAGE } from "./args.ts";
 import { runCheck } from "../core/check-runner.ts";
 import { type AgentHooks, runLoop } from "./engine.ts";
 import { createReviewer } from "./review.ts";
@@ -29,8 +29,9 @@ import { defaultGoal } from "./prompt.ts";
 import { renderReport } from "./report.ts";
 import { isGitWorkTree, Snapshotter } from "./snapshot.ts";
 import { ensureLoopDir, ensureRunDir, listRuns, pruneSnapshots, snapshotDir, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
-import { type LoopState, succeeded, totalUsage, type WorkState } from "./types.ts";
-import { describeCheck, formatCost, formatDuration } from "./view.ts";
+import { DEFAULT_OPTIONS, type LoopOptions, type LoopState, succeeded, totalUsage, type WorkState } from "./types.ts";
+import { describeCheck } from "./check-text.ts";
+import { formatCost, formatDuration } from "./view.ts";
 
 /** A problem the user must fix; exitCode is what `pi -p` exits with. */
 export class CommandError extends Error {
@@ -198,6 +199,7 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 			return await runLoop(state, {
 				paths,
 				workflow,
+				renderReport,
 				requestHydration: (prompt, task, failures) => requestHydration(cwd, prompt, task, failures),
 				runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
 				snapshot: () => snapshots.take(),

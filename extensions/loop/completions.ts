@@ -2,7 +2,8 @@
  * Argument autocompletion for /loop: subcommands first, then flags for the
  * loop-starting subcommands, and run ids for /loop report. Pure.
  */
-import { CONTROL_SUBCOMMANDS, FLAGS, type Preset, PRESETS } from "./args.ts";
+import { CONTROL_SUBCOMMANDS, FLAGS, PRESETS } from "./args.ts";
+import type { Preset } from "./types.ts";
 
 export interface Completion {
 	value: string;

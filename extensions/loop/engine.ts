@@ -10,8 +10,7 @@
 import type { CheckRun } from "../core/check-runner.ts";
 import { outputTail } from "../core/check-output.ts";
 import { identifyCheck } from "../core/failure-identity.ts";
-import { hasPromise, summarize } from "./prompt.ts";
-import { renderReport } from "./report.ts";
+import { hasPromise, summarize } from "./agent-answer.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
 import { appendEvent, clearControl, type LoopEvent, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
@@ -88,6 +87,8 @@ export interface EngineDeps {
 	/** Token usage recorded in an iteration's session file (for iterations cut off by a crash). */
 	recoverUsage?(sessionFile: string): Usage;
 	view: LoopView;
+	/** report.md for the state as it stands (written after every iteration and at the end). */
+	renderReport(state: LoopState): string;
 	now?: () => number;
 	/** How often control requests and the deadline are polled while work runs. */
 	pollMs?: number;
@@ -146,7 +147,7 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 		state.current = undefined;
 		save();
 		event({ type: "run_end", reason: decision.reason, detail: decision.detail, iterations: state.history.length });
-		const reportPath = writeReport(deps.paths, state.runId, renderReport(state));
+		const reportPath = writeReport(deps.paths, state.runId, deps.renderReport(state));
 		clearControl(deps.paths);
 		await deps.view.onEnd(state, reportPath);
 		return state;
@@ -307,7 +308,7 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 	state.current = undefined;
 	event({ type: "iteration_end", iteration: n, agent: record.agent, error: record.error, filesChanged, role, model: record.model, usage: record.usage, cost: record.usage.cost, promiseMade, durationMs: record.durationMs, session: record.sessionFile });
 	save();
-	writeReport(deps.paths, state.runId, renderReport(state));
+	writeReport(deps.paths, state.runId, deps.renderReport(state));
 	await deps.view.onIterationEnd(state, record);
 	return record;
 }

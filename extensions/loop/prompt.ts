@@ -4,7 +4,7 @@
  * instructions (the default ones, or the user's --prompt-file).
  */
 import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
-import { describeCheck } from "./view.ts";
+import { describeCheck } from "./check-text.ts";
 
 export const DEFAULT_INSTRUCTIONS = [
 	"You are one iteration of an automated loop. You start with no memory of earlier iterations:",
@@ -82,15 +82,4 @@ export function buildIterationPrompt(state: LoopState, n: number): string {
 		"## Instructions",
 		(state.instructions ?? DEFAULT_INSTRUCTIONS).trim() + promise,
 	].join("\n");
-}
-
-/** Whether the agent's final text carries the required promise tag. */
-export function hasPromise(text: string, promise: string): boolean {
-	return text.includes(`<promise>${promise}</promise>`);
-}
-
-/** The first ~200 characters of the agent's final text, on one line. */
-export function summarize(text: string, max = 200): string {
-	const flat = text.replace(/\s+/g, " ").trim();
-	return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

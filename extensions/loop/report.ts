@@ -4,7 +4,8 @@
  */
 import type { CheckRecord, LoopState, Usage } from "./types.ts";
 import { totalUsage } from "./types.ts";
-import { formatCost, formatDuration, plural, reasonText } from "./view.ts";
+import { plural } from "./check-text.ts";
+import { formatCost, formatDuration, reasonText } from "./view.ts";
 
 function cell(text: string): string {
 	return text.replace(/\|/g, "\\|").replace(/\n/g, " ");

@@ -3,8 +3,7 @@
  * consecutive agent failures, stagnation (no progress) and the same
  * failures repeating (by failure identity). The engine asks after every check.
  */
-import type { LoopOptions } from "./args.ts";
-import type { CheckRecord, EndReason, IterationRecord } from "./types.ts";
+import type { CheckRecord, EndReason, IterationRecord, LoopOptions } from "./types.ts";
 
 export interface StopDecision {
 	reason: EndReason;

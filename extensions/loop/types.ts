@@ -1,9 +1,40 @@
 /**
- * The loop's data model: what state.json holds and what the engine records
- * about every check run and iteration. Types only.
+ * The loop's data model: its options (the argument parser produces them),
+ * what state.json holds and what the engine records about every check run
+ * and iteration.
  */
 import type { FailureIdentity } from "../core/failure-identity.ts";
-import type { LoopOptions, Preset } from "./args.ts";
+
+export type Preset = "until" | "tests" | "lint" | "types" | "plan" | "build" | "prd";
+
+export interface LoopOptions {
+	max: number;
+	stagnation: number;
+	maxFailures: number;
+	sameFailure: number;
+	/** Whole-loop time limit; undefined = bounded by iterations only. */
+	timeoutMs?: number;
+	checkTimeoutMs: number;
+	/** Time limit of one agent turn (an iteration or a review pass); past it the turn is aborted as an agent error. */
+	iterationTimeoutMs: number;
+	promptFile?: string;
+	promise?: string;
+	/** build/prd: leave finished items uncommitted. */
+	noCommit?: boolean;
+	/** Model role for the iterations (default: plan for /loop plan, implement otherwise). */
+	role?: string;
+	/** build/until: a review pass on the review model after the checks pass. */
+	review?: boolean;
+}
+
+export const DEFAULT_OPTIONS: LoopOptions = {
+	max: 10,
+	stagnation: 3,
+	maxFailures: 2,
+	sameFailure: 5,
+	checkTimeoutMs: 10 * 60_000,
+	iterationTimeoutMs: 30 * 60_000,
+};
 
 export type EndReason =
 	| "passed"

@@ -5,10 +5,8 @@
  */
 import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
 import { succeeded, totalUsage } from "./types.ts";
+import { describeCheck, plural } from "./check-text.ts";
 
-export function plural(n: number, word: string): string {
-	return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
 
 export function formatDuration(ms: number): string {
 	const s = Math.floor(ms / 1000);
@@ -76,14 +74,6 @@ export function iterationLine(state: LoopState, it: IterationRecord): string {
 	const files = it.filesChanged.length === 0 ? "no files changed" : `${plural(it.filesChanged.length, "file")} changed`;
 	const agent = it.agent === "ok" ? "" : ` · agent ${it.agent}`;
 	return `loop ${state.preset} · iteration ${it.n}/${state.options.max} done · ${files}${agent} · ${formatDuration(it.durationMs)} · ${formatCost(it.usage.cost)}`;
-}
-
-/** `passed`, `failed (exit 1, 2 failures, timed out)`, or `failed (exit 5, no tests found: …)`. */
-export function describeCheck(check: CheckRecord): string {
-	if (check.exitCode === 0) return "passed";
-	if (check.noTests) return `failed (exit ${check.exitCode}, no tests found — ${check.noTests})`;
-	const count = check.failures === undefined ? "" : `, ${plural(check.failures, "failure")}`;
-	return `failed (exit ${check.exitCode}${count}${check.timedOut ? ", timed out" : ""})`;
 }
 
 export function checkLine(state: LoopState, check: CheckRecord): string {

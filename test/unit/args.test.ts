@@ -1,6 +1,7 @@
 /** Unit tests: /loop argument tokenizing, parsing and validation. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS, parseDuration, parseLoopArgs, tokenize, UsageError } from "../../extensions/loop/args.ts";
+import { parseDuration, parseLoopArgs, tokenize, UsageError } from "../../extensions/loop/args.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 
 describe("tokenize", () => {
 	it("splits like a shell", () => {

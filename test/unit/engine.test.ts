@@ -3,13 +3,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS, type LoopOptions } from "../../extensions/loop/args.ts";
 import type { CheckRun } from "../../extensions/core/check-runner.ts";
 import { type AgentOutcome, type EngineDeps, runLoop } from "../../extensions/loop/engine.ts";
+import { renderReport } from "../../extensions/loop/report.ts";
 import { checkLoop } from "../../extensions/loop/workflows/check-loop.ts";
 import type { Snapshot } from "../../extensions/loop/snapshot.ts";
 import { ensureLoopDir, ensureRunDir, type LoopPaths, loopPaths, requestControl } from "../../extensions/loop/store.ts";
-import { type LoopState, totalUsage } from "../../extensions/loop/types.ts";
+import { DEFAULT_OPTIONS, type LoopOptions, type LoopState, totalUsage } from "../../extensions/loop/types.ts";
 
 const ZERO = { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, cost: 0.5 };
 const pass: CheckRun = { exitCode: 0, output: "ok", durationMs: 1, timedOut: false, aborted: false };
@@ -57,6 +57,7 @@ async function run(script: Script) {
 	const deps: EngineDeps = {
 		paths,
 		workflow: checkLoop(),
+		renderReport,
 		role: "implement",
 		runCheck: async (signal) => {
 			const result = script.checks[checkCalls++] ?? fail(99);

@@ -1,6 +1,6 @@
 /** Unit tests: stagnation, same-failure and consecutive-failure rules. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS } from "../../extensions/loop/args.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { limitReached, madeProgress } from "../../extensions/loop/stop-rules.ts";
 import type { CheckRecord, IterationRecord } from "../../extensions/loop/types.ts";
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS } from "../../extensions/loop/args.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { isProcessAlive, processStatus } from "../../extensions/core/process-liveness.ts";
 import { acquireLock, LockError } from "../../extensions/loop/lock.ts";
 import {

@@ -1,7 +1,8 @@
 /** Unit tests: widget/status text, the failure trend, the report table and the iteration prompt. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS } from "../../extensions/loop/args.ts";
-import { buildIterationPrompt, hasPromise } from "../../extensions/loop/prompt.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
+import { hasPromise } from "../../extensions/loop/agent-answer.ts";
+import { buildIterationPrompt } from "../../extensions/loop/prompt.ts";
 import { renderReport } from "../../extensions/loop/report.ts";
 import type { CheckRecord, LoopState } from "../../extensions/loop/types.ts";
 import { formatDuration, statusText, trend, widgetLines } from "../../extensions/loop/view.ts";

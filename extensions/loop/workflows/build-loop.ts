@@ -10,7 +10,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { IterationPlan, RunContext, StopDecision, Workflow } from "../engine.ts";
 import type { CheckRecord, IterationRecord, WorkState } from "../types.ts";
-import { describeCheck } from "../view.ts";
+import { describeCheck } from "../check-text.ts";
 import type { CommitMessageWriter } from "./commit-message.ts";
 import { commitItem } from "./git-commit.ts";
 import type { TaskSource } from "./tasks.ts";

@@ -6,7 +6,7 @@
 import type { RunContext, StopDecision, Workflow } from "../engine.ts";
 import { buildIterationPrompt } from "../prompt.ts";
 import type { CheckRecord } from "../types.ts";
-import { plural } from "../view.ts";
+import { plural } from "../check-text.ts";
 
 /** With --review: a review of the last iteration once its check passes. */
 async function reviewVerdict(run: RunContext, rounds: number): Promise<"pass" | "block" | "abort"> {
