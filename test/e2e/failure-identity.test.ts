@@ -1,12 +1,14 @@
 /**
  * End-to-end: failure identity on real test runners, through the real pi
  * CLI with the scripted model — a do-nothing agent is stopped by stagnation
- * after exactly --stagnation iterations on `node --test` and on jest (whose
- * timing lines differ on every run), and a project without tests gets no
- * fix rounds from the gates and a "write the tests" prompt from /loop tests.
+ * after exactly --stagnation iterations on `node --test`, jest and cargo test
+ * (whose timing lines, estimates and thread ids differ on every run), and a
+ * project without tests gets no fix rounds from the gates and a "write the
+ * tests" prompt from /loop tests.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CheckRecord } from "../../extensions/loop/types.ts";
@@ -62,6 +64,31 @@ describe("failure identity end to end", () => {
 		const tails = (readLoopState(fx).checks as CheckRecord[]).map((c) => c.tail);
 		expect(tails.some((t) => /estimated/.test(t))).toBe(true);
 		expect(new Set(tails).size).toBeGreaterThan(1);
+	});
+
+	const hasCargo = spawnSync("cargo", ["--version"]).status === 0;
+	it.skipIf(!hasCargo)("stagnation stops a do-nothing agent on cargo test (thread ids differ per run)", async () => {
+		const fx = makeFixture({
+			files: {
+				"Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2021"\n',
+				"src/lib.rs": [
+					"pub fn add(a: i32, b: i32) -> i32 { a - b }",
+					"#[cfg(test)]",
+					"mod tests {",
+					"    #[test] fn adds() { assert_eq!(super::add(2, 3), 5); }",
+					"    #[test] fn adds_zero() { assert_eq!(super::add(2, 0), 3); }",
+					"}",
+					"",
+				].join("\n"),
+				".gitignore": "target/\n",
+			},
+		});
+		// The sandbox's HOME hides the toolchain: point rustup at the real one, keep cargo's own files in the sandbox.
+		fx.env.RUSTUP_HOME = process.env.RUSTUP_HOME ?? join(homedir(), ".rustup");
+		fx.env.CARGO_HOME = join(fx.root, "cargo-home");
+		await expectStagnation(fx, "cargo test --offline");
+		const tails = (readLoopState(fx).checks as CheckRecord[]).map((c) => c.tail);
+		expect(tails.every((t) => /thread 'tests::adds' \(\d+\) panicked/.test(t))).toBe(true);
 	});
 });
 
