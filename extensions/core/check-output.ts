@@ -4,6 +4,7 @@
  * no runner parser recognizes.
  */
 // CSI / OSC escape sequences, character-set selections (`ESC ( B`, tput's sgr0) and lone ESC-prefixed controls.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what this matches
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[()*+][0-9A-Za-z]|\u001b[@-Z\\-_]/g;
 
 export function stripAnsi(text: string): string {

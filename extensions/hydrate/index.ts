@@ -90,7 +90,7 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 
 	pi.registerMessageRenderer<ContextDetails>(MESSAGE_TYPE, (message, { expanded }, theme) => {
 		const d = message.details;
-		const head = theme.fg("accent", "📎 ") + `context from specs · ${d?.tokens ?? "?"} of ${d?.budget ?? "?"} tokens`;
+		const head = `${theme.fg("accent", "📎 ")}context from specs · ${d?.tokens ?? "?"} of ${d?.budget ?? "?"} tokens`;
 		if (!expanded) return new Text(`${head}\n${theme.fg("dim", (d?.summary ?? []).slice(0, 6).join("\n"))}`, 0, 0);
 		const body = typeof message.content === "string" ? message.content : "";
 		return new Text(`${head}\n${theme.fg("dim", (d?.summary ?? []).join("\n"))}\n\n${body}`, 0, 0);

@@ -128,7 +128,7 @@ export const USAGE = [
 	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
 	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
 	"/loop status | stop | abort | resume | report [run-id] | help",
-	"flags: " + Object.keys(FLAGS).join(" "),
+	`flags: ${Object.keys(FLAGS).join(" ")}`,
 ].join("\n");
 
 /** Splits at the first unquoted ` -- `: what follows is the goal, kept verbatim (quotes, apostrophes and all). */

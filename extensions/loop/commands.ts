@@ -280,7 +280,7 @@ export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext,
 
 function runningState(paths: LoopPaths): LoopState {
 	const state = readState(paths);
-	if (!state || state.status !== "running") throw new CommandError("no loop is running in this project", 1);
+	if (state?.status !== "running") throw new CommandError("no loop is running in this project", 1);
 	const holder = readLock(paths.lock);
 	if (isStale(holder) || holder?.runId !== state.runId) {
 		throw new CommandError(`run ${state.runId} was interrupted and is not running; continue it with /loop resume`, 1);

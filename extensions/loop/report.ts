@@ -70,7 +70,7 @@ export function renderReport(state: LoopState): string {
 			`| ${it.n} | ${checkCell(state.checks[it.checkBefore])} | ${checkCell(after)} | ${cell(files)} | ${cell(agent)} | ${it.model ?? "—"} | ${it.usage.input}/${it.usage.output} | ${formatCost(it.usage.cost)} | ${formatDuration(it.durationMs)} | ${cell(it.summary)} |`,
 		);
 	}
-	if (state.history.length === 0) lines.push("| — | " + checkCell(state.checks[0]) + " | — | — | no model call | — | — | — | — | — |");
+	if (state.history.length === 0) lines.push(`| — | ${checkCell(state.checks[0])} | — | — | no model call | — | — | — | — | — |`);
 	lines.push(...costByRole(state));
 	if (state.work && state.preset !== "plan") {
 		const w = state.work;

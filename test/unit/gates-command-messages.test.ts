@@ -167,7 +167,7 @@ describe("gatesReport", () => {
 	});
 	it("says why gates are off", () => {
 		expect(gatesReport(plan([], { configError: "loop.json: bad" }), new Map(), false)).toBe("gates are off: the config has an error — loop.json: bad");
-		expect(gatesReport(plan([], { enabled: false, protectedPaths: [] }), new Map(), false)).toMatch(/^gates: off \(config "gates\.enabled": false\)[^]*protected paths: none/);
+		expect(gatesReport(plan([], { enabled: false, protectedPaths: [] }), new Map(), false)).toMatch(/^gates: off \(config "gates\.enabled": false\)[\s\S]*protected paths: none/);
 		expect(gatesReport(plan([]), new Map(), true)).toMatch(/^gates: off for this pi session \(\/gates on\)/);
 	});
 });

@@ -98,7 +98,8 @@ export function buildLoop(options: BuildOptions): Workflow {
 		const rounds = w.reviews?.[item] ?? 0;
 		if (!run.deps.review || rounds >= options.reviewRounds) return "pass";
 		const call = await run.deps.review(record, item, run.signal);
-		(run.state.calls ??= []).push({ ...call, item });
+		run.state.calls ??= [];
+		run.state.calls.push({ ...call, item });
 		run.event({ type: "review", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
 		if (call.aborted || run.signal.aborted) return "abort"; // never tick an item whose review was cut off
 		if (call.failed) {
@@ -120,7 +121,8 @@ export function buildLoop(options: BuildOptions): Workflow {
 		if (!options.commitMessage) return plain;
 		try {
 			const { body, call } = await options.commitMessage(item, diff, run.signal);
-			(run.state.calls ??= []).push({ ...call, iteration: record.n });
+			run.state.calls ??= [];
+			run.state.calls.push({ ...call, iteration: record.n });
 			run.event({ type: "commit_message", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost });
 			return body ? `${body}\n\nChecks: ${run.state.check}` : plain;
 		} catch (error) {

@@ -15,7 +15,8 @@ async function reviewVerdict(run: RunContext, rounds: number): Promise<"pass" | 
 	const done = (state.calls ?? []).filter((c) => c.kind === "review" && !c.failed).length;
 	if (!run.deps.review || !previous || done >= rounds) return "pass";
 	const call = await run.deps.review(previous, state.goal, run.signal);
-	(state.calls ??= []).push(call);
+	state.calls ??= [];
+	state.calls.push(call);
 	run.event({ type: "review", iteration: previous.n, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
 	if (call.aborted || run.signal.aborted) return "abort";
 	if (call.failed) {
