@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { GateKind, GateSpec } from "../shared/config.ts";
-import { type CheckKind, DetectionError, detectCheck, readJson } from "../loop/detect.ts";
+import { type CheckKind, DetectionError, detectCheck, readJson } from "../core/detect-checks.ts";
 import { shellQuote } from "./command-gate.ts";
 import { projectTypeScript } from "./ts-server.ts";
 

@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { Writable } from "node:stream";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { readJson } from "../loop/detect.ts";
+import { readJson } from "../core/detect-checks.ts";
 import { posixRelative } from "../shared/posix-path.ts";
 import { createMessageConnection, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
 import type { Diagnostic } from "./diagnostics.ts";

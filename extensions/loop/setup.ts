@@ -9,7 +9,7 @@ import { sharedSpecIndex } from "../hydrate/spec-index.ts";
 import type { LoopConfig } from "../shared/config.ts";
 import type { LoopRequest } from "./args.ts";
 import { type ChecklistItem, duplicateOpenItems } from "./checklist.ts";
-import { type CheckKind, detectCheck } from "./detect.ts";
+import { type CheckKind, detectCheck } from "../core/detect-checks.ts";
 import type { Workflow } from "./engine.ts";
 import type { LoopPaths } from "./store.ts";
 import type { LoopState, WorkState } from "./types.ts";

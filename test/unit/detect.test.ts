@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectCheck } from "../../extensions/loop/detect.ts";
+import { detectCheck } from "../../extensions/core/detect-checks.ts";
 
 function project(files: Record<string, string>): string {
 	const dir = mkdtempSync(join(tmpdir(), "pi-loop-detect-"));

@@ -1,6 +1,7 @@
 /**
- * Detection of the project's test, lint and type-check commands for the
- * `/loop tests|lint|types` presets. Reads project files only; runs nothing.
+ * Detection of the project's test, lint and type-check commands: for the
+ * `/loop tests|lint|types` presets and the gates' on-done checks. Reads
+ * project files only; runs nothing.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
