@@ -171,7 +171,7 @@ describe("/gates", () => {
 		expect(listing.stderr).toContain("prettier: `node_modules/.bin/prettier --write {files}`");
 		expect(listing.stderr).toContain("typescript: language server (typescript)");
 		expect(listing.stderr).toContain('tests: `npm test`, timeout 600s (detected: package.json script "test")');
-		expect(listing.stderr).toContain("bundled typescript 7.0.2 (the project has none of its own)");
+		expect(listing.stderr).toContain("typescript: bundled typescript 7.0.2 (tsc --lsp; the project has none of its own); starts on the first write");
 		const run = await runPrint(fx, "/gates run tests");
 		expect(run.stderr).toContain("✗ tests (exit 1)");
 		expect(run.stderr).toContain("1 failed: sum");

@@ -1,5 +1,6 @@
 /**
- * The LSP client against the real bundled TypeScript 7 language server:
+ * The LSP client against the real bundled TypeScript 7 language server (as
+ * the registry picks it for a project without TypeScript of its own):
  * diagnostics after changes, a crash and a timed-out request both followed
  * by a working restart, and a clean shutdown.
  */
@@ -7,22 +8,26 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { chooseServer, TypeScriptServer, Unavailable } from "../../extensions/gates/ts-server.ts";
+import { DIAGNOSTIC_SERVERS, type ServerChoice } from "../../extensions/gates/diagnostic-servers.ts";
+import { LspClient } from "../../extensions/gates/lsp-client.ts";
+import { Unavailable } from "../../extensions/gates/warm-server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gates-ts-"));
 writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }));
 writeFileSync(join(dir, "a.ts"), "export const a: number = 1;\n");
 const file = join(dir, "b.ts");
-const server = new TypeScriptServer(dir);
+const choice = DIAGNOSTIC_SERVERS.typescript.choose(dir, join(dir, "b.ts")) as ServerChoice;
+if (choice.protocol.kind !== "lsp") throw new Error(`expected the LSP server, got ${choice.label}`);
+const server = new LspClient(dir, choice.command, { ...choice.protocol, code: (c) => `TS${c}` });
 
 afterAll(async () => {
 	await server.stop();
 	rmSync(dir, { recursive: true, force: true });
 });
 
-describe("TypeScriptServer", () => {
+describe("LspClient on TypeScript 7", () => {
 	it("uses the bundled TypeScript 7 when the project has none", () => {
-		expect(chooseServer(dir).label).toMatch(/^bundled typescript 7\.\d+\.\d+ \(the project has none of its own\)$/);
+		expect(choice.label).toMatch(/^bundled typescript 7\.\d+\.\d+ \(tsc --lsp; the project has none of its own\)$/);
 	});
 
 	it("reports errors with position and code after a change, and nothing once fixed", async () => {
