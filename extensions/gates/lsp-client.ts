@@ -44,8 +44,9 @@ interface LiveLsp extends LiveProcess {
 	connection: MessageConnection;
 	/** Open documents: version and the text the server has. */
 	open: Map<string, { version: number; text: string }>;
-	/** Push servers: the latest publication per URI, and who waits for the next. */
+	/** Push servers: the latest publication per URI, the serial it had when the text was last sent, who waits. */
 	published: Map<string, Published>;
+	sentAt: Map<string, number>;
 	waiters: Map<string, () => void>;
 	ready: Promise<void>;
 }
@@ -96,7 +97,7 @@ export class LspClient extends WarmServer<LiveLsp> {
 			});
 			await connection.sendNotification("initialized", {});
 		})();
-		return { child, connection, open: new Map(), published, waiters, stamps, answered: false, ready };
+		return { child, connection, open: new Map(), published, sentAt: new Map(), waiters, stamps, answered: false, ready };
 	}
 
 	protected disconnect(live: LiveLsp): void {
@@ -133,11 +134,13 @@ export class LspClient extends WarmServer<LiveLsp> {
 			if (!doc) {
 				if (!requested.includes(file)) continue;
 				open.set(uri, { version: 1, text });
+				live.sentAt.set(uri, live.published.get(uri)?.serial ?? 0);
 				const languageId = this.options.languageIds[extname(file)];
 				await connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId, version: 1, text } });
 			} else if (doc.text !== text) {
 				const version = doc.version + 1;
 				open.set(uri, { version, text });
+				live.sentAt.set(uri, live.published.get(uri)?.serial ?? 0);
 				await connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
 			}
 		}
@@ -163,11 +166,11 @@ export class LspClient extends WarmServer<LiveLsp> {
 		return report.items ?? [];
 	}
 
-	/** The publication for the version just sent (one without a version counts when it came after the change). */
+	/** The first publication after the text was last sent, and of its version when the server says versions. */
 	private async pushed(live: LiveLsp, uri: string): Promise<LspDiagnostic[]> {
 		const version = live.open.get(uri)?.version ?? 0;
-		const seen = live.published.get(uri)?.serial ?? 0;
-		const current = (p: Published | undefined) => p !== undefined && (p.version !== undefined ? p.version >= version : p.serial > seen || version === 1);
+		const sentAt = live.sentAt.get(uri) ?? 0;
+		const current = (p: Published | undefined) => p !== undefined && p.serial > sentAt && (p.version === undefined || p.version >= version);
 		while (!current(live.published.get(uri))) await new Promise<void>((resolve) => live.waiters.set(uri, resolve));
 		live.waiters.delete(uri);
 		return live.published.get(uri)?.items ?? [];

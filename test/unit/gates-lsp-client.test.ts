@@ -2,11 +2,13 @@
  * The LSP client against the real bundled TypeScript 7 language server (as
  * the registry picks it for a project without TypeScript of its own):
  * diagnostics after changes, a crash and a timed-out request both followed
- * by a working restart, and a clean shutdown.
+ * by a working restart, and a clean shutdown; and a scripted server that
+ * only pushes diagnostics (test/support/fake-push-lsp.mjs).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { DIAGNOSTIC_SERVERS, type ServerChoice } from "../../extensions/gates/diagnostic-servers.ts";
 import { LspClient } from "../../extensions/gates/lsp-client.ts";
@@ -75,5 +77,25 @@ describe("LspClient on TypeScript 7", () => {
 		const found = await server.diagnostics([file], 20_000);
 		expect(found.map((d) => d.code)).toEqual(["TS2322"]);
 		expect(server.starts).toBe(3);
+	});
+});
+
+describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyzer)", () => {
+	const pushDir = mkdtempSync(join(tmpdir(), "gates-push-"));
+	const script = join(dirname(fileURLToPath(import.meta.url)), "..", "support", "fake-push-lsp.mjs");
+	const push = new LspClient(pushDir, { program: process.execPath, args: [script] }, { languageIds: { ".go": "go" }, watched: { extensions: [".go"], names: /^go\.mod$/ }, diagnostics: "push" });
+	afterAll(() => push.stop());
+	const main = join(pushDir, "main.go");
+
+	it("waits for the publication of the version it sent, not an older one", async () => {
+		writeFileSync(main, "ok\n");
+		expect(await push.diagnostics([main], 20_000)).toEqual([]); // the stale "ERR" of version 0 came first
+		writeFileSync(main, "x   ERR\n");
+		expect(await push.diagnostics([main], 20_000)).toEqual([{ file: "main.go", line: 1, col: 5, severity: "error", code: "E1", message: "pushed error" }]);
+	});
+	it("answers from the last publication when the text did not change", async () => {
+		const started = Date.now();
+		expect((await push.diagnostics([main], 20_000)).map((d) => d.code)).toEqual(["E1"]);
+		expect(Date.now() - started).toBeLessThan(40); // no new publication is waited for (the server sends one 50 ms after a change)
 	});
 });
