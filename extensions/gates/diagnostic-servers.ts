@@ -14,7 +14,13 @@ import type { ServerCommand } from "./warm-server.ts";
 
 /** How a server is reached: the LSP client's settings, or tsserver's own protocol. */
 export type Protocol =
-	| { kind: "lsp"; languageIds: Record<string, string>; watched: WatchedFiles; diagnostics: "pull" | "push"; codePrefix?: string }
+	| {
+			kind: "lsp";
+			languageIds: Record<string, string>;
+			watched: WatchedFiles;
+			diagnostics: "pull" | "push";
+			codePrefix?: string;
+	  }
 	| { kind: "tsserver" };
 
 /** The server that answers for a file: one process per `key` and project. */
@@ -39,8 +45,14 @@ export interface ServerEntry {
 
 export const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
 const TS_LANGUAGE_IDS: Record<string, string> = {
-	".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "typescriptreact",
-	".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascriptreact",
+	".ts": "typescript",
+	".mts": "typescript",
+	".cts": "typescript",
+	".tsx": "typescriptreact",
+	".js": "javascript",
+	".mjs": "javascript",
+	".cjs": "javascript",
+	".jsx": "javascriptreact",
 };
 
 export function onPath(binary: string): string | undefined {
@@ -85,7 +97,13 @@ function bundledTypeScript(): { dir: string; version: string | undefined } {
 
 /** Automatic type acquisition (it would download @types packages) and diagnostic events off. */
 const TSSERVER_FLAGS = ["--disableAutomaticTypingAcquisition", "--suppressDiagnosticEvents", "--locale", "en"];
-const TS_LSP: Protocol = { kind: "lsp", languageIds: TS_LANGUAGE_IDS, watched: TS_WATCHED, diagnostics: "pull", codePrefix: "TS" };
+const TS_LSP: Protocol = {
+	kind: "lsp",
+	languageIds: TS_LANGUAGE_IDS,
+	watched: TS_WATCHED,
+	diagnostics: "pull",
+	codePrefix: "TS",
+};
 
 /**
  * The nearest tsconfig/jsconfig of the file decides the project, the
@@ -96,15 +114,31 @@ function chooseTypeScript(cwd: string, file?: string): ServerChoice | { unavaila
 	const project = nearestWith(file ? dirname(resolve(file)) : cwd, cwd, ["tsconfig.json", "jsconfig.json"]);
 	const own = ownTypeScript(project);
 	if (own && Number.parseInt(own.version, 10) >= 7) {
-		return { key: `lsp:${own.dir}`, command: { program: process.execPath, args: [join(own.dir, "bin", "tsc"), "--lsp", "--stdio"] }, protocol: TS_LSP, label: `the project's typescript ${own.version} (tsc --lsp)` };
+		return {
+			key: `lsp:${own.dir}`,
+			command: { program: process.execPath, args: [join(own.dir, "bin", "tsc"), "--lsp", "--stdio"] },
+			protocol: TS_LSP,
+			label: `the project's typescript ${own.version} (tsc --lsp)`,
+		};
 	}
 	if (own) {
 		const tsserver = join(own.dir, "lib", "tsserver.js");
-		if (!existsSync(tsserver)) return { unavailable: `the project's typescript ${own.version} (${own.dir}) has no lib/tsserver.js` };
-		return { key: `tsserver:${own.dir}`, command: { program: process.execPath, args: [tsserver, ...TSSERVER_FLAGS] }, protocol: { kind: "tsserver" }, label: `tsserver of the project's typescript ${own.version}` };
+		if (!existsSync(tsserver))
+			return { unavailable: `the project's typescript ${own.version} (${own.dir}) has no lib/tsserver.js` };
+		return {
+			key: `tsserver:${own.dir}`,
+			command: { program: process.execPath, args: [tsserver, ...TSSERVER_FLAGS] },
+			protocol: { kind: "tsserver" },
+			label: `tsserver of the project's typescript ${own.version}`,
+		};
 	}
 	const bundled = bundledTypeScript();
-	return { key: `lsp:${bundled.dir}`, command: { program: process.execPath, args: [join(bundled.dir, "bin", "tsc"), "--lsp", "--stdio"] }, protocol: TS_LSP, label: `bundled typescript ${bundled.version} (tsc --lsp; the project has none of its own)` };
+	return {
+		key: `lsp:${bundled.dir}`,
+		command: { program: process.execPath, args: [join(bundled.dir, "bin", "tsc"), "--lsp", "--stdio"] },
+		protocol: TS_LSP,
+		label: `bundled typescript ${bundled.version} (tsc --lsp; the project has none of its own)`,
+	};
 }
 
 const PYTHON_WATCHED: WatchedFiles = { extensions: [".py", ".pyi"], names: /^(pyrightconfig\.json|pyproject\.toml)$/ };
@@ -115,13 +149,22 @@ function choosePyright(): ServerChoice | { unavailable: string } {
 	try {
 		pkg = createRequire(import.meta.url).resolve("pyright/package.json");
 	} catch {
-		return { unavailable: `pyright is not installed: pi-loop-factory depends on pyright ${PYRIGHT_VERSION}; reinstall the package (pi install) or run npm install in its directory` };
+		return {
+			unavailable:
+				`pyright is not installed: pi-loop-factory depends on pyright ${PYRIGHT_VERSION}; ` +
+				"reinstall the package (pi install) or run npm install in its directory",
+		};
 	}
 	const version = versionOf(pkg) ?? "?";
 	return {
 		key: `lsp:${dirname(pkg)}`,
 		command: { program: process.execPath, args: [join(dirname(pkg), "langserver.index.js"), "--stdio"] },
-		protocol: { kind: "lsp", languageIds: { ".py": "python", ".pyi": "python" }, watched: PYTHON_WATCHED, diagnostics: "pull" },
+		protocol: {
+			kind: "lsp",
+			languageIds: { ".py": "python", ".pyi": "python" },
+			watched: PYTHON_WATCHED,
+			diagnostics: "pull",
+		},
 		label: `pyright ${version} (pyright-langserver, bundled)`,
 	};
 }
@@ -137,7 +180,12 @@ function pythonMarker(cwd: string): string | undefined {
 }
 
 /** A server found on PATH (not shipped with this package): said what would enable it when absent. */
-function onPathServer(binary: string, args: string[], protocol: Protocol, install: string): () => ServerChoice | { unavailable: string } {
+function onPathServer(
+	binary: string,
+	args: string[],
+	protocol: Protocol,
+	install: string,
+): () => ServerChoice | { unavailable: string } {
 	return () => {
 		const program = onPath(binary);
 		if (!program) return { unavailable: `${binary} is not on PATH (${install} enables it)` };
@@ -155,20 +203,46 @@ export const DIAGNOSTIC_SERVERS: Record<LanguageServerName, ServerEntry> = {
 		marker: (cwd) => ["tsconfig.json", "jsconfig.json"].find((f) => existsSync(join(cwd, f))),
 		choose: chooseTypeScript,
 	},
-	python: { name: "python", glob: "**/*.{py,pyi}", extensions: PYTHON_WATCHED.extensions, marker: pythonMarker, choose: choosePyright },
+	python: {
+		name: "python",
+		glob: "**/*.{py,pyi}",
+		extensions: PYTHON_WATCHED.extensions,
+		marker: pythonMarker,
+		choose: choosePyright,
+	},
 	go: {
 		name: "go",
 		glob: "**/*.go",
 		extensions: [".go"],
 		marker: marker("go.mod"),
-		choose: onPathServer("gopls", [], { kind: "lsp", languageIds: { ".go": "go" }, watched: { extensions: [".go"], names: /^go\.(mod|sum|work)$/ }, diagnostics: "push" }, "go install golang.org/x/tools/gopls@latest"),
+		choose: onPathServer(
+			"gopls",
+			[],
+			{
+				kind: "lsp",
+				languageIds: { ".go": "go" },
+				watched: { extensions: [".go"], names: /^go\.(mod|sum|work)$/ },
+				diagnostics: "push",
+			},
+			"go install golang.org/x/tools/gopls@latest",
+		),
 	},
 	rust: {
 		name: "rust",
 		glob: "**/*.rs",
 		extensions: [".rs"],
 		marker: marker("Cargo.toml"),
-		choose: onPathServer("rust-analyzer", [], { kind: "lsp", languageIds: { ".rs": "rust" }, watched: { extensions: [".rs"], names: /^Cargo\.(toml|lock)$/ }, diagnostics: "push" }, "rustup component add rust-analyzer"),
+		choose: onPathServer(
+			"rust-analyzer",
+			[],
+			{
+				kind: "lsp",
+				languageIds: { ".rs": "rust" },
+				watched: { extensions: [".rs"], names: /^Cargo\.(toml|lock)$/ },
+				diagnostics: "push",
+			},
+			"rustup component add rust-analyzer",
+		),
 	},
 };
 

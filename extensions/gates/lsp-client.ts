@@ -10,7 +10,12 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createMessageConnection, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
+import {
+	createMessageConnection,
+	type MessageConnection,
+	StreamMessageReader,
+	StreamMessageWriter,
+} from "vscode-jsonrpc/node.js";
 import { posixRelative } from "../shared/posix-path.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import type { Stamps, WatchedFiles } from "./disk-changes.ts";
@@ -68,19 +73,27 @@ export class LspClient extends WarmServer<LiveLsp> {
 	}
 
 	protected connect(child: ChildProcess, stamps: Stamps): LiveLsp {
-		const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(towards(child)));
+		const connection = createMessageConnection(
+			new StreamMessageReader(child.stdout!),
+			new StreamMessageWriter(towards(child)),
+		);
 		const published = new Map<string, Published>();
 		const waiters = new Map<string, () => void>();
-		connection.onRequest("workspace/configuration", (params: { items?: unknown[] }) => (params.items ?? []).map(() => null));
+		connection.onRequest("workspace/configuration", (params: { items?: unknown[] }) =>
+			(params.items ?? []).map(() => null),
+		);
 		connection.onRequest("client/registerCapability", () => null);
 		connection.onRequest("client/unregisterCapability", () => null);
 		connection.onRequest("window/workDoneProgress/create", () => null);
 		connection.onRequest("workspace/diagnostic/refresh", () => null);
-		connection.onNotification("textDocument/publishDiagnostics", (params: { uri: string; version?: number; diagnostics: LspDiagnostic[] }) => {
-			const serial = (published.get(params.uri)?.serial ?? 0) + 1;
-			published.set(params.uri, { version: params.version, items: params.diagnostics, serial });
-			waiters.get(params.uri)?.();
-		});
+		connection.onNotification(
+			"textDocument/publishDiagnostics",
+			(params: { uri: string; version?: number; diagnostics: LspDiagnostic[] }) => {
+				const serial = (published.get(params.uri)?.serial ?? 0) + 1;
+				published.set(params.uri, { version: params.version, items: params.diagnostics, serial });
+				waiters.get(params.uri)?.();
+			},
+		);
 		connection.onError(() => undefined);
 		connection.listen();
 		const root = pathToFileURL(this.cwd).href;
@@ -90,14 +103,32 @@ export class LspClient extends WarmServer<LiveLsp> {
 				rootUri: root,
 				workspaceFolders: [{ uri: root, name: "project" }],
 				capabilities: {
-					workspace: { configuration: true, workspaceFolders: true, didChangeWatchedFiles: { dynamicRegistration: true } },
+					workspace: {
+						configuration: true,
+						workspaceFolders: true,
+						didChangeWatchedFiles: { dynamicRegistration: true },
+					},
 					// pyright serves pull diagnostics only to clients that accept its dynamic registration
-					textDocument: { diagnostic: { dynamicRegistration: true }, synchronization: { didSave: false }, publishDiagnostics: { versionSupport: true } },
+					textDocument: {
+						diagnostic: { dynamicRegistration: true },
+						synchronization: { didSave: false },
+						publishDiagnostics: { versionSupport: true },
+					},
 				},
 			});
 			await connection.sendNotification("initialized", {});
 		})();
-		return { child, connection, open: new Map(), published, sentAt: new Map(), waiters, stamps, answered: false, ready };
+		return {
+			child,
+			connection,
+			open: new Map(),
+			published,
+			sentAt: new Map(),
+			waiters,
+			stamps,
+			answered: false,
+			ready,
+		};
 	}
 
 	protected disconnect(live: LiveLsp): void {
@@ -136,12 +167,17 @@ export class LspClient extends WarmServer<LiveLsp> {
 				open.set(uri, { version: 1, text });
 				live.sentAt.set(uri, live.published.get(uri)?.serial ?? 0);
 				const languageId = this.options.languageIds[extname(file)];
-				await connection.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId, version: 1, text } });
+				await connection.sendNotification("textDocument/didOpen", {
+					textDocument: { uri, languageId, version: 1, text },
+				});
 			} else if (doc.text !== text) {
 				const version = doc.version + 1;
 				open.set(uri, { version, text });
 				live.sentAt.set(uri, live.published.get(uri)?.serial ?? 0);
-				await connection.sendNotification("textDocument/didChange", { textDocument: { uri, version }, contentChanges: [{ text }] });
+				await connection.sendNotification("textDocument/didChange", {
+					textDocument: { uri, version },
+					contentChanges: [{ text }],
+				});
 			}
 		}
 	}
@@ -162,7 +198,9 @@ export class LspClient extends WarmServer<LiveLsp> {
 	}
 
 	private async pulled(live: LiveLsp, uri: string): Promise<LspDiagnostic[]> {
-		const report = (await live.connection.sendRequest("textDocument/diagnostic", { textDocument: { uri } })) as { items?: LspDiagnostic[] };
+		const report = (await live.connection.sendRequest("textDocument/diagnostic", { textDocument: { uri } })) as {
+			items?: LspDiagnostic[];
+		};
 		return report.items ?? [];
 	}
 
@@ -170,7 +208,8 @@ export class LspClient extends WarmServer<LiveLsp> {
 	private async pushed(live: LiveLsp, uri: string): Promise<LspDiagnostic[]> {
 		const version = live.open.get(uri)?.version ?? 0;
 		const sentAt = live.sentAt.get(uri) ?? 0;
-		const current = (p: Published | undefined) => p !== undefined && p.serial > sentAt && (p.version === undefined || p.version >= version);
+		const current = (p: Published | undefined) =>
+			p !== undefined && p.serial > sentAt && (p.version === undefined || p.version >= version);
 		while (!current(live.published.get(uri))) await new Promise<void>((resolve) => live.waiters.set(uri, resolve));
 		live.waiters.delete(uri);
 		return live.published.get(uri)?.items ?? [];
@@ -181,6 +220,15 @@ export class LspClient extends WarmServer<LiveLsp> {
 		if (severity > 2) return []; // hints ("declared but never read") and information
 		const code = d.code === undefined ? undefined : this.options.code ? this.options.code(d.code) : String(d.code);
 		const rel = posixRelative(this.cwd, file);
-		return [{ file: rel, line: d.range.start.line + 1, col: d.range.start.character + 1, severity: severity === 1 ? "error" : "warning", message: d.message, code }];
+		return [
+			{
+				file: rel,
+				line: d.range.start.line + 1,
+				col: d.range.start.character + 1,
+				severity: severity === 1 ? "error" : "warning",
+				message: d.message,
+				code,
+			},
+		];
 	}
 }

@@ -24,7 +24,12 @@ function clientFor(cwd: string, choice: ServerChoice): Client {
 	const { protocol, command } = choice;
 	if (protocol.kind === "tsserver") return new TsServerClient(cwd, command);
 	const code = protocol.codePrefix ? (c: string | number) => `${protocol.codePrefix}${c}` : undefined;
-	return new LspClient(cwd, command, { languageIds: protocol.languageIds, watched: protocol.watched, diagnostics: protocol.diagnostics, code });
+	return new LspClient(cwd, command, {
+		languageIds: protocol.languageIds,
+		watched: protocol.watched,
+		diagnostics: protocol.diagnostics,
+		code,
+	});
 }
 
 export class DiagnosticServers {
@@ -75,7 +80,9 @@ export class DiagnosticServers {
 		else if (!this.clients.has(choice.key)) lines.push(`${name}: ${choice.label}; starts on the first write`);
 		for (const [key, { name: of, label, client }] of this.clients) {
 			if (of !== name) continue;
-			const state = client.running ? `running, pid ${client.pid} (started ${client.starts}×)` : `not running (started ${client.starts}×)`;
+			const state = client.running
+				? `running, pid ${client.pid} (started ${client.starts}×)`
+				: `not running (started ${client.starts}×)`;
 			lines.push(`${name}: ${label}; ${state}${key === rootKey ? "" : " (for a subproject)"}`);
 		}
 		return lines.join("\n");

@@ -45,7 +45,8 @@ export class TsServerReader {
 			if (headerEnd < 0) return;
 			const header = this.buffer.subarray(0, headerEnd).toString("ascii");
 			const length = /Content-Length: *(\d+)/i.exec(header)?.[1];
-			if (length === undefined) throw new Error(`tsserver sent a message without Content-Length: ${header.slice(0, 80)}`);
+			if (length === undefined)
+				throw new Error(`tsserver sent a message without Content-Length: ${header.slice(0, 80)}`);
 			const start = headerEnd + 4;
 			const end = start + Number(length);
 			if (this.buffer.length < end) return;
@@ -99,7 +100,8 @@ export class TsServerClient extends WarmServer<LiveTsServer> {
 			const pending = live.pending.get(message.request_seq);
 			if (!pending) return;
 			live.pending.delete(message.request_seq);
-			if (message.success === false) pending.reject(new Error(`tsserver ${message.command}: ${message.message ?? "failed"}`));
+			if (message.success === false)
+				pending.reject(new Error(`tsserver ${message.command}: ${message.message ?? "failed"}`));
 			else pending.resolve(message.body);
 		});
 		child.stdout?.on("data", (chunk: Buffer) => {
@@ -158,7 +160,14 @@ export class TsServerClient extends WarmServer<LiveTsServer> {
 		const requestedSet = new Set(requested);
 		const elsewhere = this.diskChanges(live).some((c) => !live.open.has(c.path) && !requestedSet.has(c.path));
 		const openFiles: { file: string; fileContent: string; projectRootPath: string }[] = [];
-		const changedFiles: { fileName: string; textChanges: { start: { line: number; offset: number }; end: { line: number; offset: number }; newText: string }[] }[] = [];
+		const changedFiles: {
+			fileName: string;
+			textChanges: {
+				start: { line: number; offset: number };
+				end: { line: number; offset: number };
+				newText: string;
+			}[];
+		}[] = [];
 		const closedFiles: string[] = [];
 		for (const file of new Set([...requested, ...live.open.keys()])) {
 			const had = live.open.get(file);
@@ -174,11 +183,15 @@ export class TsServerClient extends WarmServer<LiveTsServer> {
 				if (!requestedSet.has(file)) continue;
 				openFiles.push({ file, fileContent: text, projectRootPath: this.cwd });
 			} else if (had !== text) {
-				changedFiles.push({ fileName: file, textChanges: [{ start: { line: 1, offset: 1 }, end: endOf(had), newText: text }] });
+				changedFiles.push({
+					fileName: file,
+					textChanges: [{ start: { line: 1, offset: 1 }, end: endOf(had), newText: text }],
+				});
 			} else continue;
 			live.open.set(file, text);
 		}
-		if (openFiles.length + changedFiles.length + closedFiles.length > 0) await this.send(live, "updateOpen", { openFiles, changedFiles, closedFiles }, true);
+		if (openFiles.length + changedFiles.length + closedFiles.length > 0)
+			await this.send(live, "updateOpen", { openFiles, changedFiles, closedFiles }, true);
 		// reloadProjects has no response; tsserver handles requests in order, so the next one sees its result.
 		if (elsewhere) this.send(live, "reloadProjects", undefined, false);
 	}
@@ -190,7 +203,8 @@ export class TsServerClient extends WarmServer<LiveTsServer> {
 		for (const file of served) {
 			if (!live.open.has(file)) continue;
 			for (const command of ["syntacticDiagnosticsSync", "semanticDiagnosticsSync"]) {
-				const items = (await this.send(live, command, { file, includeLinePosition: false }, true)) as TsDiagnostic[] | undefined;
+				const items = (await this.send(live, command, { file, includeLinePosition: false }, true)) as
+					TsDiagnostic[] | undefined;
 				found.push(...(items ?? []).flatMap((d) => this.convert(file, d)));
 			}
 		}
@@ -200,6 +214,15 @@ export class TsServerClient extends WarmServer<LiveTsServer> {
 	private convert(file: string, d: TsDiagnostic): Diagnostic[] {
 		if (d.category !== "error" && d.category !== "warning") return []; // suggestions and messages
 		const rel = posixRelative(this.cwd, file);
-		return [{ file: rel, line: d.start.line, col: d.start.offset, severity: d.category, message: d.text, code: d.code === undefined ? undefined : `TS${d.code}` }];
+		return [
+			{
+				file: rel,
+				line: d.start.line,
+				col: d.start.offset,
+				severity: d.category,
+				message: d.text,
+				code: d.code === undefined ? undefined : `TS${d.code}`,
+			},
+		];
 	}
 }

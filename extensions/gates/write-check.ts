@@ -78,15 +78,19 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		const recheck = deps.memory.filesWithErrors(gate.name).filter((f) => !matched.includes(f));
 		for (const f of recheck) if (!existsSync(resolve(cwd, f))) deps.memory.forget(gate.name, f);
 		const again = recheck.filter((f) => existsSync(resolve(cwd, f)));
-		const { found, unavailable } = await deps.servers().diagnostics(server, [...matched, ...again].map((f) => resolve(cwd, f)), gate.timeout * 1000);
+		const asked = [...matched, ...again].map((f) => resolve(cwd, f));
+		const { found, unavailable } = await deps.servers().diagnostics(server, asked, gate.timeout * 1000);
 		const reasonFor = (f: string) => unavailable.get(resolve(cwd, f));
+		const itemsOf = (f: string) => found.filter((d) => d.file === f);
 		for (const f of matched) {
 			const reason = reasonFor(f);
-			add(f, reason !== undefined ? { gate: gate.name, status: "unavailable", reason } : { gate: gate.name, status: "diagnostics", items: found.filter((d) => d.file === f) });
+			add(f, reason !== undefined ? { gate: gate.name, status: "unavailable", reason } : { gate: gate.name, status: "diagnostics", items: itemsOf(f) });
 		}
-		for (const f of again) if (reasonFor(f) === undefined) deps.memory.latest.set(CheckMemory.key(gate.name, f), found.filter((d) => d.file === f));
+		for (const f of again) if (reasonFor(f) === undefined) deps.memory.latest.set(CheckMemory.key(gate.name, f), itemsOf(f));
 		const reasons = [...new Set(matched.flatMap((f) => reasonFor(f) ?? []))];
-		if (reasons.length > 0) deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: reasons.join("; ") });
+		if (reasons.length > 0) {
+			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: reasons.join("; ") });
+		}
 	}
 	const blocks = new Map<string, string>();
 	for (const [i, f] of relFiles.entries()) {

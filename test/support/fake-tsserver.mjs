@@ -11,13 +11,32 @@ const texts = new Map();
 
 function frame(message) {
 	const json = `${JSON.stringify(message)}\n`;
-	return Buffer.concat([Buffer.from(`Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n`), Buffer.from(json, "utf8")]);
+	return Buffer.concat([
+		Buffer.from(`Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n`),
+		Buffer.from(json, "utf8"),
+	]);
 }
 
 function answer(request, body) {
 	process.stdout.write(frame({ seq: 0, type: "event", event: "projectLoadingStart", body: { projectName: "x" } }));
-	process.stdout.write(frame({ seq: 0, type: "response", command: request.command, request_seq: request.seq + 1000, success: true, body: [{ start: { line: 9, offset: 9 }, text: "not yours", code: 1, category: "error" }] }));
-	const bytes = frame({ seq: 0, type: "response", command: request.command, request_seq: request.seq, success: true, body });
+	process.stdout.write(
+		frame({
+			seq: 0,
+			type: "response",
+			command: request.command,
+			request_seq: request.seq + 1000,
+			success: true,
+			body: [{ start: { line: 9, offset: 9 }, text: "not yours", code: 1, category: "error" }],
+		}),
+	);
+	const bytes = frame({
+		seq: 0,
+		type: "response",
+		command: request.command,
+		request_seq: request.seq,
+		success: true,
+		body,
+	});
 	const cut = bytes.indexOf(Buffer.from("é")) + 1; // inside the two bytes of "é"
 	process.stdout.write(bytes.subarray(0, cut));
 	setTimeout(() => process.stdout.write(bytes.subarray(cut)), 5);
@@ -37,8 +56,29 @@ createInterface({ input: process.stdin }).on("line", (line) => {
 		const text = texts.get(args.file) ?? "";
 		if (text.includes("CRASH")) process.exit(3);
 		if (text.includes("HANG")) return;
-		answer(request, text.includes("ERR") ? [{ start: { line: 1, offset: 14 }, text: "Type 'string' is not assignable to type 'number' (café).", code: 2322, category: "error" }] : []);
+		answer(
+			request,
+			text.includes("ERR")
+				? [
+						{
+							start: { line: 1, offset: 14 },
+							text: "Type 'string' is not assignable to type 'number' (café).",
+							code: 2322,
+							category: "error",
+						},
+					]
+				: [],
+		);
 	} else if (request.command !== "exit" && request.command !== "reloadProjects") {
-		process.stdout.write(frame({ seq: 0, type: "response", command: request.command, request_seq: request.seq, success: false, message: `Unrecognized JSON command: ${request.command}` }));
+		process.stdout.write(
+			frame({
+				seq: 0,
+				type: "response",
+				command: request.command,
+				request_seq: request.seq,
+				success: false,
+				message: `Unrecognized JSON command: ${request.command}`,
+			}),
+		);
 	}
 });

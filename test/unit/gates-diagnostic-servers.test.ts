@@ -13,8 +13,13 @@ import { DiagnosticServers } from "../../extensions/gates/server-pool.ts";
 import { tempTree } from "../support/temp-tree.ts";
 
 const project = (files: Record<string, string | null>) => tempTree("pi-loop-gates-servers-", files);
-const ts = (version: string) => ({ [`node_modules/typescript/package.json`]: JSON.stringify({ version }), "node_modules/typescript/lib/tsserver.js": "", "node_modules/typescript/bin/tsc": "" });
-const choose = (cwd: string, file?: string) => DIAGNOSTIC_SERVERS.typescript.choose(cwd, file ? join(cwd, file) : undefined) as ServerChoice;
+const ts = (version: string) => ({
+	[`node_modules/typescript/package.json`]: JSON.stringify({ version }),
+	"node_modules/typescript/lib/tsserver.js": "",
+	"node_modules/typescript/bin/tsc": "",
+});
+const choose = (cwd: string, file?: string) =>
+	DIAGNOSTIC_SERVERS.typescript.choose(cwd, file ? join(cwd, file) : undefined) as ServerChoice;
 
 let pathDir: string;
 beforeEach(() => {
@@ -33,20 +38,39 @@ describe("TypeScript: the server follows the project's own version", () => {
 	});
 	it("TypeScript 7 of its own → its tsc --lsp; none → the bundled one", () => {
 		const own = project({ "tsconfig.json": "{}", ...ts("7.0.2") });
-		expect(choose(own, "a.ts")).toMatchObject({ protocol: { kind: "lsp" }, label: "the project's typescript 7.0.2 (tsc --lsp)" });
-		expect(choose(own, "a.ts").command.args.slice(0, 2)).toEqual([join(own, "node_modules/typescript/bin/tsc"), "--lsp"]);
+		expect(choose(own, "a.ts")).toMatchObject({
+			protocol: { kind: "lsp" },
+			label: "the project's typescript 7.0.2 (tsc --lsp)",
+		});
+		expect(choose(own, "a.ts").command.args.slice(0, 2)).toEqual([
+			join(own, "node_modules/typescript/bin/tsc"),
+			"--lsp",
+		]);
 		const none = project({ "tsconfig.json": "{}" });
-		expect(choose(none, "a.ts").label).toMatch(/^bundled typescript 7\.\d+\.\d+ \(tsc --lsp; the project has none of its own\)$/);
+		expect(choose(none, "a.ts").label).toMatch(
+			/^bundled typescript 7\.\d+\.\d+ \(tsc --lsp; the project has none of its own\)$/,
+		);
 	});
-	it("monorepo: the nearest tsconfig of the written file decides, the TypeScript found walking up from it the version", () => {
-		const dir = project({ "tsconfig.json": "{}", ...ts("7.0.2"), "packages/old/tsconfig.json": "{}", ...Object.fromEntries(Object.entries(ts("5.4.5")).map(([k, v]) => [`packages/old/${k}`, v])), "packages/new/tsconfig.json": "{}" });
+	it("monorepo: the file's nearest tsconfig decides, the TypeScript found walking up from it the version", () => {
+		const dir = project({
+			"tsconfig.json": "{}",
+			...ts("7.0.2"),
+			"packages/old/tsconfig.json": "{}",
+			...Object.fromEntries(Object.entries(ts("5.4.5")).map(([k, v]) => [`packages/old/${k}`, v])),
+			"packages/new/tsconfig.json": "{}",
+		});
 		expect(choose(dir, "packages/old/src/a.ts").label).toBe("tsserver of the project's typescript 5.4.5");
 		expect(choose(dir, "packages/new/src/a.ts").label).toBe("the project's typescript 7.0.2 (tsc --lsp)");
 		expect(choose(dir).label).toBe("the project's typescript 7.0.2 (tsc --lsp)");
 	});
 	it("a TypeScript without lib/tsserver.js is unavailable, saying where it looked", () => {
-		const dir = project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version: "4.9.5" }) });
-		expect(DIAGNOSTIC_SERVERS.typescript.choose(dir, join(dir, "a.ts"))).toEqual({ unavailable: `the project's typescript 4.9.5 (${join(dir, "node_modules/typescript")}) has no lib/tsserver.js` });
+		const dir = project({
+			"tsconfig.json": "{}",
+			"node_modules/typescript/package.json": JSON.stringify({ version: "4.9.5" }),
+		});
+		expect(DIAGNOSTIC_SERVERS.typescript.choose(dir, join(dir, "a.ts"))).toEqual({
+			unavailable: `the project's typescript 4.9.5 (${join(dir, "node_modules/typescript")}) has no lib/tsserver.js`,
+		});
 	});
 });
 
@@ -59,20 +83,40 @@ describe("Python, Go, Rust", () => {
 	});
 	it("gopls and rust-analyzer absent from PATH: unavailable, saying what would enable them; present: used", () => {
 		const dir = project({ "go.mod": "module x\n" });
-		expect(DIAGNOSTIC_SERVERS.go.choose(dir)).toEqual({ unavailable: "gopls is not on PATH (go install golang.org/x/tools/gopls@latest enables it)" });
-		expect(DIAGNOSTIC_SERVERS.rust.choose(dir)).toEqual({ unavailable: "rust-analyzer is not on PATH (rustup component add rust-analyzer enables it)" });
+		expect(DIAGNOSTIC_SERVERS.go.choose(dir)).toEqual({
+			unavailable: "gopls is not on PATH (go install golang.org/x/tools/gopls@latest enables it)",
+		});
+		expect(DIAGNOSTIC_SERVERS.rust.choose(dir)).toEqual({
+			unavailable: "rust-analyzer is not on PATH (rustup component add rust-analyzer enables it)",
+		});
 		const bin = project({ gopls: null });
 		vi.stubEnv("PATH", bin);
-		expect(DIAGNOSTIC_SERVERS.go.choose(dir)).toMatchObject({ label: `gopls from PATH (${join(bin, "gopls")})`, protocol: { kind: "lsp", diagnostics: "push" } });
+		expect(DIAGNOSTIC_SERVERS.go.choose(dir)).toMatchObject({
+			label: `gopls from PATH (${join(bin, "gopls")})`,
+			protocol: { kind: "lsp", diagnostics: "push" },
+		});
 	});
 	it("the plan marks a gate whose server is missing unavailable, and /gates says what would enable it", () => {
-		const dir = project({ "go.mod": "module x\n", ".pi/loop.json": JSON.stringify({ gates: { onWrite: [{ name: "go", languageServer: "go" }], onDone: [] } }) });
+		const dir = project({
+			"go.mod": "module x\n",
+			".pi/loop.json": JSON.stringify({ gates: { onWrite: [{ name: "go", languageServer: "go" }], onDone: [] } }),
+		});
 		const [gate] = planGates(dir).gates;
-		expect(gate).toMatchObject({ name: "go", glob: "**/*.go", unavailable: "gopls is not on PATH (go install golang.org/x/tools/gopls@latest enables it)" });
-		expect(new DiagnosticServers(dir).describe("go")).toBe("go: unavailable — gopls is not on PATH (go install golang.org/x/tools/gopls@latest enables it)");
+		expect(gate).toMatchObject({
+			name: "go",
+			glob: "**/*.go",
+			unavailable: "gopls is not on PATH (go install golang.org/x/tools/gopls@latest enables it)",
+		});
+		expect(new DiagnosticServers(dir).describe("go")).toBe(
+			"go: unavailable — gopls is not on PATH (go install golang.org/x/tools/gopls@latest enables it)",
+		);
 	});
 	it("an unknown languageServer is a config error naming the key and the known names", () => {
-		const dir = project({ ".pi/loop.json": JSON.stringify({ gates: { onWrite: [{ name: "x", languageServer: "cobol" }] } }) });
-		expect(planGates(dir).configError).toContain('key "gates.onWrite.0.languageServer": unknown language server "cobol" (known: typescript, python, go, rust)');
+		const dir = project({
+			".pi/loop.json": JSON.stringify({ gates: { onWrite: [{ name: "x", languageServer: "cobol" }] } }),
+		});
+		expect(planGates(dir).configError).toContain(
+			'key "gates.onWrite.0.languageServer": unknown language server "cobol" (known: typescript, python, go, rust)',
+		);
 	});
 });

@@ -18,7 +18,10 @@ const FAKE = join(REPO_ROOT, "test", "support", "fake-tsserver.mjs");
 const REAL = join(REPO_ROOT, "node_modules", "typescript", "lib", "tsserver.js");
 const clients: TsServerClient[] = [];
 const client = (cwd: string, script: string) => {
-	const c = new TsServerClient(cwd, { program: process.execPath, args: [script, "--disableAutomaticTypingAcquisition"] });
+	const c = new TsServerClient(cwd, {
+		program: process.execPath,
+		args: [script, "--disableAutomaticTypingAcquisition"],
+	});
 	clients.push(c);
 	return c;
 };
@@ -44,7 +47,9 @@ describe("TsServerReader", () => {
 	});
 	it("refuses output that is not framed", () => {
 		const reader = new TsServerReader(() => undefined);
-		expect(() => reader.push(Buffer.from("Hello\r\n\r\n{}"))).toThrow("tsserver sent a message without Content-Length: Hello");
+		expect(() => reader.push(Buffer.from("Hello\r\n\r\n{}"))).toThrow(
+			"tsserver sent a message without Content-Length: Hello",
+		);
 	});
 	it("knows where a text ends in tsserver's 1-based lines and offsets", () => {
 		expect(endOf("")).toEqual({ line: 1, offset: 1 });
@@ -59,7 +64,14 @@ describe("TsServerClient against a scripted tsserver", () => {
 
 	it("takes each answer for its own request, skipping events and answers to other requests", async () => {
 		expect(await server.diagnostics([join(dir, "a.ts"), join(dir, "ok.ts"), join(dir, "notes.md")], 20_000)).toEqual([
-			{ file: "a.ts", line: 1, col: 14, severity: "error", code: "TS2322", message: "Type 'string' is not assignable to type 'number' (café)." },
+			{
+				file: "a.ts",
+				line: 1,
+				col: 14,
+				severity: "error",
+				code: "TS2322",
+				message: "Type 'string' is not assignable to type 'number' (café).",
+			},
 		]);
 		writeFileSync(join(dir, "a.ts"), "fixed");
 		expect(await server.diagnostics([join(dir, "a.ts")], 5_000)).toEqual([]);
@@ -67,13 +79,15 @@ describe("TsServerClient against a scripted tsserver", () => {
 	});
 	it("a server that crashes is unavailable with its exit, and the next call starts a new one", async () => {
 		writeFileSync(join(dir, "a.ts"), "CRASH");
-		await expect(server.diagnostics([join(dir, "a.ts")], 5_000)).rejects.toThrow(new Unavailable("tsserver exited (code 3)"));
+		await expect(server.diagnostics([join(dir, "a.ts")], 5_000)).rejects.toThrow(
+			new Unavailable("tsserver exited (code 3)"),
+		);
 		expect(server.running).toBe(false);
 		writeFileSync(join(dir, "a.ts"), "ERR again");
 		expect((await server.diagnostics([join(dir, "a.ts")], 20_000)).map((d) => d.code)).toEqual(["TS2322"]);
 		expect(server.starts).toBe(2);
 	});
-	it("a server that hangs is unavailable after the timeout (never clean), killed, and replaced on the next call", async () => {
+	it("a hanging server is unavailable after the timeout (never clean), killed, and replaced next call", async () => {
 		const pid = server.pid as number;
 		writeFileSync(join(dir, "a.ts"), "HANG");
 		await expect(server.diagnostics([join(dir, "a.ts")], 300)).rejects.toThrow(new Unavailable("timed out after 0.3s"));
@@ -88,16 +102,25 @@ describe("TsServerClient against a scripted tsserver", () => {
 
 describe("TsServerClient on TypeScript 5.9's own tsserver", { timeout: 60_000 }, () => {
 	const dir = tempTree("pi-loop-tsserver-real-", {
-		"tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true, noUnusedLocals: true } }),
+		"tsconfig.json": JSON.stringify({
+			compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true, noUnusedLocals: true },
+		}),
 		"src/lib.ts": "export const foo = 1;\n",
 	});
 	const server = client(dir, REAL);
 	const value = join(dir, "src", "value.ts");
 
-	it("reports a type error with position and code, then nothing once fixed; unused-variable hints are left out", async () => {
+	it("reports a type error with position and code, then nothing once fixed; no unused-variable hints", async () => {
 		writeFileSync(value, 'export const answer: number = "forty-two";\n');
 		expect(await server.diagnostics([value], 30_000)).toEqual([
-			{ file: "src/value.ts", line: 1, col: 14, severity: "error", code: "TS2322", message: "Type 'string' is not assignable to type 'number'." },
+			{
+				file: "src/value.ts",
+				line: 1,
+				col: 14,
+				severity: "error",
+				code: "TS2322",
+				message: "Type 'string' is not assignable to type 'number'.",
+			},
 		]);
 		writeFileSync(value, "export const answer: number = 42;\nfunction f(unused: number) {}\nexport { f };\n");
 		expect(await server.diagnostics([value], 30_000)).toEqual([]);
