@@ -43,7 +43,7 @@ export interface ServerEntry {
 	choose: (cwd: string, file?: string) => ServerChoice | { unavailable: string };
 }
 
-export const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
+const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
 const TS_LANGUAGE_IDS: Record<string, string> = {
 	".ts": "typescript",
 	".mts": "typescript",
@@ -76,18 +76,13 @@ function nearestWith(start: string, stop: string, names: string[]): string {
 }
 
 /** The `node_modules/typescript` found walking up from `dir` (as node resolves it), with its version. */
-export function ownTypeScript(dir: string): { dir: string; version: string } | undefined {
+function ownTypeScript(dir: string): { dir: string; version: string } | undefined {
 	for (let at = dir; ; at = dirname(at)) {
 		const pkg = join(at, "node_modules", "typescript", "package.json");
 		const version = existsSync(pkg) ? versionOf(pkg) : undefined;
 		if (version) return { dir: dirname(pkg), version };
 		if (dirname(at) === at) return undefined;
 	}
-}
-
-/** The version of the project's own TypeScript, seen from its root. */
-export function projectTypeScript(cwd: string): string | undefined {
-	return ownTypeScript(cwd)?.version;
 }
 
 function bundledTypeScript(): { dir: string; version: string | undefined } {
@@ -142,7 +137,7 @@ function chooseTypeScript(cwd: string, file?: string): ServerChoice | { unavaila
 }
 
 const PYTHON_WATCHED: WatchedFiles = { extensions: [".py", ".pyi"], names: /^(pyrightconfig\.json|pyproject\.toml)$/ };
-export const PYRIGHT_VERSION = "1.1.414";
+const PYRIGHT_VERSION = "1.1.414";
 
 function choosePyright(): ServerChoice | { unavailable: string } {
 	let pkg: string;

@@ -29,7 +29,7 @@ export interface LiveProcess {
 }
 
 /** Starting and loading the project is allowed this long, on top of a request's own timeout. */
-export const START_ALLOWANCE_MS = 60_000;
+const START_ALLOWANCE_MS = 60_000;
 
 /**
  * The child's stdin as a stream that drops writes once the server is gone:

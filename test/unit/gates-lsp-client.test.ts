@@ -99,3 +99,36 @@ describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyz
 		expect(Date.now() - started).toBeLessThan(40); // no new publication is waited for (the server sends one 50 ms after a change)
 	});
 });
+
+describe("LspClient on pyright (as the registry picks it for Python)", { timeout: 60_000 }, () => {
+	const started: LspClient[] = [];
+	afterAll(() => Promise.all(started.map((c) => c.stop())));
+	const pyright = (files: Record<string, string>) => {
+		const root = mkdtempSync(join(tmpdir(), "gates-pyright-"));
+		for (const [path, text] of Object.entries(files)) writeFileSync(join(root, path), text);
+		const picked = DIAGNOSTIC_SERVERS.python.choose(root) as ServerChoice;
+		if (picked.protocol.kind !== "lsp") throw new Error(`expected an LSP server, got ${picked.label}`);
+		const client = new LspClient(root, picked.command, picked.protocol);
+		started.push(client);
+		return { root, client };
+	};
+
+	it("reports an error by rule name, pulled right after the change", async () => {
+		const { root, client } = pyright({ "pyproject.toml": '[project]\nname = "x"\n', "main.py": 'x: int = "a"\n' });
+		const [found] = await client.diagnostics([join(root, "main.py")], 30_000);
+		expect(found).toMatchObject({ file: "main.py", line: 1, col: 10, severity: "error", code: "reportAssignmentType" });
+		writeFileSync(join(root, "main.py"), "x: int = 1\n");
+		expect(await client.diagnostics([join(root, "main.py")], 30_000)).toEqual([]);
+	});
+	it("honours the project's pyright config: [tool.pyright] turning a rule into a warning", async () => {
+		const toml = '[project]\nname = "x"\n\n[tool.pyright]\nreportAssignmentType = "warning"\n';
+		const { root, client } = pyright({ "pyproject.toml": toml, "main.py": 'x: int = "a"\n' });
+		const found = await client.diagnostics([join(root, "main.py")], 30_000);
+		expect(found.map((d) => `${d.severity} ${d.code}`)).toEqual(["warning reportAssignmentType"]);
+	});
+	it("and pyrightconfig.json turning it off", async () => {
+		const config = JSON.stringify({ reportAssignmentType: "none" });
+		const { root, client } = pyright({ "pyrightconfig.json": config, "setup.py": "", "main.py": 'x: int = "a"\n' });
+		expect(await client.diagnostics([join(root, "main.py")], 30_000)).toEqual([]);
+	});
+});
