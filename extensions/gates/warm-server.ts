@@ -28,6 +28,18 @@ export interface LiveProcess {
 	answered: boolean;
 }
 
+/** How much of a server's stderr is kept: its last line explains an exit (e.g. a rustup proxy without the tool). */
+const STDERR_KEPT = 2000;
+
+function lastLine(text: string): string | undefined {
+	return text
+		.split(/\r?\n/)
+		.map((l) => l.trim())
+		.filter(Boolean)
+		.at(-1)
+		?.slice(0, 300);
+}
+
 /** Starting and loading the project is allowed this long, on top of a request's own timeout. */
 const START_ALLOWANCE_MS = 60_000;
 
@@ -81,9 +93,16 @@ export abstract class WarmServer<L extends LiveProcess> {
 	private start(): L {
 		this.starts++;
 		this.exitReason = undefined;
-		const child = spawn(this.command.program, this.command.args, { cwd: this.cwd, stdio: ["pipe", "pipe", "ignore"] });
+		const child = spawn(this.command.program, this.command.args, { cwd: this.cwd, stdio: ["pipe", "pipe", "pipe"] });
+		let stderr = "";
+		child.stderr?.on("data", (chunk: Buffer) => {
+			stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_KEPT);
+		});
 		const live = this.connect(child, stampSources(this.cwd, this.watched));
-		child.on("exit", (code, signal) => this.ended(live, `${this.what} exited (${signal ?? `code ${code}`})`));
+		child.on("exit", (code, signal) => {
+			const said = lastLine(stderr);
+			this.ended(live, `${this.what} exited (${signal ?? `code ${code}`})${said ? `: ${said}` : ""}`);
+		});
 		child.on("error", (error) => this.ended(live, `${this.what} could not start: ${error.message}`));
 		this.live = live;
 		return live;

@@ -15,7 +15,10 @@ import { LspClient } from "../../extensions/gates/lsp-client.ts";
 import { Unavailable } from "../../extensions/gates/warm-server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gates-ts-"));
-writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }));
+writeFileSync(
+	join(dir, "tsconfig.json"),
+	JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }),
+);
 writeFileSync(join(dir, "a.ts"), "export const a: number = 1;\n");
 const file = join(dir, "b.ts");
 const choice = DIAGNOSTIC_SERVERS.typescript.choose(dir, join(dir, "b.ts")) as ServerChoice;
@@ -35,7 +38,16 @@ describe("LspClient on TypeScript 7", () => {
 	it("reports errors with position and code after a change, and nothing once fixed", async () => {
 		writeFileSync(file, 'import { a } from "./a.js";\nexport const b: string = a;\nconst unused = 1;\n');
 		const found = await server.diagnostics([file], 20_000);
-		expect(found).toEqual([{ file: "b.ts", line: 2, col: 14, severity: "error", code: "TS2322", message: "Type 'number' is not assignable to type 'string'." }]);
+		expect(found).toEqual([
+			{
+				file: "b.ts",
+				line: 2,
+				col: 14,
+				severity: "error",
+				code: "TS2322",
+				message: "Type 'number' is not assignable to type 'string'.",
+			},
+		]);
 		writeFileSync(file, 'import { a } from "./a.js";\nexport const b: number = a;\n');
 		expect(await server.diagnostics([file], 20_000)).toEqual([]);
 		expect(server.starts).toBe(1);
@@ -50,7 +62,10 @@ describe("LspClient on TypeScript 7", () => {
 		// lib.ts (read by the server, never opened) and a new file change behind the server's back.
 		writeFileSync(lib, "export const bar = 1;\n");
 		writeFileSync(join(dir, "extra.ts"), "export const extra = 2;\n");
-		writeFileSync(user, 'import { bar } from "./lib.js";\nimport { extra } from "./extra.js";\nexport const u: number = bar + extra;\n');
+		writeFileSync(
+			user,
+			'import { bar } from "./lib.js";\nimport { extra } from "./extra.js";\nexport const u: number = bar + extra;\n',
+		);
 		expect(await server.diagnostics([user], 20_000)).toEqual([]);
 	});
 
@@ -83,7 +98,11 @@ describe("LspClient on TypeScript 7", () => {
 describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyzer)", () => {
 	const pushDir = mkdtempSync(join(tmpdir(), "gates-push-"));
 	const script = join(dirname(fileURLToPath(import.meta.url)), "..", "support", "fake-push-lsp.mjs");
-	const push = new LspClient(pushDir, { program: process.execPath, args: [script] }, { languageIds: { ".go": "go" }, watched: { extensions: [".go"], names: /^go\.mod$/ }, diagnostics: "push" });
+	const push = new LspClient(
+		pushDir,
+		{ program: process.execPath, args: [script] },
+		{ languageIds: { ".go": "go" }, watched: { extensions: [".go"], names: /^go\.mod$/ }, diagnostics: "push" },
+	);
 	afterAll(() => push.stop());
 	const main = join(pushDir, "main.go");
 
@@ -91,7 +110,9 @@ describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyz
 		writeFileSync(main, "ok\n");
 		expect(await push.diagnostics([main], 20_000)).toEqual([]); // the stale "ERR" of version 0 came first
 		writeFileSync(main, "x   ERR\n");
-		expect(await push.diagnostics([main], 20_000)).toEqual([{ file: "main.go", line: 1, col: 5, severity: "error", code: "E1", message: "pushed error" }]);
+		expect(await push.diagnostics([main], 20_000)).toEqual([
+			{ file: "main.go", line: 1, col: 5, severity: "error", code: "E1", message: "pushed error" },
+		]);
 	});
 	it("answers from the last publication when the text did not change", async () => {
 		const started = Date.now();
@@ -130,5 +151,26 @@ describe("LspClient on pyright (as the registry picks it for Python)", { timeout
 		const config = JSON.stringify({ reportAssignmentType: "none" });
 		const { root, client } = pyright({ "pyrightconfig.json": config, "setup.py": "", "main.py": 'x: int = "a"\n' });
 		expect(await client.diagnostics([join(root, "main.py")], 30_000)).toEqual([]);
+	});
+});
+
+describe("a server that cannot start", () => {
+	it("is unavailable with its exit code and the last line it wrote to stderr", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "gates-broken-"));
+		writeFileSync(join(dir, "main.rs"), "fn main() {}\n");
+		const script =
+			"console.error(\"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'\"); process.exit(1)";
+		const options = {
+			languageIds: { ".rs": "rust" },
+			watched: { extensions: [".rs"], names: /^Cargo\.toml$/ },
+			diagnostics: "push" as const,
+		};
+		const broken = new LspClient(dir, { program: process.execPath, args: ["-e", script] }, options);
+		await expect(broken.diagnostics([join(dir, "main.rs")], 5_000)).rejects.toThrow(
+			new Unavailable(
+				"language server exited (code 1): error: Unknown binary 'rust-analyzer' in official toolchain 'stable'",
+			),
+		);
+		expect(broken.running).toBe(false);
 	});
 });
