@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { readJson } from "../loop/detect.ts";
+import { posixRelative } from "../shared/posix-path.ts";
 import type { LanguageServerName } from "../shared/config.ts";
 import { TS_WATCHED, type WatchedFiles } from "./disk-changes.ts";
 import type { ServerCommand } from "./warm-server.ts";
@@ -20,6 +21,8 @@ export type Protocol =
 			watched: WatchedFiles;
 			diagnostics: "pull" | "push";
 			codePrefix?: string;
+			/** Answers to `workspace/configuration` by section (e.g. pyright's "python": the interpreter). */
+			settings?: Record<string, unknown>;
 	  }
 	| { kind: "tsserver" };
 
@@ -139,7 +142,18 @@ function chooseTypeScript(cwd: string, file?: string): ServerChoice | { unavaila
 const PYTHON_WATCHED: WatchedFiles = { extensions: [".py", ".pyi"], names: /^(pyrightconfig\.json|pyproject\.toml)$/ };
 const PYRIGHT_VERSION = "1.1.414";
 
-function choosePyright(): ServerChoice | { unavailable: string } {
+/**
+ * The project's virtual environment when none is active: pyright would
+ * otherwise resolve imports with the `python` on PATH and report the
+ * project's installed packages as missing. An active one (VIRTUAL_ENV) is
+ * the `python` on PATH already.
+ */
+function projectPython(cwd: string): string | undefined {
+	if (process.env.VIRTUAL_ENV) return undefined;
+	return [".venv", "venv"].map((d) => join(cwd, d, "bin", "python")).find((p) => existsSync(p));
+}
+
+function choosePyright(cwd: string): ServerChoice | { unavailable: string } {
 	let pkg: string;
 	try {
 		pkg = createRequire(import.meta.url).resolve("pyright/package.json");
@@ -151,6 +165,7 @@ function choosePyright(): ServerChoice | { unavailable: string } {
 		};
 	}
 	const version = versionOf(pkg) ?? "?";
+	const python = projectPython(cwd);
 	return {
 		key: `lsp:${dirname(pkg)}`,
 		command: { program: process.execPath, args: [join(dirname(pkg), "langserver.index.js"), "--stdio"] },
@@ -159,8 +174,9 @@ function choosePyright(): ServerChoice | { unavailable: string } {
 			languageIds: { ".py": "python", ".pyi": "python" },
 			watched: PYTHON_WATCHED,
 			diagnostics: "pull",
+			...(python ? { settings: { python: { pythonPath: python } } } : {}),
 		},
-		label: `pyright ${version} (pyright-langserver, bundled)`,
+		label: `pyright ${version} (pyright-langserver, bundled)${python ? `, ${posixRelative(cwd, python)}` : ""}`,
 	};
 }
 

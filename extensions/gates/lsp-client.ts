@@ -29,6 +29,8 @@ export interface LspOptions {
 	diagnostics: "pull" | "push";
 	/** How a diagnostic's code is shown, e.g. 2322 → "TS2322" (default: as the server sends it). */
 	code?: (code: string | number) => string;
+	/** Answers to `workspace/configuration` by section; other sections get null (the server's defaults). */
+	settings?: Record<string, unknown>;
 }
 
 interface LspDiagnostic {
@@ -79,8 +81,8 @@ export class LspClient extends WarmServer<LiveLsp> {
 		);
 		const published = new Map<string, Published>();
 		const waiters = new Map<string, () => void>();
-		connection.onRequest("workspace/configuration", (params: { items?: unknown[] }) =>
-			(params.items ?? []).map(() => null),
+		connection.onRequest("workspace/configuration", (params: { items?: { section?: string }[] }) =>
+			(params.items ?? []).map((item) => (item.section && this.options.settings?.[item.section]) ?? null),
 		);
 		connection.onRequest("client/registerCapability", () => null);
 		connection.onRequest("client/unregisterCapability", () => null);

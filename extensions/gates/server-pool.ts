@@ -29,6 +29,7 @@ function clientFor(cwd: string, choice: ServerChoice): Client {
 		watched: protocol.watched,
 		diagnostics: protocol.diagnostics,
 		code,
+		settings: protocol.settings,
 	});
 }
 

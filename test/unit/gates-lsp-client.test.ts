@@ -5,11 +5,12 @@
  * by a working restart, and a clean shutdown; and a scripted server that
  * only pushes diagnostics (test/support/fake-push-lsp.mjs).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { DIAGNOSTIC_SERVERS, type ServerChoice } from "../../extensions/gates/diagnostic-servers.ts";
 import { LspClient } from "../../extensions/gates/lsp-client.ts";
 import { Unavailable } from "../../extensions/gates/warm-server.ts";
@@ -121,6 +122,8 @@ describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyz
 	});
 });
 
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+
 describe("LspClient on pyright (as the registry picks it for Python)", { timeout: 60_000 }, () => {
 	const started: LspClient[] = [];
 	afterAll(() => Promise.all(started.map((c) => c.stop())));
@@ -146,6 +149,28 @@ describe("LspClient on pyright (as the registry picks it for Python)", { timeout
 		const { root, client } = pyright({ "pyproject.toml": toml, "main.py": 'x: int = "a"\n' });
 		const found = await client.diagnostics([join(root, "main.py")], 30_000);
 		expect(found.map((d) => `${d.severity} ${d.code}`)).toEqual(["warning reportAssignmentType"]);
+	});
+	it.skipIf(!hasPython)("resolves imports with the project's .venv when no environment is active", async () => {
+		vi.stubEnv("VIRTUAL_ENV", "");
+		const root = mkdtempSync(join(tmpdir(), "gates-pyright-venv-"));
+		execFileSync("python3", ["-m", "venv", "--without-pip", join(root, ".venv")]);
+		const site = execFileSync(join(root, ".venv", "bin", "python"), [
+			"-c",
+			"import site; print(site.getsitepackages()[0])",
+		]);
+		mkdirSync(join(site.toString().trim(), "venv_only_pkg"));
+		writeFileSync(join(site.toString().trim(), "venv_only_pkg", "__init__.py"), "VALUE: int = 1\n");
+		writeFileSync(join(root, "requirements.txt"), "venv-only-pkg\n");
+		writeFileSync(join(root, "main.py"), "import venv_only_pkg\nx: str = venv_only_pkg.VALUE\n");
+		const picked = DIAGNOSTIC_SERVERS.python.choose(root) as ServerChoice;
+		vi.unstubAllEnvs();
+		expect(picked.label).toMatch(/, \.venv\/bin\/python$/);
+		if (picked.protocol.kind !== "lsp") throw new Error(picked.label);
+		const client = new LspClient(root, picked.command, picked.protocol);
+		started.push(client);
+		// The import resolves (no reportMissingImports) and its type is known: int is not str.
+		const found = await client.diagnostics([join(root, "main.py")], 30_000);
+		expect(found.map((d) => `${d.line} ${d.code}`)).toEqual(["2 reportAssignmentType"]);
 	});
 	it("and pyrightconfig.json turning it off", async () => {
 		const config = JSON.stringify({ reportAssignmentType: "none" });
