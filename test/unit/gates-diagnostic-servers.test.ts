@@ -3,13 +3,17 @@
  * (the project's own tsserver below TypeScript 7, its own or the bundled
  * `tsc --lsp` otherwise, the nearest tsconfig deciding in a monorepo),
  * pyright for Python, gopls / rust-analyzer only from PATH, and what /gates
- * and the plan say when one is missing.
+ * and the plan say when one is missing; the pool sending each file to its
+ * subproject's server.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DIAGNOSTIC_SERVERS, type ServerChoice } from "../../extensions/gates/diagnostic-servers.ts";
 import { planGates } from "../../extensions/gates/plan.ts";
 import { DiagnosticServers } from "../../extensions/gates/server-pool.ts";
+import { REPO_ROOT } from "../support/harness.ts";
 import { tempTree } from "../support/temp-tree.ts";
 
 const project = (files: Record<string, string | null>) => tempTree("pi-loop-gates-servers-", files);
@@ -118,5 +122,36 @@ describe("Python, Go, Rust", () => {
 		expect(planGates(dir).configError).toContain(
 			'key "gates.onWrite.0.languageServer": unknown language server "cobol" (known: typescript, python, go, rust)',
 		);
+	});
+});
+
+describe("DiagnosticServers (the pool)", () => {
+	it("sends each file to the server its subproject gets, one process per server, and lists them all", async () => {
+		const fake = join(REPO_ROOT, "test", "support", "fake-tsserver.mjs");
+		const typescript = (version: string) => ({
+			"node_modules/typescript/package.json": JSON.stringify({ version }),
+			"node_modules/typescript/lib/tsserver.js": `import(${JSON.stringify(pathToFileURL(fake).href)});\n`,
+		});
+		const sub = Object.fromEntries(Object.entries(typescript("5.4.5")).map(([k, v]) => [`packages/old/${k}`, v]));
+		const dir = project({ "tsconfig.json": "{}", ...typescript("5.9.3"), "packages/old/tsconfig.json": "{}", ...sub });
+		writeFileSync(join(dir, "a.ts"), "ERR");
+		writeFileSync(join(dir, "packages/old/b.ts"), "ERR");
+		const pool = new DiagnosticServers(dir);
+		try {
+			const files = [join(dir, "a.ts"), join(dir, "packages/old/b.ts"), join(dir, "README.md")];
+			const answer = await pool.diagnostics("typescript", files, 20_000);
+			expect(answer.found.map((d) => `${d.file} ${d.code}`)).toEqual(["a.ts TS2322", "packages/old/b.ts TS2322"]);
+			expect(answer.unavailable.size).toBe(0);
+			const listed = pool.describe("typescript").split("\n");
+			expect(listed).toHaveLength(2);
+			expect(listed[0]).toMatch(
+				/^typescript: tsserver of the project's typescript 5\.9\.3; running, pid \d+ \(started 1×\)$/,
+			);
+			expect(listed[1]).toMatch(
+				/^typescript: tsserver of the project's typescript 5\.4\.5; running, pid \d+ \(started 1×\) \(for a subproject\)$/,
+			);
+		} finally {
+			await pool.stop();
+		}
 	});
 });
