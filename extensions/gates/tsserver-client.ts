@@ -199,16 +199,16 @@ export class TsServerClient extends WarmServer<LiveTsServer> {
 	protected async check(live: LiveTsServer, files: string[]): Promise<Diagnostic[]> {
 		const served = files.filter((f) => this.serves(f));
 		await this.sync(live, served);
-		const found: Diagnostic[] = [];
-		for (const file of served) {
-			if (!live.open.has(file)) continue;
-			for (const command of ["syntacticDiagnosticsSync", "semanticDiagnosticsSync"]) {
-				const items = (await this.send(live, command, { file, includeLinePosition: false }, true)) as
-					TsDiagnostic[] | undefined;
-				found.push(...(items ?? []).flatMap((d) => this.convert(file, d)));
-			}
-		}
-		return found;
+		// All requests written at once (tsserver answers in order), each answer matched to its file.
+		const asked = served
+			.filter((file) => live.open.has(file))
+			.flatMap((file) =>
+				["syntacticDiagnosticsSync", "semanticDiagnosticsSync"].map(async (command) => {
+					const items = await this.send(live, command, { file, includeLinePosition: false }, true);
+					return ((items ?? []) as TsDiagnostic[]).flatMap((d) => this.convert(file, d));
+				}),
+			);
+		return (await Promise.all(asked)).flat();
 	}
 
 	private convert(file: string, d: TsDiagnostic): Diagnostic[] {

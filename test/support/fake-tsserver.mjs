@@ -17,29 +17,34 @@ function frame(message) {
 	]);
 }
 
+/** Answers go out one after another, as tsserver's do, even though each is written in two pieces. */
+let output = Promise.resolve();
+
 function answer(request, body) {
-	process.stdout.write(frame({ seq: 0, type: "event", event: "projectLoadingStart", body: { projectName: "x" } }));
-	process.stdout.write(
-		frame({
+	output = output.then(async () => {
+		process.stdout.write(frame({ seq: 0, type: "event", event: "projectLoadingStart", body: { projectName: "x" } }));
+		const stray = [{ start: { line: 9, offset: 9 }, text: "not yours", code: 1, category: "error" }];
+		const other = {
 			seq: 0,
 			type: "response",
 			command: request.command,
 			request_seq: request.seq + 1000,
 			success: true,
-			body: [{ start: { line: 9, offset: 9 }, text: "not yours", code: 1, category: "error" }],
-		}),
-	);
-	const bytes = frame({
-		seq: 0,
-		type: "response",
-		command: request.command,
-		request_seq: request.seq,
-		success: true,
-		body,
+		};
+		process.stdout.write(frame({ ...other, body: stray }));
+		const bytes = frame({
+			seq: 0,
+			type: "response",
+			command: request.command,
+			request_seq: request.seq,
+			success: true,
+			body,
+		});
+		const cut = bytes.indexOf(Buffer.from("é")) + 1; // inside the two bytes of "é"
+		process.stdout.write(bytes.subarray(0, cut));
+		await new Promise((resolve) => setTimeout(resolve, 5));
+		process.stdout.write(bytes.subarray(cut));
 	});
-	const cut = bytes.indexOf(Buffer.from("é")) + 1; // inside the two bytes of "é"
-	process.stdout.write(bytes.subarray(0, cut));
-	setTimeout(() => process.stdout.write(bytes.subarray(cut)), 5);
 }
 
 createInterface({ input: process.stdin }).on("line", (line) => {
