@@ -46,4 +46,11 @@ if (!only || only === "gates") {
 	console.log(`    tsc --noEmit, TypeScript ${g.tsc5.version}:      ${line(g.tsc5)}`);
 	console.log(`ratio p50 (b)/(a), TypeScript 7 / 5:     ${g.ratio7.toFixed(1)}x / ${g.ratio5.toFixed(1)}x`);
 	console.log(`goal p50 < 100 ms and >= 10x faster than tsc --noEmit: ${g.goalMet ? "met" : "NOT met"}   (against TypeScript 7)`);
+	console.log(`(c) the project's own TypeScript ${g.tsc5.version}:    ${line(g.own5)}   (${g.own5.label})`);
+	console.log(`ratio p50 tsc ${g.tsc5.version} / (c):             ${g.ratioOwn5.toFixed(1)}x`);
+	console.log(`goal (c) p50 < 50 ms and >= 30x faster than tsc --noEmit ${g.tsc5.version}: ${g.goalOwn5Met ? "met" : "NOT met"}`);
+	console.log(`(d) Python, ${g.pyFiles} modules, warm server:   ${line(g.python)}   (${g.python.label})`);
+	console.log(`    pyright ${g.pyright.version} CLI per edit:        ${line(g.pyright)}`);
+	console.log(`ratio p50 pyright CLI / (d):             ${g.ratioPython.toFixed(1)}x`);
+	console.log(`goal (d) p50 < 50 ms and >= 30x faster than the pyright CLI: ${g.goalPythonMet ? "met" : "NOT met"}`);
 }

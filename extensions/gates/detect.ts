@@ -1,14 +1,14 @@
 /**
  * Default gates for a project without a `gates` config: a formatter and
- * TypeScript diagnostics on write, the project's test/lint/typecheck
+ * diagnostics (TypeScript, Python, Go, Rust: diagnostic-servers.ts) on write, the project's test/lint/typecheck
  * commands on done. Reads project files and PATH only; runs nothing.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { GateKind, GateSpec } from "../shared/config.ts";
 import { type CheckKind, DetectionError, detectCheck, readJson } from "../core/detect-checks.ts";
 import { shellQuote } from "./command-gate.ts";
-import { projectTypeScript } from "./ts-server.ts";
+import { DIAGNOSTIC_SERVERS, onPath, SERVER_NAMES } from "./diagnostic-servers.ts";
 
 export interface DetectedGate extends GateSpec {
 	/** Why this gate exists, e.g. `.prettierrc`. */
@@ -17,7 +17,6 @@ export interface DetectedGate extends GateSpec {
 	unavailable?: string;
 }
 
-export const JS_LIKE = "**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts}";
 const PRETTIER_FILES = [".prettierrc", ".prettierrc.json", ".prettierrc.yaml", ".prettierrc.yml", ".prettierrc.json5", ".prettierrc.js", ".prettierrc.cjs", ".prettierrc.mjs", ".prettierrc.toml", "prettier.config.js", "prettier.config.cjs", "prettier.config.mjs"];
 
 interface FormatterRule {
@@ -79,13 +78,6 @@ export function rustEdition(cwd: string): string {
 	return edition(pkg) ?? edition(section("workspace.package")) ?? (pkg !== undefined ? "2015" : "2021");
 }
 
-function onPath(binary: string): string | undefined {
-	for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-		if (dir && existsSync(join(dir, binary))) return join(dir, binary);
-	}
-	return undefined;
-}
-
 function detectFormatter(cwd: string): DetectedGate | undefined {
 	for (const rule of FORMATTERS) {
 		const source = rule.markers(cwd);
@@ -128,13 +120,10 @@ export function detectGates(cwd: string, kind: GateKind): DetectedGate[] {
 	const gates: DetectedGate[] = [];
 	const formatter = detectFormatter(cwd);
 	if (formatter) gates.push(formatter);
-	if (existsSync(join(cwd, "tsconfig.json")) || existsSync(join(cwd, "jsconfig.json"))) {
-		const gate: DetectedGate = { name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: existsSync(join(cwd, "tsconfig.json")) ? "tsconfig.json" : "jsconfig.json" };
-		const own = projectTypeScript(cwd);
-		if (own !== undefined && Number.parseInt(own, 10) < 7) {
-			gate.unavailable = `the project has its own typescript ${own}, older than the bundled TypeScript 7 language server, which may judge its tsconfig differently; its types are checked on done. To use the bundled server anyway, name it in gates.onWrite: { "name": "typescript", "languageServer": "typescript" }`;
-		}
-		gates.push(gate);
+	for (const name of SERVER_NAMES) {
+		const entry = DIAGNOSTIC_SERVERS[name];
+		const source = entry.marker(cwd);
+		if (source) gates.push({ name, languageServer: name, glob: entry.glob, source });
 	}
 	return gates;
 }

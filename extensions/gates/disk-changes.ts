@@ -20,8 +20,17 @@ export interface DiskChange {
 	kind: "created" | "changed" | "deleted";
 }
 
-const WATCHED_EXTENSIONS = new Set([".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".d.ts"]);
-const WATCHED_NAMES = /^(tsconfig.*|jsconfig.*|package)\.json$/;
+/** Which files a server reads: source extensions and config file names. */
+export interface WatchedFiles {
+	extensions: readonly string[];
+	names: RegExp;
+}
+
+/** TypeScript and JavaScript sources with their tsconfig/jsconfig/package.json files. */
+export const TS_WATCHED: WatchedFiles = {
+	extensions: [".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs"],
+	names: /^(tsconfig.*|jsconfig.*|package)\.json$/,
+};
 const MAX_FILES = 50_000;
 
 function rootIgnores(root: string): (dir: string) => boolean {
@@ -36,11 +45,12 @@ function rootIgnores(root: string): (dir: string) => boolean {
 }
 
 /**
- * Modification stamps of the project's source and config files:
+ * Modification stamps of the project's source and config files (`watched`):
  * node_modules, dot-directories and directories the root .gitignore names
  * (build output) are skipped.
  */
-export function stampSources(root: string, max = MAX_FILES): Stamps {
+export function stampSources(root: string, watched: WatchedFiles = TS_WATCHED, max = MAX_FILES): Stamps {
+	const extensions = new Set(watched.extensions);
 	const stamps = new Map<string, string>();
 	const ignored = rootIgnores(root);
 	let truncated = false;
@@ -59,7 +69,7 @@ export function stampSources(root: string, max = MAX_FILES): Stamps {
 			const path = join(dir, e.name);
 			if (e.isDirectory()) {
 				if (e.name !== "node_modules" && !e.name.startsWith(".") && !ignored(path)) walk(path);
-			} else if (WATCHED_EXTENSIONS.has(extname(e.name)) || WATCHED_NAMES.test(e.name)) {
+			} else if (extensions.has(extname(e.name)) || watched.names.test(e.name)) {
 				try {
 					const st = statSync(path);
 					stamps.set(path, `${st.mtimeMs}:${st.size}`);

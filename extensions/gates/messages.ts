@@ -74,7 +74,7 @@ function describeResult(r: GateResult | undefined): string {
 }
 
 /** The /gates report: state, each gate by kind with its origin and last result. */
-export function gatesReport(plan: GatePlan, results: Map<string, GateResult>, off: boolean, extra: { server?: string; skippedInLoop?: boolean } = {}): string {
+export function gatesReport(plan: GatePlan, results: Map<string, GateResult>, off: boolean, extra: { servers?: string[]; skippedInLoop?: boolean } = {}): string {
 	const lines: string[] = [];
 	if (plan.configError) return `gates are off: the config has an error — ${plan.configError}`;
 	lines.push(`gates: ${!plan.enabled ? 'off (config "gates.enabled": false)' : off ? "off for this pi session (/gates on)" : "on"} · fix rounds on done: ${plan.rounds}`);
@@ -86,7 +86,7 @@ export function gatesReport(plan: GatePlan, results: Map<string, GateResult>, of
 			lines.push(`    ${g.unavailable ? `unavailable: ${g.unavailable}` : describeResult(results.get(resultKey(g)))}`);
 		}
 	}
-	if (extra.server) lines.push(`TypeScript diagnostics: ${extra.server}`);
+	if (extra.servers && extra.servers.length > 0) lines.push("diagnostic servers:", ...extra.servers.flatMap((s) => s.split("\n")).map((s) => `  ${s}`));
 	lines.push(`protected paths: ${plan.protectedPaths.length > 0 ? plan.protectedPaths.join(", ") : "none"} (and anything outside the project)`);
 	return lines.join("\n");
 }

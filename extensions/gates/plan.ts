@@ -4,7 +4,8 @@
  * keeps the error to show (gates are never half-on).
  */
 import { ConfigError, DEFAULT_CONFIG, GATE_KINDS, type GateKind, loadConfig } from "../shared/config.ts";
-import { type DetectedGate, detectGates, JS_LIKE } from "./detect.ts";
+import { type DetectedGate, detectGates } from "./detect.ts";
+import { DIAGNOSTIC_SERVERS } from "./diagnostic-servers.ts";
 
 export interface Gate extends DetectedGate {
 	kind: GateKind;
@@ -41,8 +42,10 @@ export function planGates(cwd: string): GatePlan {
 		const list: DetectedGate[] = configured ? configured.map((g) => ({ ...g, source: "config" })) : detectGates(cwd, kind);
 		for (const gate of list) {
 			// A language server only understands its own languages; README.md is not TypeScript.
-			const glob = gate.glob ?? (gate.languageServer ? JS_LIKE : undefined);
-			gates.push({ ...gate, glob, kind, timeout: gate.timeout ?? DEFAULT_TIMEOUT[kind], origin: configured ? "config" : "detected" });
+			const glob = gate.glob ?? (gate.languageServer ? DIAGNOSTIC_SERVERS[gate.languageServer].glob : undefined);
+			const server = gate.languageServer ? DIAGNOSTIC_SERVERS[gate.languageServer].choose(cwd) : undefined;
+			const unavailable = gate.unavailable ?? (server && "unavailable" in server ? server.unavailable : undefined);
+			gates.push({ ...gate, ...(unavailable ? { unavailable } : {}), glob, kind, timeout: gate.timeout ?? DEFAULT_TIMEOUT[kind], origin: configured ? "config" : "detected" });
 		}
 	}
 	return { enabled, rounds, protectedPaths, gates };

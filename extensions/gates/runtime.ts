@@ -15,7 +15,7 @@ import { DoneRounds } from "./done-rounds.ts";
 import { type GateResult, gatesReport, needsFix, resultKey, resultMarks, statusLine, turnEndMessage } from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
 import { protectedReason, toolPath } from "./protect.ts";
-import { TypeScriptServer } from "./ts-server.ts";
+import { DiagnosticServers } from "./server-pool.ts";
 import { WriteBatcher } from "./write-batch.ts";
 import { CheckMemory, checkWrites } from "./write-check.ts";
 
@@ -28,10 +28,10 @@ export interface GateIO {
 export class GateRuntime {
 	private current?: GatePlan;
 	off = false;
-	private server?: TypeScriptServer;
+	private pool?: DiagnosticServers;
 	readonly results = new Map<string, GateResult>();
 	private readonly memory = new CheckMemory();
-	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), server: () => this.typescript(), memory: this.memory, record: (r) => this.record(r) }, files));
+	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), servers: () => this.servers(), memory: this.memory, record: (r) => this.record(r) }, files));
 	private changedThisTurn = new Set<string>();
 	private changedThisPrompt = new Set<string>();
 	/** Files of the check that started the running fix round: its end is checked against them too. */
@@ -75,15 +75,15 @@ export class GateRuntime {
 		return gates.filter((g) => !g.unavailable);
 	}
 
-	private typescript(): TypeScriptServer {
-		this.server ??= new TypeScriptServer(this.cwd);
-		return this.server;
+	private servers(): DiagnosticServers {
+		this.pool ??= new DiagnosticServers(this.cwd);
+		return this.pool;
 	}
 
-	serverLabel(): string | undefined {
-		if (!this.plan().gates.some((g) => g.languageServer)) return undefined;
-		const s = this.typescript();
-		return `${s.choice.label}; ${s.running ? `running, pid ${s.pid} (started ${s.starts}×)` : "starts on the first write"}`;
+	/** Per language server a gate uses: which server answers and whether it runs. */
+	serverLabels(): string[] {
+		const names = new Set(this.plan().gates.flatMap((g) => (g.languageServer && !g.unavailable ? [g.languageServer] : [])));
+		return [...names].map((name) => this.servers().describe(name));
 	}
 
 	/** The session's ctx and pi for what comes next; `newSession` marks a session start. */
@@ -125,7 +125,7 @@ export class GateRuntime {
 	}
 
 	report(): string {
-		return gatesReport(this.plan(), this.results, this.off, { server: this.serverLabel() });
+		return gatesReport(this.plan(), this.results, this.off, { servers: this.serverLabels() });
 	}
 
 	/** tool_call of write/edit: the reason it is blocked, or undefined (then it is expected in a batch). */
@@ -285,7 +285,7 @@ export class GateRuntime {
 
 	/** `/gates run <name>` for a language-server gate: diagnostics of every file written this process. */
 	async diagnoseWritten(): Promise<Map<string, string>> {
-		return checkWrites({ cwd: this.cwd, gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)), server: () => this.typescript(), memory: new CheckMemory(), record: (r) => this.record(r) }, [...this.written]);
+		return checkWrites({ cwd: this.cwd, gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)), servers: () => this.servers(), memory: new CheckMemory(), record: (r) => this.record(r) }, [...this.written]);
 	}
 
 	private say(text: string, level: "info" | "warning" | "error" = "info"): void {
@@ -297,11 +297,11 @@ export class GateRuntime {
 	}
 
 	killServer(): void {
-		this.server?.kill();
+		this.pool?.kill();
 	}
 
 	async stopServer(): Promise<void> {
-		await this.server?.stop();
+		await this.pool?.stop();
 	}
 }
 

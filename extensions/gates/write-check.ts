@@ -11,12 +11,12 @@ import { filesFor, runCommandGate } from "./command-gate.ts";
 import { type Diagnostic, type FileFinding, renderFindings } from "./diagnostics.ts";
 import type { GateResult } from "./messages.ts";
 import type { Gate } from "./plan.ts";
-import { servesFile, type TypeScriptServer, Unavailable } from "./ts-server.ts";
+import type { DiagnosticServers } from "./server-pool.ts";
 
 export interface WriteCheckDeps {
 	cwd: string;
 	gates: Gate[];
-	server: () => TypeScriptServer;
+	servers: () => DiagnosticServers;
 	/** Per gate and file: what the agent was last shown, and what the server last said; updated here. */
 	memory: CheckMemory;
 	record: (result: GateResult) => void;
@@ -71,20 +71,25 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		}
 	}
 	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
-		const matched = filesFor(gate, relFiles).filter(servesFile);
+		const server = gate.languageServer as NonNullable<Gate["languageServer"]>;
+		const matched = filesFor(gate, relFiles).filter((f) => deps.servers().serves(server, f));
 		if (matched.length === 0) continue;
 		// Files written earlier that still had errors are asked again: this write may have fixed them.
 		const recheck = deps.memory.filesWithErrors(gate.name).filter((f) => !matched.includes(f));
 		for (const f of recheck) if (!existsSync(resolve(cwd, f))) deps.memory.forget(gate.name, f);
 		const again = recheck.filter((f) => existsSync(resolve(cwd, f)));
-		try {
-			const found = await deps.server().diagnostics([...matched, ...again].map((f) => resolve(cwd, f)), gate.timeout * 1000);
-			for (const f of matched) add(f, { gate: gate.name, status: "diagnostics", items: found.filter((d) => d.file === f) });
-			for (const f of again) deps.memory.latest.set(CheckMemory.key(gate.name, f), found.filter((d) => d.file === f));
-		} catch (error) {
-			if (!(error instanceof Unavailable)) throw error;
-			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: error.message });
-			for (const f of matched) add(f, { gate: gate.name, status: "unavailable", reason: error.message });
+		const asked = [...matched, ...again].map((f) => resolve(cwd, f));
+		const { found, unavailable } = await deps.servers().diagnostics(server, asked, gate.timeout * 1000);
+		const reasonFor = (f: string) => unavailable.get(resolve(cwd, f));
+		const itemsOf = (f: string) => found.filter((d) => d.file === f);
+		for (const f of matched) {
+			const reason = reasonFor(f);
+			add(f, reason !== undefined ? { gate: gate.name, status: "unavailable", reason } : { gate: gate.name, status: "diagnostics", items: itemsOf(f) });
+		}
+		for (const f of again) if (reasonFor(f) === undefined) deps.memory.latest.set(CheckMemory.key(gate.name, f), itemsOf(f));
+		const reasons = [...new Set(matched.flatMap((f) => reasonFor(f) ?? []))];
+		if (reasons.length > 0) {
+			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: reasons.join("; ") });
 		}
 	}
 	const blocks = new Map<string, string>();

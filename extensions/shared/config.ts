@@ -19,7 +19,7 @@ const Gate = Type.Object(
 	{
 		name: Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }),
 		command: Type.Optional(Command),
-		languageServer: Type.Optional(Type.Literal("typescript")),
+		languageServer: Type.Optional(Type.String()),
 		glob: Type.Optional(Type.String({ minLength: 1 })),
 		/** Seconds. */
 		timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
@@ -100,10 +100,14 @@ export interface LoopConfig {
 export type GateKind = "onWrite" | "onTurnEnd" | "onDone";
 export const GATE_KINDS: GateKind[] = ["onWrite", "onTurnEnd", "onDone"];
 
+/** The diagnostic servers a gate can name (their entries are in extensions/gates/diagnostic-servers.ts). */
+export const LANGUAGE_SERVERS = ["typescript", "python", "go", "rust"] as const;
+export type LanguageServerName = (typeof LANGUAGE_SERVERS)[number];
+
 export interface GateSpec {
 	name: string;
 	command?: string;
-	languageServer?: "typescript";
+	languageServer?: LanguageServerName;
 	glob?: string;
 	timeout?: number;
 }
@@ -218,6 +222,9 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 		gates[kind]?.forEach((gate, i) => {
 			const key = `gates.${kind}.${i}`;
 			if ((gate.command === undefined) === (gate.languageServer === undefined)) problems.push(`key "${key}": give exactly one of "command" or "languageServer"`);
+			if (gate.languageServer !== undefined && !(LANGUAGE_SERVERS as readonly string[]).includes(gate.languageServer)) {
+				problems.push(`key "${key}.languageServer": unknown language server "${gate.languageServer}" (known: ${LANGUAGE_SERVERS.join(", ")})`);
+			}
 			if (gate.languageServer && kind !== "onWrite") problems.push(`key "${key}.languageServer": language servers run on write only (use "onWrite")`);
 			if (names.has(gate.name)) problems.push(`key "${key}.name": "${gate.name}" is used twice in ${kind}`);
 			names.add(gate.name);

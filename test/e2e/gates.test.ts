@@ -1,7 +1,9 @@
 /**
  * Gates end to end: the real pi CLI with this package and the scripted model,
  * on a TypeScript fixture that has no TypeScript of its own (diagnostics come
- * from the bundled language server) and prettier as its formatter.
+ * from the bundled language server) and prettier as its formatter; then
+ * projects with their own TypeScript 5.9 (its tsserver) or 7 (its
+ * `tsc --lsp`), a tsserver that hangs, and a Python project (pyright).
  */
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -152,6 +154,96 @@ describe("gates in print mode", () => {
 	});
 });
 
+/** A project with its own `node_modules/typescript` linked to `target` (this checkout's 5.9.3 or 7.0.2). */
+function ownTypeScriptFixture(target: string, config?: object): Fixture {
+	const fx = makeFixture({
+		files: {
+			"package.json": JSON.stringify({ name: "fixture", private: true }),
+			"tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }),
+			".gitignore": "node_modules/\n",
+			...(config ? { ".pi/loop.json": JSON.stringify(config) } : {}),
+		},
+	});
+	mkdirSync(join(fx.project, "node_modules"), { recursive: true });
+	symlinkSync(target, join(fx.project, "node_modules", "typescript"));
+	return fx;
+}
+
+describe("diagnostic servers for the project's own toolchain", () => {
+	it("TypeScript 5.9 of its own: TS2322 from its tsserver in the write result, clean after the fixing write", async () => {
+		const fx = ownTypeScriptFixture(join(REPO_ROOT, "node_modules", "typescript"));
+		setScript(fx, {
+			steps: [
+				{ write: { path: "src/value.ts", content: 'export const answer: number = "forty-two";\n' } },
+				{ write: { path: "src/value.ts", content: "export const answer: number = 42;\n" } },
+				{ text: "done" },
+			],
+		});
+		const result = await runPrint(fx, "write value.ts");
+		expect(result.code, result.stderr).toBe(0);
+		const written = toolResults(requests(fx)[1])[0];
+		expect(written).toMatch(/^Successfully wrote 43 bytes to src\/value\.ts\n+\[gates\]\n/);
+		expect(written).toMatch(/\[gates\]\ntypescript: 1 error new\n {2}src\/value\.ts:1:14 error TS2322: Type 'string' is not assignable to type 'number'\.$/);
+		expect(toolResults(requests(fx)[2]).at(-1)).toContain("[gates]\ntypescript: clean");
+		const listing = await runPrint(fx, "/gates");
+		expect(listing.stderr).toContain("typescript: tsserver of the project's typescript 5.9.3; starts on the first write");
+	});
+
+	it("TypeScript 7 of its own still gets the native server (its own tsc --lsp)", async () => {
+		const fx = ownTypeScriptFixture(join(REPO_ROOT, "node_modules", "typescript-native"));
+		setScript(fx, { steps: [{ write: { path: "src/v.ts", content: "export const v: string = 1;\n" } }, { text: "done" }] });
+		const result = await runPrint(fx, "write v.ts");
+		expect(result.code, result.stderr).toBe(0);
+		expect(toolResults(requests(fx)[1])[0]).toContain("src/v.ts:1:14 error TS2322: Type 'number' is not assignable to type 'string'.");
+		const listing = await runPrint(fx, "/gates");
+		expect(listing.stderr).toContain("typescript: the project's typescript 7.0.2 (tsc --lsp); starts on the first write");
+	});
+
+	it("a tsserver that hangs is reported unavailable after the gate's timeout, and a new one answers the next write", async () => {
+		const fake = makeFixture({ files: { "typescript/package.json": JSON.stringify({ name: "typescript", version: "5.9.3" }) } });
+		mkdirSync(join(fake.project, "typescript", "lib"));
+		symlinkSync(join(REPO_ROOT, "test", "support", "fake-tsserver.mjs"), join(fake.project, "typescript", "lib", "tsserver.js"));
+		const fx = ownTypeScriptFixture(join(fake.project, "typescript"), { gates: { onWrite: [{ name: "typescript", languageServer: "typescript", timeout: 1 }], onDone: [] } });
+		setScript(fx, {
+			steps: [
+				{ write: { path: "a.ts", content: "fine\n" } },
+				{ write: { path: "a.ts", content: "HANG\n" } },
+				{ write: { path: "a.ts", content: "ERR\n" } },
+				{ text: "done" },
+			],
+		});
+		const result = await runPrint(fx, "write a.ts");
+		expect(result.code, result.stderr).toBe(0);
+		const [first, hung, after] = [1, 2, 3].map((i) => toolResults(requests(fx)[i]).at(-1));
+		expect(first).toContain("typescript: clean");
+		expect(hung).toContain("[gates]\ntypescript: diagnostics unavailable (timed out after 1s)");
+		expect(hung).not.toContain("clean");
+		expect(after).toContain("a.ts:1:14 error TS2322");
+	});
+
+	it("a Python project gets pyright's error for the written file", async () => {
+		// No on-done gates: the detected mypy/pytest/ruff would run (slowly) and are not what is tested here.
+		const config = { gates: { onDone: [] } };
+		const fx = makeFixture({ files: { "pyproject.toml": '[project]\nname = "fixture"\nversion = "0.1.0"\n', ".gitignore": ".venv/\n", ".pi/loop.json": JSON.stringify(config) } });
+		setScript(fx, {
+			steps: [
+				{ write: { path: "app/main.py", content: 'x: int = "a"\n' } },
+				{ write: { path: "app/main.py", content: "x: int = 1\n" } },
+				{ text: "done" },
+			],
+		});
+		const result = await runPrint(fx, "write main.py");
+		expect(result.code, result.stderr).toBe(0);
+		expect(toolResults(requests(fx)[1])[0]).toMatch(
+			/\[gates\]\npython: 1 error new\n {2}app\/main\.py:1:10 error reportAssignmentType: Type "Literal\['a'\]" is not assignable to declared type "int"/,
+		);
+		expect(toolResults(requests(fx)[2]).at(-1)).toContain("[gates]\npython: clean");
+		const listing = await runPrint(fx, "/gates");
+		expect(listing.stderr).toContain("python: language server (python) on **/*.{py,pyi}, timeout 15s (detected: pyproject.toml)");
+		expect(listing.stderr).toContain("python: pyright 1.1.414 (pyright-langserver, bundled); starts on the first write");
+	});
+});
+
 describe("pi's own tool choices", () => {
 	it("--no-builtin-tools keeps write/edit off: the package does not bring them back", async () => {
 		const fx = tsFixture();
@@ -171,7 +263,7 @@ describe("/gates", () => {
 		expect(listing.stderr).toContain("prettier: `node_modules/.bin/prettier --write {files}`");
 		expect(listing.stderr).toContain("typescript: language server (typescript)");
 		expect(listing.stderr).toContain('tests: `npm test`, timeout 600s (detected: package.json script "test")');
-		expect(listing.stderr).toContain("bundled typescript 7.0.2 (the project has none of its own)");
+		expect(listing.stderr).toContain("typescript: bundled typescript 7.0.2 (tsc --lsp; the project has none of its own); starts on the first write");
 		const run = await runPrint(fx, "/gates run tests");
 		expect(run.stderr).toContain("✗ tests (exit 1)");
 		expect(run.stderr).toContain("1 failed: sum");

@@ -86,7 +86,7 @@ describe("detectGates onWrite: formatter", () => {
 		expect(gate?.unavailable).toBe("gofmt is not installed (not on PATH)");
 	});
 	it("ruff from a [tool.ruff] section of pyproject.toml, not from any pyproject.toml", () => {
-		expect(detectGates(project({ "pyproject.toml": "[project]\nname='x'\n" }), "onWrite")).toEqual([]);
+		expect(detectGates(project({ "pyproject.toml": "[project]\nname='x'\n" }), "onWrite").filter((g) => g.command)).toEqual([]);
 		const [gate] = detectGates(project({ "pyproject.toml": "[tool.ruff]\nline-length = 100\n" }), "onWrite");
 		expect(gate).toMatchObject({ name: "ruff", command: "ruff format {files}", source: "pyproject.toml [tool.ruff]" });
 	});
@@ -150,15 +150,19 @@ describe("detectGates onTurnEnd", () => {
 	});
 });
 
-describe("TypeScript diagnostics for a project with TypeScript of its own", () => {
-	it("an older TypeScript (< 7) keeps the bundled server off unless configured, saying why", () => {
-		const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version: "5.9.3" }) }), "onWrite");
-		expect(gate?.languageServer).toBe("typescript");
-		expect(gate?.unavailable).toMatch(/^the project has its own typescript 5\.9\.3, older than the bundled TypeScript 7 language server/);
+describe("detectGates onWrite: diagnostic servers", () => {
+	it("TypeScript of the project's own, whatever its version, gets a language-server gate that can run", () => {
+		for (const version of ["5.9.3", "7.0.2"]) {
+			const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version }) }), "onWrite");
+			expect(gate).toEqual({ name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: "tsconfig.json" });
+		}
 	});
-	it("TypeScript 7 of its own is used as is", () => {
-		const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version: "7.0.2" }) }), "onWrite");
-		expect(gate?.unavailable).toBeUndefined();
+	it.each([["pyproject.toml"], ["setup.py"], ["setup.cfg"], ["requirements-dev.txt"]])("python from %s", (marker) => {
+		expect(detectGates(project({ [marker]: "" }), "onWrite")).toEqual([{ name: "python", languageServer: "python", glob: "**/*.{py,pyi}", source: marker }]);
+	});
+	it("go from go.mod and rust from Cargo.toml, after their formatters", () => {
+		expect(detectGates(project({ "go.mod": "module x\n" }), "onWrite").map((g) => g.name)).toEqual(["gofmt", "go"]);
+		expect(detectGates(project({ "Cargo.toml": "[package]\n" }), "onWrite").map((g) => g.name)).toEqual(["rustfmt", "rust"]);
 	});
 });
 

@@ -28,7 +28,7 @@ describe("disk changes", () => {
 
 	it("a walk stops at its cap and says so; a capped walk reports no deletions (the file may lie past the cap)", () => {
 		const root = tree({ "a.ts": "a", "b.ts": "b", "c.ts": "c" });
-		expect(stampSources(root, 2)).toMatchObject({ truncated: true });
+		expect(stampSources(root, undefined, 2)).toMatchObject({ truncated: true });
 		expect(stampSources(root)).toMatchObject({ truncated: false });
 		const before = { files: new Map([["/p/a.ts", "1"], ["/p/b.ts", "1"]]), truncated: true };
 		const after = { files: new Map([["/p/a.ts", "2"], ["/p/c.ts", "1"]]), truncated: true };
