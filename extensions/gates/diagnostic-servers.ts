@@ -2,13 +2,17 @@
  * The registry of diagnostic servers a gate can use: per name, how a project
  * is recognised, which files go to it, and which server answers a given file
  * (program, protocol — LSP or tsserver — and a label for /gates), or why
- * none can. Reads files and PATH only; starts nothing.
+ * none can. Reads files and PATH; a server found on PATH is asked for its
+ * version once per pi process, so a stub that cannot run (rustup's proxy for
+ * a component that is not installed) counts as absent.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { readJson } from "../core/detect-checks.ts";
 import { posixRelative } from "../shared/posix-path.ts";
+import { processWide } from "../shared/process-wide.ts";
 import type { LanguageServerName } from "../shared/config.ts";
 import { TS_WATCHED, type WatchedFiles } from "./disk-changes.ts";
 import type { ServerCommand } from "./warm-server.ts";
@@ -190,16 +194,30 @@ function pythonMarker(cwd: string): string | undefined {
 	}
 }
 
-/** A server found on PATH (not shipped with this package): said what would enable it when absent. */
+/** Why a program on PATH cannot run (`probe` exits non-zero or not at all), asked once per process and program. */
+function cannotRun(program: string, probe: string[]): string | undefined {
+	const seen = processWide("gates-path-probes", () => new Map<string, string | undefined>());
+	if (!seen.has(program)) {
+		const run = spawnSync(program, probe, { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "pipe"] });
+		const said = `${run.stderr ?? ""}`.trim().split("\n")[0] ?? "";
+		seen.set(program, run.status === 0 ? undefined : said || run.error?.message || `exit ${run.status ?? run.signal}`);
+	}
+	return seen.get(program);
+}
+
+/** A server found on PATH (not shipped with this package): said what would enable it when absent or broken. */
 function onPathServer(
 	binary: string,
 	args: string[],
 	protocol: Protocol,
 	install: string,
+	probe: string[],
 ): () => ServerChoice | { unavailable: string } {
 	return () => {
 		const program = onPath(binary);
 		if (!program) return { unavailable: `${binary} is not on PATH (${install} enables it)` };
+		const broken = cannotRun(program, probe);
+		if (broken) return { unavailable: `${binary} on PATH does not run: \`${binary} ${probe.join(" ")}\` says "${broken}" (${install} enables it)` };
 		return { key: `lsp:${program}`, command: { program, args }, protocol, label: `${binary} from PATH (${program})` };
 	};
 }
@@ -236,6 +254,7 @@ export const DIAGNOSTIC_SERVERS: Record<LanguageServerName, ServerEntry> = {
 				diagnostics: "push",
 			},
 			"go install golang.org/x/tools/gopls@latest",
+			["version"],
 		),
 	},
 	rust: {
@@ -253,6 +272,7 @@ export const DIAGNOSTIC_SERVERS: Record<LanguageServerName, ServerEntry> = {
 				diagnostics: "push",
 			},
 			"rustup component add rust-analyzer",
+			["--version"],
 		),
 	},
 };

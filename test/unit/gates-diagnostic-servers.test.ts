@@ -6,7 +6,7 @@
  * and the plan say when one is missing; the pool sending each file to its
  * subproject's server.
  */
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -93,11 +93,24 @@ describe("Python, Go, Rust", () => {
 		expect(DIAGNOSTIC_SERVERS.rust.choose(dir)).toEqual({
 			unavailable: "rust-analyzer is not on PATH (rustup component add rust-analyzer enables it)",
 		});
-		const bin = project({ gopls: null });
+		const bin = project({ gopls: "#!/bin/sh\necho 'golang.org/x/tools/gopls v0.16.2'\n" });
+		chmodSync(join(bin, "gopls"), 0o755);
 		vi.stubEnv("PATH", bin);
 		expect(DIAGNOSTIC_SERVERS.go.choose(dir)).toMatchObject({
 			label: `gopls from PATH (${join(bin, "gopls")})`,
 			protocol: { kind: "lsp", diagnostics: "push" },
+		});
+	});
+	it("a server on PATH that cannot run (rustup's proxy without the component) is unavailable, saying why", () => {
+		const dir = project({ "Cargo.toml": "[package]\n" });
+		const stub = "#!/bin/sh\necho \"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'.\" >&2\nexit 1\n";
+		const bin = project({ "rust-analyzer": stub });
+		chmodSync(join(bin, "rust-analyzer"), 0o755);
+		vi.stubEnv("PATH", bin);
+		expect(DIAGNOSTIC_SERVERS.rust.choose(dir)).toEqual({
+			unavailable:
+				"rust-analyzer on PATH does not run: `rust-analyzer --version` says " +
+				"\"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'.\" (rustup component add rust-analyzer enables it)",
 		});
 	});
 	it("the plan marks a gate whose server is missing unavailable, and /gates says what would enable it", () => {
