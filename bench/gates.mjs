@@ -61,7 +61,7 @@ function source(i, broken = false) {
 	const previous = i === 0 ? "" : `\tconst previous = step${prev}(input + 1, label);\n`;
 	const link = i === 0 ? "" : ", previous";
 	return `${head}
-const FACTOR_${i} = ${(i * 7) % 13 + 1};
+const FACTOR_${i} = ${((i * 7) % 13) + 1};
 
 function normalize${i}(label: string): string {
 	return label.trim().toLowerCase().replace(/\\s+/g, "-");
@@ -108,7 +108,7 @@ function pySource(i, broken = false) {
 	const link = i === 0 ? "None" : "previous";
 	return `from dataclasses import dataclass, field
 ${head}
-FACTOR_${i} = ${(i * 7) % 13 + 1}
+FACTOR_${i} = ${((i * 7) % 13) + 1}
 
 
 @dataclass
@@ -147,7 +147,10 @@ ${previous}    tags = [normalize${i}(label), f"n{value % ${i + 2}}"]
 
 function makePyProject() {
 	const dir = mkdtempSync(join(tmpdir(), "pi-loop-bench-gates-py-"));
-	writeFileSync(join(dir, "pyproject.toml"), '[project]\nname = "bench"\nversion = "0.1.0"\n\n[tool.pyright]\ninclude = ["pkg"]\n');
+	writeFileSync(
+		join(dir, "pyproject.toml"),
+		'[project]\nname = "bench"\nversion = "0.1.0"\n\n[tool.pyright]\ninclude = ["pkg"]\n',
+	);
 	mkdirSync(join(dir, "pkg"));
 	writeFileSync(join(dir, "pkg", "__init__.py"), "");
 	for (let i = 0; i < PY_FILES; i++) writeFileSync(join(dir, "pkg", `m${i}.py`), pySource(i));
@@ -177,7 +180,9 @@ function summary(times) {
 }
 
 function fail(what, e, detail) {
-	throw new Error(`gates bench: ${what} after writing ${e.name} (${e.broken ? "with" : "without"} a type error): ${detail}`);
+	throw new Error(
+		`gates bench: ${what} after writing ${e.name} (${e.broken ? "with" : "without"} a type error): ${detail}`,
+	);
 }
 
 /** (a), (c), (d): the warm server the registry picks, EDITS edits, each answer checked (`code`: the one error expected). */
@@ -185,7 +190,8 @@ async function serverLatency(DiagnosticServers, dir, server, code, kind = KINDS.
 	const pool = new DiagnosticServers(dir);
 	const ask = async (path, timeoutMs) => {
 		const answer = await pool.diagnostics(server, [path], timeoutMs);
-		if (answer.unavailable.size > 0) throw new Error(`gates bench: ${server} server unavailable: ${[...answer.unavailable.values()][0]}`);
+		if (answer.unavailable.size > 0)
+			throw new Error(`gates bench: ${server} server unavailable: ${[...answer.unavailable.values()][0]}`);
 		return answer.found;
 	};
 	try {
@@ -199,9 +205,16 @@ async function serverLatency(DiagnosticServers, dir, server, code, kind = KINDS.
 			const items = await ask(e.path, 10_000);
 			times.push(Number(process.hrtime.bigint() - start) / 1e6);
 			const errors = items.filter((d) => d.severity === "error" && d.code === code);
-			if (e.broken ? errors.length !== 1 || items.length !== 1 : items.length !== 0) fail(`the ${server} server answered`, e, JSON.stringify(items));
+			if (e.broken ? errors.length !== 1 || items.length !== 1 : items.length !== 0)
+				fail(`the ${server} server answered`, e, JSON.stringify(items));
 		}
-		return { ...summary(times), label: pool.describe(server).split("\n")[0].replace(/; running.*$/, "") };
+		return {
+			...summary(times),
+			label: pool
+				.describe(server)
+				.split("\n")[0]
+				.replace(/; running.*$/, ""),
+		};
 	} finally {
 		await pool.stop();
 	}
@@ -216,8 +229,11 @@ function pyrightRun(pyright, dir, k) {
 	const ms = Number(process.hrtime.bigint() - start) / 1e6;
 	const out = `${run.stdout}${run.stderr}`;
 	const errors = out.split("\n").filter((line) => / - error: /.test(line));
-	const expected = e.broken ? errors.length === 1 && errors[0].includes(e.name) && out.includes("(reportReturnType)") : errors.length === 0;
-	if (!expected || (run.status === 0) === e.broken) fail(`pyright exited ${run.status}`, e, out.trim() || String(run.error));
+	const expected = e.broken
+		? errors.length === 1 && errors[0].includes(e.name) && out.includes("(reportReturnType)")
+		: errors.length === 0;
+	if (!expected || (run.status === 0) === e.broken)
+		fail(`pyright exited ${run.status}`, e, out.trim() || String(run.error));
 	return ms;
 }
 
@@ -239,8 +255,11 @@ function tscRun(tsc, dir, k) {
 	const ms = Number(process.hrtime.bigint() - start) / 1e6;
 	const out = `${run.stdout}${run.stderr}`;
 	const errors = out.split("\n").filter((line) => / error TS\d+/.test(line));
-	const expected = e.broken ? errors.length === 1 && errors[0].includes(e.name) && errors[0].includes("TS2322") : errors.length === 0;
-	if (!expected || (run.status === 0) === e.broken) fail(`tsc exited ${run.status}`, e, out.trim() || String(run.error));
+	const expected = e.broken
+		? errors.length === 1 && errors[0].includes(e.name) && errors[0].includes("TS2322")
+		: errors.length === 0;
+	if (!expected || (run.status === 0) === e.broken)
+		fail(`tsc exited ${run.status}`, e, out.trim() || String(run.error));
 	return ms;
 }
 
@@ -263,7 +282,10 @@ export async function gatesBench(repo) {
 	const pyDir = makePyProject();
 	try {
 		const server = await serverLatency(DiagnosticServers, dir, "typescript", "TS2322");
-		const tsc7 = tscLatency(join(repo, "node_modules/typescript-native/bin/tsc"), dir, { budgetMs: TSC7_BUDGET_MS, minRuns: TSC5_RUNS });
+		const tsc7 = tscLatency(join(repo, "node_modules/typescript-native/bin/tsc"), dir, {
+			budgetMs: TSC7_BUDGET_MS,
+			minRuns: TSC5_RUNS,
+		});
 		const tsc5 = tscLatency(join(repo, "node_modules/typescript/bin/tsc"), dir, { runs: TSC5_RUNS });
 		// (c): the project gets TypeScript 5.9 of its own.
 		mkdirSync(join(dir, "node_modules"));

@@ -21,8 +21,32 @@ function rng(seed) {
 	};
 }
 
-const SYLLABLES = ["ka", "lo", "mi", "ra", "ten", "vo", "zu", "pel", "dor", "qui", "sen", "bar", "nex", "tul", "gri", "fam", "hob", "jin", "wex", "yal"];
-const COMMON = "the system must should request response user data value field record service handler returns stores validates updates when after before each every error state".split(" ");
+const SYLLABLES = [
+	"ka",
+	"lo",
+	"mi",
+	"ra",
+	"ten",
+	"vo",
+	"zu",
+	"pel",
+	"dor",
+	"qui",
+	"sen",
+	"bar",
+	"nex",
+	"tul",
+	"gri",
+	"fam",
+	"hob",
+	"jin",
+	"wex",
+	"yal",
+];
+const COMMON =
+	"the system must should request response user data value field record service handler returns stores validates updates when after before each every error state".split(
+		" ",
+	);
 
 function word(next, length) {
 	let w = "";
@@ -63,7 +87,10 @@ function makeQueries(specs) {
 	for (let q = 0; q < 60; q++) {
 		const a = specs[Math.floor(next() * specs.length)];
 		const b = specs[Math.floor(next() * specs.length)];
-		queries.push({ task: `Make ${a.terms[0]} ${a.terms[1]} validate before ${b.terms[0]} ${b.terms[2]} updates the record`, relevant: [a.path, b.path] });
+		queries.push({
+			task: `Make ${a.terms[0]} ${a.terms[1]} validate before ${b.terms[0]} ${b.terms[2]} updates the record`,
+			relevant: [a.path, b.path],
+		});
 	}
 	return queries;
 }
@@ -96,7 +123,10 @@ export async function hydrationBench(repo) {
 	const updates = [];
 	for (let k = 0; k < 9; k++) {
 		const changed = specs[100 + k * 211];
-		writeFileSync(join(dir, changed.path), `# ${changed.topic}\n\n## ${changed.terms[0]} edited ${k}\n\n${changed.terms.join(" ")} changed.\n`);
+		writeFileSync(
+			join(dir, changed.path),
+			`# ${changed.topic}\n\n## ${changed.terms[0]} edited ${k}\n\n${changed.terms.join(" ")} changed.\n`,
+		);
 		updates.push(time(() => index.refresh()).ms);
 	}
 	const update = { ms: median(updates) };

@@ -13,10 +13,16 @@ function fixture(repo, name, iterations) {
 	const { root, project, env } = createSandbox(`pi-loop-bench-${name}-`);
 	writeFileSync(join(project, "README.md"), "bench\n");
 	const steps = [];
-	for (let i = 1; i <= iterations; i++) steps.push({ write: { path: "notes.md", content: `attempt ${i}\n` } }, { text: `attempt ${i}` });
+	for (let i = 1; i <= iterations; i++)
+		steps.push({ write: { path: "notes.md", content: `attempt ${i}\n` } }, { text: `attempt ${i}` });
 	writeFileSync(join(root, "script.json"), JSON.stringify({ steps }));
 	commitAll(project, env);
-	return { project, env, pi: join(repo, "node_modules", ".bin", "pi"), model: join(repo, "test", "support", "scripted-model.ts") };
+	return {
+		project,
+		env,
+		pi: join(repo, "node_modules", ".bin", "pi"),
+		model: join(repo, "test", "support", "scripted-model.ts"),
+	};
 }
 
 function median(values) {
@@ -30,10 +36,17 @@ function inProcess(repo, iterations, persistSessions) {
 	const fx = fixture(repo, "loop", iterations);
 	const prompt = `/loop until "${CHECK}" --max ${iterations} --stagnation 100 --same-failure 100`;
 	const sessionFlags = persistSessions ? [] : ["--no-session"];
-	const run = spawnSync(fx.pi, ["-e", repo, "-e", fx.model, "--model", "faux/faux-1", ...sessionFlags, "-p", prompt], { cwd: fx.project, env: fx.env, encoding: "utf8" });
+	const run = spawnSync(fx.pi, ["-e", repo, "-e", fx.model, "--model", "faux/faux-1", ...sessionFlags, "-p", prompt], {
+		cwd: fx.project,
+		env: fx.env,
+		encoding: "utf8",
+	});
 	if (run.status !== 1) throw new Error(`loop run failed unexpectedly (exit ${run.status}): ${run.stderr}`);
 	const runs = join(fx.project, ".pi", "loop", "runs");
-	const events = readFileSync(join(runs, readdirSync(runs)[0], "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+	const events = readFileSync(join(runs, readdirSync(runs)[0], "events.jsonl"), "utf8")
+		.trim()
+		.split("\n")
+		.map((l) => JSON.parse(l));
 	const starts = events.filter((e) => e.type === "iteration_start").map((e) => Date.parse(e.ts));
 	const end = Date.parse(events.find((e) => e.type === "run_end").ts);
 	if (starts.length !== iterations) throw new Error(`expected ${iterations} iterations, saw ${starts.length}`);
@@ -46,7 +59,10 @@ function processPerIteration(repo, iterations) {
 	const times = [];
 	for (let i = 0; i < iterations; i++) {
 		const start = process.hrtime.bigint();
-		spawnSync(fx.pi, ["-e", fx.model, "--model", "faux/faux-1", "--no-session", "-p", "Make `test -f DONE` pass."], { cwd: fx.project, env: fx.env });
+		spawnSync(fx.pi, ["-e", fx.model, "--model", "faux/faux-1", "--no-session", "-p", "Make `test -f DONE` pass."], {
+			cwd: fx.project,
+			env: fx.env,
+		});
 		spawnSync("/bin/sh", ["-c", CHECK], { cwd: fx.project });
 		times.push(Number(process.hrtime.bigint() - start) / 1e6);
 	}
@@ -57,5 +73,12 @@ export function loopOverhead(repo, iterations = 20) {
 	const ma = median(inProcess(repo, iterations, false));
 	const mp = median(inProcess(repo, iterations, true));
 	const mb = median(processPerIteration(repo, iterations));
-	return { iterations, inProcessMedianMs: ma, persistedMedianMs: mp, bashLoopMedianMs: mb, ratio: mb / ma, goalMet: ma < 50 && mb / ma >= 20 };
+	return {
+		iterations,
+		inProcessMedianMs: ma,
+		persistedMedianMs: mp,
+		bashLoopMedianMs: mb,
+		ratio: mb / ma,
+		goalMet: ma < 50 && mb / ma >= 20,
+	};
 }

@@ -31,8 +31,12 @@ if (!only || only === "hydration") {
 	console.log(`query, median (max) over ${h.queries}:            ${fmt(h.queryMedianMs)} (${fmt(h.queryMaxMs)})`);
 	console.log(`whole hydration per task, median:        ${fmt(h.hydrateMedianMs)}`);
 	console.log(`recall within 8,000 tokens, hydrator:    ${h.recall.toFixed(2)}`);
-	console.log(`recall within 8,000 tokens, baseline:    ${h.baselineRecall.toFixed(2)}   (specs in path order until full)`);
-	console.log(`goal query < 50 ms, update < 100 ms, recall >= 0.9 and >= 2x baseline: ${h.goalMet ? "met" : "NOT met"}`);
+	console.log(
+		`recall within 8,000 tokens, baseline:    ${h.baselineRecall.toFixed(2)}   (specs in path order until full)`,
+	);
+	console.log(
+		`goal query < 50 ms, update < 100 ms, recall >= 0.9 and >= 2x baseline: ${h.goalMet ? "met" : "NOT met"}`,
+	);
 	console.log("");
 }
 
@@ -40,15 +44,21 @@ if (!only || only === "gates") {
 	console.log("== edit to diagnostics, warm language server vs tsc --noEmit (generated strict project) ==");
 	const g = await gatesBench(repo);
 	const line = (s) => `p50 ${fmt(s.p50Ms)}, p95 ${fmt(s.p95Ms)} over ${s.runs} edits`;
-	console.log(`project:                                 ${g.files} files, ${g.edits} one-file edits (type error in, then out)`);
+	console.log(
+		`project:                                 ${g.files} files, ${g.edits} one-file edits (type error in, then out)`,
+	);
 	console.log(`(a) warm language server:                ${line(g.server)}   (${g.server.label})`);
 	console.log(`(b) tsc --noEmit, TypeScript ${g.tsc7.version}:      ${line(g.tsc7)}   (the server's own TypeScript)`);
 	console.log(`    tsc --noEmit, TypeScript ${g.tsc5.version}:      ${line(g.tsc5)}`);
 	console.log(`ratio p50 (b)/(a), TypeScript 7 / 5:     ${g.ratio7.toFixed(1)}x / ${g.ratio5.toFixed(1)}x`);
-	console.log(`goal p50 < 100 ms and >= 10x faster than tsc --noEmit: ${g.goalMet ? "met" : "NOT met"}   (against TypeScript 7)`);
+	console.log(
+		`goal p50 < 100 ms and >= 10x faster than tsc --noEmit: ${g.goalMet ? "met" : "NOT met"}   (against TypeScript 7)`,
+	);
 	console.log(`(c) the project's own TypeScript ${g.tsc5.version}:    ${line(g.own5)}   (${g.own5.label})`);
 	console.log(`ratio p50 tsc ${g.tsc5.version} / (c):             ${g.ratioOwn5.toFixed(1)}x`);
-	console.log(`goal (c) p50 < 50 ms and >= 30x faster than tsc --noEmit ${g.tsc5.version}: ${g.goalOwn5Met ? "met" : "NOT met"}`);
+	console.log(
+		`goal (c) p50 < 50 ms and >= 30x faster than tsc --noEmit ${g.tsc5.version}: ${g.goalOwn5Met ? "met" : "NOT met"}`,
+	);
 	console.log(`(d) Python, ${g.pyFiles} modules, warm server:   ${line(g.python)}   (${g.python.label})`);
 	console.log(`    pyright ${g.pyright.version} CLI per edit:        ${line(g.pyright)}`);
 	console.log(`ratio p50 pyright CLI / (d):             ${g.ratioPython.toFixed(1)}x`);

@@ -17,9 +17,21 @@ const script = {
 	steps: [
 		{ write: { path: "slugify.js", content: fix('\treturn title.toLowerCase().replace(/[^a-z0-9 ]/g, "");') } },
 		{ text: "Lowercased the output. Spaces are still not turned into dashes." },
-		{ write: { path: "slugify.js", content: fix('\treturn title.toLowerCase().replace(/[^a-z0-9 ]/g, "").replace(/ /g, "-");') } },
+		{
+			write: {
+				path: "slugify.js",
+				content: fix('\treturn title.toLowerCase().replace(/[^a-z0-9 ]/g, "").replace(/ /g, "-");'),
+			},
+		},
 		{ text: "Spaces become dashes now. Leading/trailing spaces and runs of separators remain." },
-		{ write: { path: "slugify.js", content: fix('\treturn title\n\t\t.toLowerCase()\n\t\t.replace(/[^a-z0-9]+/g, "-")\n\t\t.replace(/^-+|-+$/g, "");') } },
+		{
+			write: {
+				path: "slugify.js",
+				content: fix(
+					'\treturn title\n\t\t.toLowerCase()\n\t\t.replace(/[^a-z0-9]+/g, "-")\n\t\t.replace(/^-+|-+$/g, "");',
+				),
+			},
+		},
 		{ text: "Collapsed separator runs into one dash and trimmed dashes at both ends." },
 	],
 	costPerCall: 0.004,
@@ -29,7 +41,16 @@ writeFileSync(join(root, "script.json"), JSON.stringify(script));
 commitAll(project, env, "sample with three bugs");
 
 const pi = join(repo, "node_modules", ".bin", "pi");
-const args = ["-e", repo, "-e", join(repo, "test", "support", "scripted-model.ts"), "--model", "faux/faux-1", "-p", "/loop tests --max 5"];
+const args = [
+	"-e",
+	repo,
+	"-e",
+	join(repo, "test", "support", "scripted-model.ts"),
+	"--model",
+	"faux/faux-1",
+	"-p",
+	"/loop tests --max 5",
+];
 console.log("pi-loop-factory demo — the model is SCRIPTED (three canned answers), everything else is real.");
 console.log(`project: ${project}`);
 console.log('$ pi -e <this checkout> -e test/support/scripted-model.ts --model faux/faux-1 -p "/loop tests --max 5"\n');

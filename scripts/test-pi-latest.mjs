@@ -16,8 +16,9 @@ const PI_PACKAGE = "@earendil-works/pi-coding-agent";
 const PI_RANGE = process.env.PI_LATEST_RANGE || "1.6.x";
 const NODE_MIN = [22, 19, 0];
 const NODE_PACKAGE = `node-${process.platform}-${process.arch}`;
-const CACHE = process.env.PI_LATEST_CACHE
-	|| join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pi-loop-factory", "pi-latest");
+const CACHE =
+	process.env.PI_LATEST_CACHE ||
+	join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pi-loop-factory", "pi-latest");
 
 const log = (line) => console.error(`[pi-latest] ${line}`);
 

@@ -4,8 +4,9 @@
  * no runner parser recognizes.
  */
 // CSI / OSC escape sequences, character-set selections (`ESC ( B`, tput's sgr0) and lone ESC-prefixed controls.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what this matches
-const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[()*+][0-9A-Za-z]|\u001b[@-Z\\-_]/g;
+const ANSI =
+	// biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what this matches
+	/\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[()*+][0-9A-Za-z]|\u001b[@-Z\\-_]/g;
 
 export function stripAnsi(text: string): string {
 	return text.replace(ANSI, "");
@@ -16,7 +17,10 @@ export function outputTail(text: string, maxBytes = 5000): string {
 	const clean = stripAnsi(text).replace(/\r\n?/g, "\n");
 	const bytes = Buffer.from(clean, "utf8");
 	if (bytes.length <= maxBytes) return clean;
-	let tail = bytes.subarray(bytes.length - maxBytes).toString("utf8").replace(/^\uFFFD+/, "");
+	let tail = bytes
+		.subarray(bytes.length - maxBytes)
+		.toString("utf8")
+		.replace(/^\uFFFD+/, "");
 	const newline = tail.indexOf("\n");
 	if (newline !== -1 && newline < tail.length / 4) tail = tail.slice(newline + 1);
 	return `[… ${bytes.length - Buffer.byteLength(tail)} earlier bytes cut …]\n${tail}`;

@@ -60,7 +60,11 @@ function withMessage(name: string, message: string): string {
 }
 
 /** Collects matches of one line pattern through `make`, in order. */
-function eachLine(lines: string[], pattern: RegExp, make: (m: RegExpMatchArray, i: number) => string | undefined): string[] {
+function eachLine(
+	lines: string[],
+	pattern: RegExp,
+	make: (m: RegExpMatchArray, i: number) => string | undefined,
+): string[] {
 	const ids: string[] = [];
 	lines.forEach((line, i) => {
 		const m = line.match(pattern);
@@ -74,20 +78,26 @@ const nodeSpec: Parser = {
 	runner: "node-test",
 	signature: /^ℹ (tests|fail) \d+$/m,
 	// Failing tests and suites print `✖ name (1.2ms)`; the closing list repeats them.
-	parse: (lines) => eachLine(lines, /^\s*✖ (.+?)(?: \(\d+(?:\.\d+)?m?s\))?$/, (m) => (m[1] === "failing tests:" ? undefined : m[1])),
+	parse: (lines) =>
+		eachLine(lines, /^\s*✖ (.+?)(?: \(\d+(?:\.\d+)?m?s\))?$/, (m) => (m[1] === "failing tests:" ? undefined : m[1])),
 };
 
 const tap: Parser = {
 	runner: "tap",
 	signature: /^\s*(TAP version \d+|1\.\.\d+|# (tests|fail) \d+)$/m,
-	parse: (lines) => eachLine(lines, /^\s*not ok \d+(?: -)? ?(.*)$/, (m) => (/#\s*todo\b/i.test(m[1] ?? "") ? undefined : m[1] || "(unnamed)")),
+	parse: (lines) =>
+		eachLine(lines, /^\s*not ok \d+(?: -)? ?(.*)$/, (m) =>
+			/#\s*todo\b/i.test(m[1] ?? "") ? undefined : m[1] || "(unnamed)",
+		),
 };
 
 const vitest: Parser = {
 	runner: "vitest",
 	signature: /^\s*(Test Files|Tests)\s+\d+ (failed|passed)/m,
 	parse: (lines) =>
-		eachLine(lines, /^\s*FAIL\s{2}(.+?)\s*$/, (m, i) => withMessage(m[1] as string, nextNonEmpty(lines, i + 1, /^FAIL\s{2}/))),
+		eachLine(lines, /^\s*FAIL\s{2}(.+?)\s*$/, (m, i) =>
+			withMessage(m[1] as string, nextNonEmpty(lines, i + 1, /^FAIL\s{2}/)),
+		),
 };
 
 const jest: Parser = {
@@ -119,8 +129,12 @@ const mocha: Parser = {
 			// The title runs over indented lines until one ends with ":".
 			const parts = [head[1] as string];
 			let j = i;
-			while (!(parts.at(-1) as string).endsWith(":") && j + 1 < lines.length && j < i + 6) parts.push((lines[++j] as string).trim());
-			const title = parts.map((p) => p.trim()).join(" › ").replace(/:$/, "");
+			while (!(parts.at(-1) as string).endsWith(":") && j + 1 < lines.length && j < i + 6)
+				parts.push((lines[++j] as string).trim());
+			const title = parts
+				.map((p) => p.trim())
+				.join(" › ")
+				.replace(/:$/, "");
 			ids.push(withMessage(title, nextNonEmpty(lines, j + 1)));
 			i = j;
 		}
@@ -131,7 +145,8 @@ const mocha: Parser = {
 const pytest: Parser = {
 	runner: "pytest",
 	signature: /^=+ .*\b(passed|failed|errors?|no tests ran|skipped)\b.* in [\d.]+s/m,
-	parse: (lines) => eachLine(lines, /^(FAILED|ERROR) (\S+)(?: - (.*))?$/, (m) => withMessage(`${m[1]} ${m[2]}`, m[3] ?? "")),
+	parse: (lines) =>
+		eachLine(lines, /^(FAILED|ERROR) (\S+)(?: - (.*))?$/, (m) => withMessage(`${m[1]} ${m[2]}`, m[3] ?? "")),
 };
 
 const cargoTest: Parser = {
@@ -144,7 +159,9 @@ const cargoTest: Parser = {
 			const m = line.match(/^thread '(.+?)'(?: \(\d+\))? panicked at (?:'(.*)', )?/);
 			if (m) messages.set(m[1] as string, m[2] ?? nextNonEmpty(lines, i + 1));
 		});
-		return eachLine(lines, /^test (\S+) \.\.\. FAILED$/, (m) => withMessage(m[1] as string, messages.get(m[1] as string) ?? ""));
+		return eachLine(lines, /^test (\S+) \.\.\. FAILED$/, (m) =>
+			withMessage(m[1] as string, messages.get(m[1] as string) ?? ""),
+		);
 	},
 };
 
@@ -206,7 +223,11 @@ const ruff: Parser = {
 	runner: "ruff",
 	signature: /^(Found \d+ errors?\.|All checks passed!)/m,
 	parse(lines) {
-		const concise = eachLine(lines, new RegExp(`^(\\S+?):\\d+:\\d+: (${RUFF_CODE}) (?:\\[\\*\\] )?(.*)$`), (m) => `${m[1]}: ${m[2]} ${m[3]}`);
+		const concise = eachLine(
+			lines,
+			new RegExp(`^(\\S+?):\\d+:\\d+: (${RUFF_CODE}) (?:\\[\\*\\] )?(.*)$`),
+			(m) => `${m[1]}: ${m[2]} ${m[3]}`,
+		);
 		const full = eachLine(lines, new RegExp(`^(${RUFF_CODE}) (?:\\[\\*\\] )?(.+)$`), (m, i) => {
 			const where = (lines[i + 1] ?? "").match(/^\s*--> (\S+?):\d+:\d+/);
 			return where ? `${where[1]}: ${m[1]} ${m[2]}` : undefined;
@@ -218,7 +239,12 @@ const ruff: Parser = {
 const mypy: Parser = {
 	runner: "mypy",
 	signature: /^(Found \d+ errors? in \d+ files?|Success: no issues found)/m,
-	parse: (lines) => eachLine(lines, /^(\S+?):\d+(?::\d+)?: error: (.*?)(?:\s+\[([\w-]+)\])?$/, (m) => `${m[1]}: ${m[3] ?? "error"} ${m[2]}`),
+	parse: (lines) =>
+		eachLine(
+			lines,
+			/^(\S+?):\d+(?::\d+)?: error: (.*?)(?:\s+\[([\w-]+)\])?$/,
+			(m) => `${m[1]}: ${m[3] ?? "error"} ${m[2]}`,
+		),
 };
 
 const rustc: Parser = {
@@ -231,7 +257,23 @@ const rustc: Parser = {
 		}),
 };
 
-const PARSERS: Parser[] = [nodeSpec, tap, vitest, jest, mocha, pytest, cargoTest, nextest, goTest, tsc, eslint, biome, ruff, mypy, rustc];
+const PARSERS: Parser[] = [
+	nodeSpec,
+	tap,
+	vitest,
+	jest,
+	mocha,
+	pytest,
+	cargoTest,
+	nextest,
+	goTest,
+	tsc,
+	eslint,
+	biome,
+	ruff,
+	mypy,
+	rustc,
+];
 
 /** Runners' own words for "there were no tests to run". */
 const NO_TESTS: [RegExp, string][] = [
@@ -307,5 +349,9 @@ export function identifyCheck(exitCode: number, output: string): IdentifiedCheck
 	}
 	const none = noTestsFound(output);
 	if (none) return { identity: { kind: "no-tests", detail: none }, key: hash("no-tests"), count: 0 };
-	return { identity: { kind: "output" }, key: hash(`exit ${exitCode}\n${normalizeOutput(output)}`), count: printedFailureCount(output) };
+	return {
+		identity: { kind: "output" },
+		key: hash(`exit ${exitCode}\n${normalizeOutput(output)}`),
+		count: printedFailureCount(output),
+	};
 }

@@ -46,7 +46,10 @@ function linuxStatus(pid: number): ProcessStatus | undefined {
 
 function psStatus(pid: number): ProcessStatus | undefined {
 	try {
-		const out = execFileSync("ps", ["-o", "stat=,lstart=", "-p", String(pid)], { encoding: "utf8", timeout: 5000 }).trim();
+		const out = execFileSync("ps", ["-o", "stat=,lstart=", "-p", String(pid)], {
+			encoding: "utf8",
+			timeout: 5000,
+		}).trim();
 		const [state = "", ...start] = out.split(/\s+/);
 		return out ? { zombie: state.startsWith("Z"), started: `ps:${start.join(" ")}` } : undefined;
 	} catch {

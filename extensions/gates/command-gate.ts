@@ -5,8 +5,8 @@
  * runner's own words: nothing for the agent to fix), or unavailable.
  */
 import { minimatch } from "minimatch";
-import { runCheck } from "../core/check-runner.ts";
 import { stripAnsi } from "../core/check-output.ts";
+import { runCheck } from "../core/check-runner.ts";
 import { identifyCheck } from "../core/failure-identity.ts";
 import type { Gate } from "./plan.ts";
 
@@ -36,16 +36,27 @@ export function filesFor(gate: Gate, files: string[]): string[] {
 	return files.filter((f) => minimatch(f, glob, { dot: true, matchBase: !glob.includes("/") }));
 }
 
-export async function runCommandGate(gate: Gate, cwd: string, files: string[] = [], signal?: AbortSignal): Promise<CommandOutcome> {
+export async function runCommandGate(
+	gate: Gate,
+	cwd: string,
+	files: string[] = [],
+	signal?: AbortSignal,
+): Promise<CommandOutcome> {
 	if (gate.unavailable) return { status: "unavailable", reason: gate.unavailable, durationMs: 0, cannotRun: true };
 	const command = expandFiles(gate.command ?? "", files);
 	const run = await runCheck(command, cwd, gate.timeout * 1000, signal);
-	if (run.timedOut) return { status: "unavailable", reason: `timed out after ${gate.timeout}s`, durationMs: run.durationMs };
+	if (run.timedOut)
+		return { status: "unavailable", reason: `timed out after ${gate.timeout}s`, durationMs: run.durationMs };
 	if (run.aborted) return { status: "unavailable", reason: "aborted", durationMs: run.durationMs };
 	if (run.exitCode === 0) return { status: "passed", durationMs: run.durationMs };
 	if (CANNOT_RUN.has(run.exitCode)) {
 		const last = stripAnsi(run.output).trim().split("\n").at(-1) ?? "";
-		return { status: "unavailable", reason: `command not found or not executable (exit ${run.exitCode})${last ? `: ${last}` : ""}`, durationMs: run.durationMs, cannotRun: true };
+		return {
+			status: "unavailable",
+			reason: `command not found or not executable (exit ${run.exitCode})${last ? `: ${last}` : ""}`,
+			durationMs: run.durationMs,
+			cannotRun: true,
+		};
 	}
 	const { identity } = identifyCheck(run.exitCode, run.output);
 	if (identity.kind === "no-tests") return { status: "no-tests", reason: identity.detail, durationMs: run.durationMs };

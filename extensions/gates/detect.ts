@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GateKind, GateSpec } from "../shared/config.ts";
 import { type CheckKind, DetectionError, detectCheck, readJson } from "../core/detect-checks.ts";
+import type { GateKind, GateSpec } from "../shared/config.ts";
 import { shellQuote } from "./command-gate.ts";
 import { DIAGNOSTIC_SERVERS, onPath, SERVER_NAMES } from "./diagnostic-servers.ts";
 
@@ -17,7 +17,20 @@ export interface DetectedGate extends GateSpec {
 	unavailable?: string;
 }
 
-const PRETTIER_FILES = [".prettierrc", ".prettierrc.json", ".prettierrc.yaml", ".prettierrc.yml", ".prettierrc.json5", ".prettierrc.js", ".prettierrc.cjs", ".prettierrc.mjs", ".prettierrc.toml", "prettier.config.js", "prettier.config.cjs", "prettier.config.mjs"];
+const PRETTIER_FILES = [
+	".prettierrc",
+	".prettierrc.json",
+	".prettierrc.yaml",
+	".prettierrc.yml",
+	".prettierrc.json5",
+	".prettierrc.js",
+	".prettierrc.cjs",
+	".prettierrc.mjs",
+	".prettierrc.toml",
+	"prettier.config.js",
+	"prettier.config.cjs",
+	"prettier.config.mjs",
+];
 
 interface FormatterRule {
 	name: string;
@@ -31,10 +44,36 @@ interface FormatterRule {
 }
 
 const FORMATTERS: FormatterRule[] = [
-	{ name: "prettier", markers: prettierMarker, binary: "prettier", local: true, command: (p) => `${p} --write {files}`, glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,css,scss,less,md,yaml,yml,html,vue}` },
-	{ name: "biome", markers: (cwd) => ["biome.json", "biome.jsonc"].find((f) => existsSync(join(cwd, f))), binary: "biome", local: true, command: (p) => `${p} format --write {files}`, glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,jsonc,css}` },
-	{ name: "gofmt", markers: (cwd) => (existsSync(join(cwd, "go.mod")) ? "go.mod" : undefined), binary: "gofmt", command: (p) => `${p} -w {files}`, glob: "**/*.go" },
-	{ name: "rustfmt", markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined), binary: "rustfmt", command: rustfmtCommand, glob: "**/*.rs" },
+	{
+		name: "prettier",
+		markers: prettierMarker,
+		binary: "prettier",
+		local: true,
+		command: (p) => `${p} --write {files}`,
+		glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,css,scss,less,md,yaml,yml,html,vue}`,
+	},
+	{
+		name: "biome",
+		markers: (cwd) => ["biome.json", "biome.jsonc"].find((f) => existsSync(join(cwd, f))),
+		binary: "biome",
+		local: true,
+		command: (p) => `${p} format --write {files}`,
+		glob: `**/*.{js,jsx,mjs,cjs,ts,tsx,mts,cts,json,jsonc,css}`,
+	},
+	{
+		name: "gofmt",
+		markers: (cwd) => (existsSync(join(cwd, "go.mod")) ? "go.mod" : undefined),
+		binary: "gofmt",
+		command: (p) => `${p} -w {files}`,
+		glob: "**/*.go",
+	},
+	{
+		name: "rustfmt",
+		markers: (cwd) => (existsSync(join(cwd, "Cargo.toml")) ? "Cargo.toml" : undefined),
+		binary: "rustfmt",
+		command: rustfmtCommand,
+		glob: "**/*.rs",
+	},
 	{ name: "ruff", markers: ruffMarker, binary: "ruff", command: (p) => `${p} format {files}`, glob: "**/*.{py,pyi}" },
 ];
 
@@ -47,7 +86,9 @@ function prettierMarker(cwd: string): string | undefined {
 function ruffMarker(cwd: string): string | undefined {
 	for (const f of ["ruff.toml", ".ruff.toml"]) if (existsSync(join(cwd, f))) return f;
 	const pyproject = join(cwd, "pyproject.toml");
-	return existsSync(pyproject) && readFileSync(pyproject, "utf8").includes("[tool.ruff") ? "pyproject.toml [tool.ruff]" : undefined;
+	return existsSync(pyproject) && readFileSync(pyproject, "utf8").includes("[tool.ruff")
+		? "pyproject.toml [tool.ruff]"
+		: undefined;
 }
 
 /**
@@ -72,8 +113,10 @@ export function rustEdition(cwd: string): string {
 	} catch {
 		return "2021";
 	}
-	const section = (name: string) => new RegExp(`^\\[${name.replace(".", "\\.")}\\]\\s*$([\\s\\S]*?)(?=^\\[|(?![\\s\\S]))`, "m").exec(toml)?.[1];
-	const edition = (body: string | undefined) => (body ? /^\s*edition\s*=\s*["'](\d{4})["']/m.exec(body)?.[1] : undefined);
+	const section = (name: string) =>
+		new RegExp(`^\\[${name.replace(".", "\\.")}\\]\\s*$([\\s\\S]*?)(?=^\\[|(?![\\s\\S]))`, "m").exec(toml)?.[1];
+	const edition = (body: string | undefined) =>
+		body ? /^\s*edition\s*=\s*["'](\d{4})["']/m.exec(body)?.[1] : undefined;
 	const pkg = section("package");
 	return edition(pkg) ?? edition(section("workspace.package")) ?? (pkg !== undefined ? "2015" : "2021");
 }
@@ -84,8 +127,14 @@ function detectFormatter(cwd: string): DetectedGate | undefined {
 		if (!source) continue;
 		const local = join(cwd, "node_modules", ".bin", rule.binary);
 		const binary = rule.local && existsSync(local) ? `node_modules/.bin/${rule.binary}` : onPath(rule.binary);
-		const gate: DetectedGate = { name: rule.name, command: rule.command(shellQuote(binary ?? rule.binary), cwd), glob: rule.glob, source };
-		if (!binary) gate.unavailable = `${rule.binary} is not installed${rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)"}`;
+		const gate: DetectedGate = {
+			name: rule.name,
+			command: rule.command(shellQuote(binary ?? rule.binary), cwd),
+			glob: rule.glob,
+			source,
+		};
+		if (!binary)
+			gate.unavailable = `${rule.binary} is not installed${rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)"}`;
 		return gate;
 	}
 	return undefined;
@@ -107,7 +156,8 @@ function detectDone(cwd: string): DetectedGate[] {
 		} catch (error) {
 			if (!(error instanceof DetectionError)) throw error;
 			// An unreadable package.json: one gate says so instead of three.
-			if (!error.message.startsWith("no ")) return [{ name: "package.json", command: "-", source: "package.json", unavailable: error.message }];
+			if (!error.message.startsWith("no "))
+				return [{ name: "package.json", command: "-", source: "package.json", unavailable: error.message }];
 		}
 	}
 	return gates;

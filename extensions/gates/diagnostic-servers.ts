@@ -11,9 +11,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { readJson } from "../core/detect-checks.ts";
+import type { LanguageServerName } from "../shared/config.ts";
 import { posixRelative } from "../shared/posix-path.ts";
 import { processWide } from "../shared/process-wide.ts";
-import type { LanguageServerName } from "../shared/config.ts";
 import { TS_WATCHED, type WatchedFiles } from "./disk-changes.ts";
 import type { ServerCommand } from "./warm-server.ts";
 
@@ -217,7 +217,10 @@ function onPathServer(
 		const program = onPath(binary);
 		if (!program) return { unavailable: `${binary} is not on PATH (${install} enables it)` };
 		const broken = cannotRun(program, probe);
-		if (broken) return { unavailable: `${binary} on PATH does not run: \`${binary} ${probe.join(" ")}\` says "${broken}" (${install} enables it)` };
+		if (broken)
+			return {
+				unavailable: `${binary} on PATH does not run: \`${binary} ${probe.join(" ")}\` says "${broken}" (${install} enables it)`,
+			};
 		return { key: `lsp:${program}`, command: { program, args }, protocol, label: `${binary} from PATH (${program})` };
 	};
 }

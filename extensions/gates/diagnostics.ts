@@ -31,7 +31,10 @@ export function diagnosticKey(d: Diagnostic): string {
 }
 
 /** Splits `current` into what was not in `previous` (counting repeats) and how many were already there. */
-export function newSince(previous: Diagnostic[] | undefined, current: Diagnostic[]): { fresh: Diagnostic[]; unchanged: number } {
+export function newSince(
+	previous: Diagnostic[] | undefined,
+	current: Diagnostic[],
+): { fresh: Diagnostic[]; unchanged: number } {
 	if (!previous) return { fresh: current, unchanged: 0 };
 	const seen = new Map<string, number>();
 	for (const d of previous) seen.set(diagnosticKey(d), (seen.get(diagnosticKey(d)) ?? 0) + 1);
@@ -46,7 +49,9 @@ export function newSince(previous: Diagnostic[] | undefined, current: Diagnostic
 
 export function sortDiagnostics(items: Diagnostic[]): Diagnostic[] {
 	const rank = (s: Severity) => (s === "error" ? 0 : 1);
-	return [...items].sort((a, b) => rank(a.severity) - rank(b.severity) || a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+	return [...items].sort(
+		(a, b) => rank(a.severity) - rank(b.severity) || a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col,
+	);
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
@@ -57,7 +62,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 function count(items: Diagnostic[]): string {
 	const errors = items.filter((d) => d.severity === "error").length;
 	const warnings = items.length - errors;
-	const parts = [errors > 0 ? `${errors} error${errors === 1 ? "" : "s"}` : "", warnings > 0 ? `${warnings} warning${warnings === 1 ? "" : "s"}` : ""];
+	const parts = [
+		errors > 0 ? `${errors} error${errors === 1 ? "" : "s"}` : "",
+		warnings > 0 ? `${warnings} warning${warnings === 1 ? "" : "s"}` : "",
+	];
 	return parts.filter(Boolean).join(", ");
 }
 
@@ -92,6 +100,7 @@ export function renderFindings(findings: FileFinding[], previous: (gate: string)
 		}
 	}
 	if (head.length === 0) return "";
-	const shown = listed.length > MAX_LINES ? [...listed.slice(0, MAX_LINES), `  +${listed.length - MAX_LINES} more`] : listed;
+	const shown =
+		listed.length > MAX_LINES ? [...listed.slice(0, MAX_LINES), `  +${listed.length - MAX_LINES} more`] : listed;
 	return ["[gates]", ...head, ...shown].join("\n");
 }

@@ -92,6 +92,7 @@ export function diffStamps(before: Stamps, after: Stamps): DiskChange[] {
 			if (!before.truncated) changes.push({ path, kind: "created" });
 		} else if (old !== stamp) changes.push({ path, kind: "changed" });
 	}
-	if (!after.truncated) for (const path of before.files.keys()) if (!after.files.has(path)) changes.push({ path, kind: "deleted" });
+	if (!after.truncated)
+		for (const path of before.files.keys()) if (!after.files.has(path)) changes.push({ path, kind: "deleted" });
 	return changes;
 }

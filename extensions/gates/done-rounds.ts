@@ -101,14 +101,22 @@ export class DoneRounds {
 		const fixable = results.filter(needsFix);
 		const cannotRun = results.filter((r) => r.cannotRun);
 		const marks = resultMarks(results);
-		if (cannotRun.length > 0) io.say(`gates: could not run ${cannotRun.map((r) => `${r.gate} (${r.detail})`).join("; ")} — not sent to the agent`, "warning");
+		if (cannotRun.length > 0)
+			io.say(
+				`gates: could not run ${cannotRun.map((r) => `${r.gate} (${r.detail})`).join("; ")} — not sent to the agent`,
+				"warning",
+			);
 		if (ticket.inputs !== this.userInputs) {
-			if (fixable.length > 0) io.say(`gates: ${marks} — not sent to the agent: a newer prompt of yours came first`, "warning");
+			if (fixable.length > 0)
+				io.say(`gates: ${marks} — not sent to the agent: a newer prompt of yours came first`, "warning");
 			return false;
 		}
 		if (ticket.round !== this.round || this.fix !== undefined) {
 			// A run between rounds (not the fix round's own) wrote files: its check does not start or stop rounds.
-			io.say(`gates: ${marks}${fixable.length > 0 ? ` — fix round ${this.round} is under way` : ""}`, fixable.length > 0 ? "warning" : "info");
+			io.say(
+				`gates: ${marks}${fixable.length > 0 ? ` — fix round ${this.round} is under way` : ""}`,
+				fixable.length > 0 ? "warning" : "info",
+			);
 			return false;
 		}
 		if (fixable.length === 0) {

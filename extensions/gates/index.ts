@@ -25,7 +25,8 @@ const entry = processWide("gates-entry", () => ({
 
 /** Until every started agent run's agent_end has reached this extension (bounded). */
 async function agentEndsDelivered(): Promise<void> {
-	for (let waited = 0; entry.runsEnded < entry.runsStarted && waited < 30_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+	for (let waited = 0; entry.runsEnded < entry.runsStarted && waited < 30_000; waited += 20)
+		await new Promise((r) => setTimeout(r, 20));
 }
 
 async function load(): Promise<RuntimeModule> {
@@ -115,7 +116,9 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 	pi.on("agent_end", (event, ctx) => {
 		// pi's retries and compaction continue a run without a new before_agent_start: never count past the starts.
 		entry.runsEnded = Math.min(entry.runsEnded + 1, entry.runsStarted);
-		const last = [...event.messages].reverse().find((m) => m.role === "assistant") as { stopReason?: string } | undefined;
+		const last = [...event.messages].reverse().find((m) => m.role === "assistant") as
+			| { stopReason?: string }
+			| undefined;
 		loadedRuntime(ctx)?.agentEnded(last?.stopReason);
 	});
 

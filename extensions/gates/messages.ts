@@ -49,7 +49,11 @@ export function needsFix(r: GateResult): boolean {
  */
 export function resultMarks(results: GateResult[]): string {
 	return results
-		.map((r) => (r.status === "no-tests" ? `${MARK["no-tests"]} ${r.gate}: none found` : `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`))
+		.map((r) =>
+			r.status === "no-tests"
+				? `${MARK["no-tests"]} ${r.gate}: none found`
+				: `${r.status === "passed" ? "✓" : r.cannotRun ? "?" : "✗"} ${r.gate}`,
+		)
 		.join(" ");
 }
 
@@ -74,10 +78,17 @@ function describeResult(r: GateResult | undefined): string {
 }
 
 /** The /gates report: state, each gate by kind with its origin and last result. */
-export function gatesReport(plan: GatePlan, results: Map<string, GateResult>, off: boolean, extra: { servers?: string[]; skippedInLoop?: boolean } = {}): string {
+export function gatesReport(
+	plan: GatePlan,
+	results: Map<string, GateResult>,
+	off: boolean,
+	extra: { servers?: string[]; skippedInLoop?: boolean } = {},
+): string {
 	const lines: string[] = [];
 	if (plan.configError) return `gates are off: the config has an error — ${plan.configError}`;
-	lines.push(`gates: ${!plan.enabled ? 'off (config "gates.enabled": false)' : off ? "off for this pi session (/gates on)" : "on"} · fix rounds on done: ${plan.rounds}`);
+	lines.push(
+		`gates: ${!plan.enabled ? 'off (config "gates.enabled": false)' : off ? "off for this pi session (/gates on)" : "on"} · fix rounds on done: ${plan.rounds}`,
+	);
 	for (const kind of ["onWrite", "onTurnEnd", "onDone"] as const) {
 		const gates = plan.gates.filter((g) => g.kind === kind);
 		lines.push(`${kind}:${gates.length === 0 ? " none" : ""}`);
@@ -86,15 +97,21 @@ export function gatesReport(plan: GatePlan, results: Map<string, GateResult>, of
 			lines.push(`    ${g.unavailable ? `unavailable: ${g.unavailable}` : describeResult(results.get(resultKey(g)))}`);
 		}
 	}
-	if (extra.servers && extra.servers.length > 0) lines.push("diagnostic servers:", ...extra.servers.flatMap((s) => s.split("\n")).map((s) => `  ${s}`));
-	lines.push(`protected paths: ${plan.protectedPaths.length > 0 ? plan.protectedPaths.join(", ") : "none"} (and anything outside the project)`);
+	if (extra.servers && extra.servers.length > 0)
+		lines.push("diagnostic servers:", ...extra.servers.flatMap((s) => s.split("\n")).map((s) => `  ${s}`));
+	lines.push(
+		`protected paths: ${plan.protectedPaths.length > 0 ? plan.protectedPaths.join(", ") : "none"} (and anything outside the project)`,
+	);
 	return lines.join("\n");
 }
 
 function failureBlock(failures: GateResult[]): string {
 	return failures
 		.map((f) => {
-			const head = f.status === "unavailable" ? `✗ ${f.gate}: could not run (${f.detail})` : `✗ ${f.gate} (exit ${f.exitCode})${f.command ? `: ${f.command}` : ""}`;
+			const head =
+				f.status === "unavailable"
+					? `✗ ${f.gate}: could not run (${f.detail})`
+					: `✗ ${f.gate} (exit ${f.exitCode})${f.command ? `: ${f.command}` : ""}`;
 			const tail = f.status === "failed" && f.detail ? `\n${tailLines(f.detail, FAILURE_TAIL_LINES).join("\n")}` : "";
 			return `${head}${tail}`;
 		})
@@ -113,7 +130,8 @@ export function fixRoundMessage(failures: GateResult[], round: number, rounds: n
 
 export function stopMessage(failures: GateResult[], rounds: number): string {
 	const names = failures.map((f) => f.gate).join(", ");
-	const why = rounds === 0 ? "(fix rounds are off: gates.rounds = 0)" : `after ${rounds} fix round${rounds === 1 ? "" : "s"}`;
+	const why =
+		rounds === 0 ? "(fix rounds are off: gates.rounds = 0)" : `after ${rounds} fix round${rounds === 1 ? "" : "s"}`;
 	return `gates: still failing ${why}: ${names}. Stopped; the failures are yours to look at (/gates for details).`;
 }
 

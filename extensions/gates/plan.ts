@@ -39,13 +39,22 @@ export function planGates(cwd: string): GatePlan {
 	const gates: Gate[] = [];
 	for (const kind of GATE_KINDS) {
 		const configured = config.gates[kind];
-		const list: DetectedGate[] = configured ? configured.map((g) => ({ ...g, source: "config" })) : detectGates(cwd, kind);
+		const list: DetectedGate[] = configured
+			? configured.map((g) => ({ ...g, source: "config" }))
+			: detectGates(cwd, kind);
 		for (const gate of list) {
 			// A language server only understands its own languages; README.md is not TypeScript.
 			const glob = gate.glob ?? (gate.languageServer ? DIAGNOSTIC_SERVERS[gate.languageServer].glob : undefined);
 			const server = gate.languageServer ? DIAGNOSTIC_SERVERS[gate.languageServer].choose(cwd) : undefined;
 			const unavailable = gate.unavailable ?? (server && "unavailable" in server ? server.unavailable : undefined);
-			gates.push({ ...gate, ...(unavailable ? { unavailable } : {}), glob, kind, timeout: gate.timeout ?? DEFAULT_TIMEOUT[kind], origin: configured ? "config" : "detected" });
+			gates.push({
+				...gate,
+				...(unavailable ? { unavailable } : {}),
+				glob,
+				kind,
+				timeout: gate.timeout ?? DEFAULT_TIMEOUT[kind],
+				origin: configured ? "config" : "detected",
+			});
 		}
 	}
 	return { enabled, rounds, protectedPaths, gates };

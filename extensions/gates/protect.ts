@@ -28,7 +28,8 @@ function realPath(path: string, hops = 0): string {
 		// missing, or a link to something missing
 	}
 	try {
-		if (hops < 40 && lstatSync(path).isSymbolicLink()) return realPath(resolve(dirname(path), readlinkSync(path)), hops + 1);
+		if (hops < 40 && lstatSync(path).isSymbolicLink())
+			return realPath(resolve(dirname(path), readlinkSync(path)), hops + 1);
 	} catch {
 		// not there at all
 	}
@@ -47,7 +48,8 @@ export function protectedReason(cwd: string, path: string, patterns: string[]): 
 		return `${path} is outside the project (${root}); writes there are blocked`;
 	}
 	const posixRel = posixRelative(root, target);
-	if (posixRel === ".pi/loop.json") return `${posixRel} holds the gates' own configuration; the agent cannot change it (edit it yourself)`;
+	if (posixRel === ".pi/loop.json")
+		return `${posixRel} holds the gates' own configuration; the agent cannot change it (edit it yourself)`;
 	const matcher = ignore().add(patterns);
 	if (matcher.ignores(posixRel)) {
 		const rule = patterns.find((p) => ignore().add(p).ignores(posixRel)) ?? patterns.join(", ");

@@ -6,13 +6,21 @@
  * and bind the current session's ctx and pi each time.
  */
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { notify } from "../shared/notify.ts";
 import { posixRelative } from "../shared/posix-path.ts";
 import { processWide } from "../shared/process-wide.ts";
-import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { filesFor, runCommandGate } from "./command-gate.ts";
 import { DoneRounds } from "./done-rounds.ts";
-import { type GateResult, gatesReport, needsFix, resultKey, resultMarks, statusLine, turnEndMessage } from "./messages.ts";
+import {
+	type GateResult,
+	gatesReport,
+	needsFix,
+	resultKey,
+	resultMarks,
+	statusLine,
+	turnEndMessage,
+} from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
 import { protectedReason, toolPath } from "./protect.ts";
 import { DiagnosticServers } from "./server-pool.ts";
@@ -31,7 +39,18 @@ export class GateRuntime {
 	private pool?: DiagnosticServers;
 	readonly results = new Map<string, GateResult>();
 	private readonly memory = new CheckMemory();
-	private readonly batcher = new WriteBatcher<string>((files) => checkWrites({ cwd: this.cwd, gates: this.runnable(this.active("onWrite")), servers: () => this.servers(), memory: this.memory, record: (r) => this.record(r) }, files));
+	private readonly batcher = new WriteBatcher<string>((files) =>
+		checkWrites(
+			{
+				cwd: this.cwd,
+				gates: this.runnable(this.active("onWrite")),
+				servers: () => this.servers(),
+				memory: this.memory,
+				record: (r) => this.record(r),
+			},
+			files,
+		),
+	);
 	private changedThisTurn = new Set<string>();
 	private changedThisPrompt = new Set<string>();
 	/** Files of the check that started the running fix round: its end is checked against them too. */
@@ -71,7 +90,9 @@ export class GateRuntime {
 
 	/** Gates detected but unable to run are said once, not on every write. */
 	private runnable(gates: Gate[]): Gate[] {
-		for (const g of gates) if (g.unavailable) this.once(`${g.kind}:${g.name}:${g.unavailable}`, `gates: ${g.name} skipped — ${g.unavailable}`, "warning");
+		for (const g of gates)
+			if (g.unavailable)
+				this.once(`${g.kind}:${g.name}:${g.unavailable}`, `gates: ${g.name} skipped — ${g.unavailable}`, "warning");
 		return gates.filter((g) => !g.unavailable);
 	}
 
@@ -82,7 +103,9 @@ export class GateRuntime {
 
 	/** Per language server a gate uses: which server answers and whether it runs. */
 	serverLabels(): string[] {
-		const names = new Set(this.plan().gates.flatMap((g) => (g.languageServer && !g.unavailable ? [g.languageServer] : [])));
+		const names = new Set(
+			this.plan().gates.flatMap((g) => (g.languageServer && !g.unavailable ? [g.languageServer] : [])),
+		);
 		return [...names].map((name) => this.servers().describe(name));
 	}
 
@@ -160,9 +183,16 @@ export class GateRuntime {
 			if (signal?.aborted) break;
 			this.showStatus(`⟳ gates: ${gate.name}…`);
 			const outcome = await runCommandGate(gate, this.cwd, filesFor(gate, changed), signal);
-			const result: GateResult = { gate: gate.name, kind: gate.kind, status: outcome.status, command: gate.command, at: Date.now() };
+			const result: GateResult = {
+				gate: gate.name,
+				kind: gate.kind,
+				status: outcome.status,
+				command: gate.command,
+				at: Date.now(),
+			};
 			if (outcome.status === "failed") Object.assign(result, { exitCode: outcome.exitCode, detail: outcome.output });
-			if (outcome.status === "unavailable") Object.assign(result, { detail: outcome.reason, cannotRun: outcome.cannotRun });
+			if (outcome.status === "unavailable")
+				Object.assign(result, { detail: outcome.reason, cannotRun: outcome.cannotRun });
 			if (outcome.status === "no-tests") Object.assign(result, { detail: outcome.reason });
 			this.record(result);
 			results.push(result);
@@ -177,7 +207,9 @@ export class GateRuntime {
 	 */
 	private commandGates(kind: Gate["kind"], changed: string[]): Gate[] {
 		const loopCheck = runningLoopCheck(this.cwd);
-		return this.active(kind).filter((g) => g.command !== undefined && g.command !== loopCheck && (!g.glob || filesFor(g, changed).length > 0));
+		return this.active(kind).filter(
+			(g) => g.command !== undefined && g.command !== loopCheck && (!g.glob || filesFor(g, changed).length > 0),
+		);
 	}
 
 	/** Queues work so gate runs never overlap; a failure is reported, never left to crash pi. */
@@ -207,7 +239,8 @@ export class GateRuntime {
 		this.enqueue(async (signal) => {
 			if (!this.on) return; // turned off while queued
 			const failures = (await this.runGates(gates, changed, signal)).filter(needsFix);
-			if (failures.length > 0 && generation === this.generation && this.ctx?.isIdle() === false) this.io?.steer(turnEndMessage(failures));
+			if (failures.length > 0 && generation === this.generation && this.ctx?.isIdle() === false)
+				this.io?.steer(turnEndMessage(failures));
 		});
 	}
 
@@ -253,8 +286,10 @@ export class GateRuntime {
 		this.enqueue(async (signal) => {
 			if (!this.on) return; // turned off while queued
 			const results = await this.runGates(gates, changed, signal);
-			if (signal.aborted || !this.on) this.say(`gates: on-done check stopped (${this.on ? "the session changed" : "/gates off"})`, "warning");
-			else if (generation !== this.generation) this.say(`gates: ${resultMarks(results)} — the session changed, nothing sent`, "warning");
+			if (signal.aborted || !this.on)
+				this.say(`gates: on-done check stopped (${this.on ? "the session changed" : "/gates off"})`, "warning");
+			else if (generation !== this.generation)
+				this.say(`gates: ${resultMarks(results)} — the session changed, nothing sent`, "warning");
 			else this.carry = this.rounds.decide(results, ticket, this.roundIO()) ? files : new Set();
 		});
 	}
@@ -285,7 +320,16 @@ export class GateRuntime {
 
 	/** `/gates run <name>` for a language-server gate: diagnostics of every file written this process. */
 	async diagnoseWritten(): Promise<Map<string, string>> {
-		return checkWrites({ cwd: this.cwd, gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)), servers: () => this.servers(), memory: new CheckMemory(), record: (r) => this.record(r) }, [...this.written]);
+		return checkWrites(
+			{
+				cwd: this.cwd,
+				gates: this.runnable(this.plan().gates.filter((g) => g.languageServer)),
+				servers: () => this.servers(),
+				memory: new CheckMemory(),
+				record: (r) => this.record(r),
+			},
+			[...this.written],
+		);
 	}
 
 	private say(text: string, level: "info" | "warning" | "error" = "info"): void {

@@ -6,8 +6,8 @@
  */
 import { extname } from "node:path";
 import type { LanguageServerName } from "../shared/config.ts";
-import type { Diagnostic } from "./diagnostics.ts";
 import { DIAGNOSTIC_SERVERS, type ServerChoice } from "./diagnostic-servers.ts";
+import type { Diagnostic } from "./diagnostics.ts";
 import { LspClient } from "./lsp-client.ts";
 import { TsServerClient } from "./tsserver-client.ts";
 import { Unavailable } from "./warm-server.ts";

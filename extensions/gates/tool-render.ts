@@ -4,7 +4,12 @@
  * write's text not at all). Execution is pi's built-in tool for the
  * session's directory; prompt text and call rendering are pi's too.
  */
-import { createEditToolDefinition, createWriteToolDefinition, type ExtensionAPI, type Theme } from "@mariozechner/pi-coding-agent";
+import {
+	createEditToolDefinition,
+	createWriteToolDefinition,
+	type ExtensionAPI,
+	type Theme,
+} from "@mariozechner/pi-coding-agent";
 import { Container, Text } from "@mariozechner/pi-tui";
 
 const MARK = "\n\n[gates]\n";
@@ -33,7 +38,12 @@ function colorLine(line: string, theme: Theme): string {
  * re-registered).
  */
 export function registerGateRenderers(pi: ExtensionAPI, cwd: string): void {
-	const builtIns = new Set(pi.getAllTools().filter((t) => t.sourceInfo?.source === "builtin").map((t) => t.name));
+	const builtIns = new Set(
+		pi
+			.getAllTools()
+			.filter((t) => t.sourceInfo?.source === "builtin")
+			.map((t) => t.name),
+	);
 	const active = new Set(pi.getActiveTools());
 	if (!["write", "edit"].every((name) => builtIns.has(name) && active.has(name))) return;
 	for (const builtIn of [createWriteToolDefinition(cwd), createEditToolDefinition(cwd)] as const) {
@@ -42,16 +52,28 @@ export function registerGateRenderers(pi: ExtensionAPI, cwd: string): void {
 			...base,
 			// A fresh built-in per call: the session's directory can differ from the one at registration.
 			execute: (id, params, signal, onUpdate, ctx) => {
-				const tool = (builtIn.name === "write" ? createWriteToolDefinition(ctx.cwd) : createEditToolDefinition(ctx.cwd)) as unknown as typeof base;
+				const tool = (builtIn.name === "write"
+					? createWriteToolDefinition(ctx.cwd)
+					: createEditToolDefinition(ctx.cwd)) as unknown as typeof base;
 				return tool.execute(id, params, signal, onUpdate, ctx);
 			},
 			renderResult: (result, options, theme, context) => {
-				const own = base.renderResult?.(result, options, theme, { ...context, lastComponent: undefined }) ?? new Container();
+				const own =
+					base.renderResult?.(result, options, theme, { ...context, lastComponent: undefined }) ?? new Container();
 				const block = gatesBlock(result.content);
 				if (!block) return own;
 				const box = new Container();
 				box.addChild(own);
-				box.addChild(new Text(block.split("\n").map((l) => colorLine(l, theme)).join("\n"), 0, 0));
+				box.addChild(
+					new Text(
+						block
+							.split("\n")
+							.map((l) => colorLine(l, theme))
+							.join("\n"),
+						0,
+						0,
+					),
+				);
 				return box;
 			},
 		});

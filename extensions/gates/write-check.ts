@@ -39,7 +39,9 @@ export class CheckMemory {
 	/** Files whose latest check by `gate` found errors. */
 	filesWithErrors(gate: string): string[] {
 		const prefix = CheckMemory.key(gate, "");
-		return [...this.latest].filter(([key, items]) => key.startsWith(prefix) && items.some((d) => d.severity === "error")).map(([key]) => key.slice(prefix.length));
+		return [...this.latest]
+			.filter(([key, items]) => key.startsWith(prefix) && items.some((d) => d.severity === "error"))
+			.map(([key]) => key.slice(prefix.length));
 	}
 
 	forget(gate: string, file: string): void {
@@ -63,10 +65,21 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		if (matched.length === 0) continue;
 		const before = new Map(matched.map((f) => [f, hashOf(resolve(cwd, f))]));
 		const outcome = await runCommandGate(gate, cwd, matched);
-		deps.record({ gate: gate.name, kind: gate.kind, status: outcome.status, at: Date.now(), command: gate.command, exitCode: outcome.status === "failed" ? outcome.exitCode : undefined, detail: outcome.status === "failed" ? outcome.output : outcome.status === "unavailable" ? outcome.reason : undefined });
+		deps.record({
+			gate: gate.name,
+			kind: gate.kind,
+			status: outcome.status,
+			at: Date.now(),
+			command: gate.command,
+			exitCode: outcome.status === "failed" ? outcome.exitCode : undefined,
+			detail:
+				outcome.status === "failed" ? outcome.output : outcome.status === "unavailable" ? outcome.reason : undefined,
+		});
 		for (const f of matched) {
-			if (outcome.status === "passed") add(f, { gate: gate.name, status: hashOf(resolve(cwd, f)) === before.get(f) ? "unchanged" : "formatted" });
-			else if (outcome.status === "failed") add(f, { gate: gate.name, status: "failed", exitCode: outcome.exitCode, output: outcome.output });
+			if (outcome.status === "passed")
+				add(f, { gate: gate.name, status: hashOf(resolve(cwd, f)) === before.get(f) ? "unchanged" : "formatted" });
+			else if (outcome.status === "failed")
+				add(f, { gate: gate.name, status: "failed", exitCode: outcome.exitCode, output: outcome.output });
 			else add(f, { gate: gate.name, status: "unavailable", reason: outcome.reason });
 		}
 	}
@@ -84,12 +97,24 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		const itemsOf = (f: string) => found.filter((d) => d.file === f);
 		for (const f of matched) {
 			const reason = reasonFor(f);
-			add(f, reason !== undefined ? { gate: gate.name, status: "unavailable", reason } : { gate: gate.name, status: "diagnostics", items: itemsOf(f) });
+			add(
+				f,
+				reason !== undefined
+					? { gate: gate.name, status: "unavailable", reason }
+					: { gate: gate.name, status: "diagnostics", items: itemsOf(f) },
+			);
 		}
-		for (const f of again) if (reasonFor(f) === undefined) deps.memory.latest.set(CheckMemory.key(gate.name, f), itemsOf(f));
+		for (const f of again)
+			if (reasonFor(f) === undefined) deps.memory.latest.set(CheckMemory.key(gate.name, f), itemsOf(f));
 		const reasons = [...new Set(matched.flatMap((f) => reasonFor(f) ?? []))];
 		if (reasons.length > 0) {
-			deps.record({ gate: gate.name, kind: gate.kind, status: "unavailable", at: Date.now(), detail: reasons.join("; ") });
+			deps.record({
+				gate: gate.name,
+				kind: gate.kind,
+				status: "unavailable",
+				at: Date.now(),
+				detail: reasons.join("; "),
+			});
 		}
 	}
 	const blocks = new Map<string, string>();
@@ -104,10 +129,17 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		if (block) blocks.set(files[i] as string, block);
 	}
 	for (const gate of deps.gates.filter((g) => g.languageServer !== undefined)) {
-		if (!relFiles.some((f) => findings.get(f)?.some((x) => x.gate === gate.name && x.status === "diagnostics"))) continue;
+		if (!relFiles.some((f) => findings.get(f)?.some((x) => x.gate === gate.name && x.status === "diagnostics")))
+			continue;
 		// The footer says ✗ while any file written so far still has errors, not just the last one checked.
 		const failing = deps.memory.filesWithErrors(gate.name);
-		deps.record({ gate: gate.name, kind: gate.kind, status: failing.length > 0 ? "failed" : "passed", at: Date.now(), detail: failing.length > 0 ? `errors in ${failing.join(", ")}` : undefined });
+		deps.record({
+			gate: gate.name,
+			kind: gate.kind,
+			status: failing.length > 0 ? "failed" : "passed",
+			at: Date.now(),
+			detail: failing.length > 0 ? `errors in ${failing.join(", ")}` : undefined,
+		});
 	}
 	return blocks;
 }

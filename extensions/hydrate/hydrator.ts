@@ -54,9 +54,18 @@ function headingCost(title: string): number {
 	return estimateTokens(`## ${title} — truncated to 000000 of 000000 tokens\n\n\n\n`);
 }
 
-const BLOCK_TITLE_COST = estimateTokens("# Context for this task (000000 of 000000 tokens, assembled by pi-loop-factory)");
+const BLOCK_TITLE_COST = estimateTokens(
+	"# Context for this task (000000 of 000000 tokens, assembled by pi-loop-factory)",
+);
 
-function piece(kind: PieceKind, title: string, text: string, room: number, path?: string, keepEnd = false): Piece | undefined {
+function piece(
+	kind: PieceKind,
+	title: string,
+	text: string,
+	room: number,
+	path?: string,
+	keepEnd = false,
+): Piece | undefined {
 	const full = estimateTokens(text);
 	const limit = room - headingCost(title);
 	if (limit <= 0 || text.trim() === "") return undefined;
@@ -103,20 +112,44 @@ export function hydrate(input: HydrationInput): Hydration {
 	take(piece("task", "Task", input.task, Math.floor(budget / 4)), "task");
 
 	const referenced = referencedSpecs(input.task, config.paths.specs, index.paths());
-	for (const path of referenced) take(piece("spec", `${path} (referenced by the task)`, index.text(path) ?? "", left, path), path);
+	for (const path of referenced)
+		take(piece("spec", `${path} (referenced by the task)`, index.text(path) ?? "", left, path), path);
 
 	// Fixed pieces, each with a share of what is left so ranked sections keep room too.
-	if (input.failures?.trim()) take(piece("failures", "Last check failures", input.failures, Math.min(left, Math.floor(budget / 5)), undefined, true), "last check failures");
+	if (input.failures?.trim())
+		take(
+			piece("failures", "Last check failures", input.failures, Math.min(left, Math.floor(budget / 5)), undefined, true),
+			"last check failures",
+		);
 	const agentsLoaded = (input.loadedContextFiles ?? []).some((f) => f === join(cwd, config.paths.agents));
 	const agents = readIfExists(cwd, config.paths.agents);
 	if (agents && agentsLoaded) skipped.push(`${config.paths.agents}: already in pi's system prompt`);
-	else if (agents?.trim()) take(piece("agents", config.paths.agents, agents, Math.min(left, Math.floor(budget / 6)), config.paths.agents), config.paths.agents);
+	else if (agents?.trim())
+		take(
+			piece("agents", config.paths.agents, agents, Math.min(left, Math.floor(budget / 6)), config.paths.agents),
+			config.paths.agents,
+		);
 	const stateNotes = readIfExists(cwd, config.paths.state);
-	if (stateNotes?.trim()) take(piece("state", config.paths.state, stateNotes, Math.min(left, Math.floor(budget / 8)), config.paths.state), config.paths.state);
+	if (stateNotes?.trim())
+		take(
+			piece("state", config.paths.state, stateNotes, Math.min(left, Math.floor(budget / 8)), config.paths.state),
+			config.paths.state,
+		);
 	const progress = readIfExists(cwd, config.paths.progress);
 	if (progress && config.hydration.progressLines > 0) {
 		const recent = progress.trimEnd().split("\n").slice(-config.hydration.progressLines).join("\n");
-		if (recent.trim()) take(piece("progress", `${config.paths.progress} (last ${config.hydration.progressLines} lines)`, recent, Math.min(left, Math.floor(budget / 10)), config.paths.progress, true), config.paths.progress);
+		if (recent.trim())
+			take(
+				piece(
+					"progress",
+					`${config.paths.progress} (last ${config.hydration.progressLines} lines)`,
+					recent,
+					Math.min(left, Math.floor(budget / 10)),
+					config.paths.progress,
+					true,
+				),
+				config.paths.progress,
+			);
 	}
 
 	// Ranked spec sections fill the rest; a section that does not fit whole is left out.
@@ -152,7 +185,10 @@ export function renderHydration(h: Hydration): string {
 
 /** One line per piece, for previews and the collapsed message. */
 export function summarizeHydration(h: Hydration): string[] {
-	const lines = h.pieces.map((p) => `${p.kind.padEnd(8)} ${String(p.tokens).padStart(6)} tok  ${p.path ?? p.title}${p.fullTokens ? ` (truncated from ${p.fullTokens})` : ""}`);
+	const lines = h.pieces.map(
+		(p) =>
+			`${p.kind.padEnd(8)} ${String(p.tokens).padStart(6)} tok  ${p.path ?? p.title}${p.fullTokens ? ` (truncated from ${p.fullTokens})` : ""}`,
+	);
 	for (const s of h.skipped) lines.push(`skipped           ${s}`);
 	lines.push(`total    ${String(h.tokens).padStart(6)} tok  of ${h.budget}`);
 	return lines;

@@ -23,12 +23,22 @@ interface ContextDetails {
 // pi rebuilds extensions on every new session (each loop iteration): the hydrator, the index and
 // the config schema are loaded only when context is first built, then shared by later instances.
 const hydrationModules = () =>
-	processWide("hydration-modules", () => Promise.all([import("../shared/config.ts"), import("./hydrator.ts"), import("./spec-index.ts")]));
+	processWide("hydration-modules", () =>
+		Promise.all([import("../shared/config.ts"), import("./hydrator.ts"), import("./spec-index.ts")]),
+	);
 
 async function build(ctx: ExtensionContext, task: string, failures?: string, loadedContextFiles?: string[]) {
-	const [{ loadConfig }, { hydrate, renderHydration, summarizeHydration }, { sharedSpecIndex }] = await hydrationModules();
+	const [{ loadConfig }, { hydrate, renderHydration, summarizeHydration }, { sharedSpecIndex }] =
+		await hydrationModules();
 	const config = loadConfig(ctx.cwd);
-	const h = hydrate({ task, failures, cwd: ctx.cwd, config, index: sharedSpecIndex(ctx.cwd, config.paths.specs), loadedContextFiles });
+	const h = hydrate({
+		task,
+		failures,
+		cwd: ctx.cwd,
+		config,
+		index: sharedSpecIndex(ctx.cwd, config.paths.specs),
+		loadedContextFiles,
+	});
 	return { h, text: renderHydration(h), summary: summarizeHydration(h) };
 }
 
@@ -36,7 +46,8 @@ async function build(ctx: ExtensionContext, task: string, failures?: string, loa
 function sessionMode(ctx: ExtensionContext): boolean {
 	let on = false;
 	for (const entry of ctx.sessionManager.getBranch()) {
-		if (entry.type === "custom" && entry.customType === MODE_ENTRY) on = (entry.data as { on?: boolean } | undefined)?.on === true;
+		if (entry.type === "custom" && entry.customType === MODE_ENTRY)
+			on = (entry.data as { on?: boolean } | undefined)?.on === true;
 	}
 	return on;
 }
@@ -63,7 +74,12 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 				}
 				const { h, text: block, summary } = await build(ctx, text);
 				if (ctx.hasUI) {
-					pi.sendMessage<ContextDetails>({ customType: MESSAGE_TYPE, content: block, display: true, details: { summary, tokens: h.tokens, budget: h.budget } });
+					pi.sendMessage<ContextDetails>({
+						customType: MESSAGE_TYPE,
+						content: block,
+						display: true,
+						details: { summary, tokens: h.tokens, budget: h.budget },
+					});
 				} else {
 					process.stderr.write(`${summary.join("\n")}\n\n${block}\n`);
 				}
@@ -81,7 +97,14 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 		try {
 			const { h, text, summary } = await build(ctx, request?.task ?? event.prompt, request?.failures, loaded);
 			if (h.pieces.every((p) => p.kind === "task")) return; // nothing beyond what the prompt already says
-			return { message: { customType: MESSAGE_TYPE, content: text, display: true, details: { summary, tokens: h.tokens, budget: h.budget } } };
+			return {
+				message: {
+					customType: MESSAGE_TYPE,
+					content: text,
+					display: true,
+					details: { summary, tokens: h.tokens, budget: h.budget },
+				},
+			};
 		} catch (error) {
 			say(ctx, `hydrate: ${(error as Error).message}`, "error");
 			return;

@@ -32,7 +32,9 @@ const SPACE_OR_PUNCTUATION = /[\n\r\p{Z}\p{P}]+/u;
 
 // Words too common to tell specs apart; leaving them out keeps queries fast on large corpora.
 const STOP_WORDS = new Set(
-	"a an and are as at be but by can do does for from has have if in into is it its must not of on or should so such that the their then there these this to was when which while will with within without would you your".split(" "),
+	"a an and are as at be but by can do does for from has have if in into is it its must not of on or should so such that the their then there these this to was when which while will with within without would you your".split(
+		" ",
+	),
 );
 
 function toPosix(path: string): string {
@@ -93,7 +95,9 @@ export class SpecIndex {
 		if (!existsSync(join(this.root, specs))) return found;
 		// .gitignore files from the project root down to the specs folder apply, then those inside it.
 		const parts = specs.split("/");
-		const outer = ["", ...parts.slice(0, -1).map((_p, i) => parts.slice(0, i + 1).join("/"))].flatMap((d) => this.rulesIn(d) ?? []);
+		const outer = ["", ...parts.slice(0, -1).map((_p, i) => parts.slice(0, i + 1).join("/"))].flatMap(
+			(d) => this.rulesIn(d) ?? [],
+		);
 		const ignored = (rel: string, isDir: boolean, rules: IgnoreRules[]) =>
 			rules.some((r) => {
 				const local = r.base === "" ? rel : rel.slice(r.base.length + 1);
@@ -186,7 +190,13 @@ export class SpecIndex {
 		if (terms.length === 0) return [];
 		return this.search
 			.search(terms.join(" "))
-			.map((r) => ({ path: r.path as string, index: r.index as number, heading: r.heading as string, text: r.text as string, score: r.score }))
+			.map((r) => ({
+				path: r.path as string,
+				index: r.index as number,
+				heading: r.heading as string,
+				text: r.text as string,
+				score: r.score,
+			}))
 			.sort((a, b) => b.score - a.score || a.path.localeCompare(b.path) || a.index - b.index)
 			.slice(0, limit);
 	}

@@ -65,7 +65,8 @@ function promiseText(value: string, flag: string): string {
 }
 
 function roleName(value: string, flag: string): string {
-	if (!/^[a-z][a-z0-9-]*$/.test(value)) throw new UsageError(`${flag} expects a role name (lowercase letters, digits, dashes), got "${value}"`);
+	if (!/^[a-z][a-z0-9-]*$/.test(value))
+		throw new UsageError(`${flag} expects a role name (lowercase letters, digits, dashes), got "${value}"`);
 	return value;
 }
 
@@ -76,17 +77,46 @@ function nonEmpty(value: string, flag: string): string {
 
 export const FLAGS: Record<string, FlagSpec> = {
 	"--max": { key: "max", parse: integer(1, MAX_ITERATIONS_CAP), help: "maximum iterations (default 10)" },
-	"--stagnation": { key: "stagnation", parse: integer(1, 100), help: "iterations without progress before stopping (default 3)" },
-	"--max-failures": { key: "maxFailures", parse: integer(1, 100), help: "consecutive agent errors before stopping (default 2)" },
-	"--same-failure": { key: "sameFailure", parse: integer(2, 100), help: "identical failing checks in a row before stopping (default 5)" },
+	"--stagnation": {
+		key: "stagnation",
+		parse: integer(1, 100),
+		help: "iterations without progress before stopping (default 3)",
+	},
+	"--max-failures": {
+		key: "maxFailures",
+		parse: integer(1, 100),
+		help: "consecutive agent errors before stopping (default 2)",
+	},
+	"--same-failure": {
+		key: "sameFailure",
+		parse: integer(2, 100),
+		help: "identical failing checks in a row before stopping (default 5)",
+	},
 	"--timeout": { key: "timeoutMs", parse: parseDuration, help: "time limit for the whole loop, e.g. 30m" },
-	"--check-timeout": { key: "checkTimeoutMs", parse: parseDuration, help: "time limit for one check run (default 10m)" },
-	"--iteration-timeout": { key: "iterationTimeoutMs", parse: parseDuration, help: "time limit for one agent iteration (default 30m)" },
+	"--check-timeout": {
+		key: "checkTimeoutMs",
+		parse: parseDuration,
+		help: "time limit for one check run (default 10m)",
+	},
+	"--iteration-timeout": {
+		key: "iterationTimeoutMs",
+		parse: parseDuration,
+		help: "time limit for one agent iteration (default 30m)",
+	},
 	"--prompt-file": { key: "promptFile", parse: nonEmpty, help: "file with custom iteration instructions" },
-	"--promise": { key: "promise", parse: promiseText, help: "also require <promise>TEXT</promise> from the agent", only: CHECK_PRESETS },
+	"--promise": {
+		key: "promise",
+		parse: promiseText,
+		help: "also require <promise>TEXT</promise> from the agent",
+		only: CHECK_PRESETS,
+	},
 	"--no-commit": { key: "noCommit", help: "build/prd: do not commit finished items", only: ["build", "prd"] },
 	"--role": { key: "role", parse: roleName, help: "model role for the iterations (default: plan or implement)" },
-	"--review": { key: "review", help: "review each passing iteration on the review model first", only: ["build", "until"] },
+	"--review": {
+		key: "review",
+		help: "review each passing iteration on the review model first",
+		only: ["build", "until"],
+	},
 };
 
 /** Splits like a POSIX shell: whitespace separates, quotes group, backslash escapes. */
@@ -99,7 +129,8 @@ export function tokenize(input: string): string[] {
 		const ch = input[i] as string;
 		if (quote) {
 			if (ch === quote) quote = null;
-			else if (ch === "\\" && quote === '"' && i + 1 < input.length && /["\\$`]/.test(input[i + 1] as string)) current += input[++i];
+			else if (ch === "\\" && quote === '"' && i + 1 < input.length && /["\\$`]/.test(input[i + 1] as string))
+				current += input[++i];
 			else current += ch;
 		} else if (ch === '"' || ch === "'") {
 			quote = ch;
@@ -141,7 +172,12 @@ export function splitGoal(raw: string): { head: string; goal?: string } {
 			else if (ch === "\\" && quote === '"') i++;
 		} else if (ch === '"' || ch === "'") quote = ch;
 		else if (ch === "\\") i++;
-		else if (ch === "-" && raw.startsWith("--", i) && (i === 0 || /\s/.test(raw[i - 1] as string)) && (i + 2 === raw.length || /\s/.test(raw[i + 2] as string))) {
+		else if (
+			ch === "-" &&
+			raw.startsWith("--", i) &&
+			(i === 0 || /\s/.test(raw[i - 1] as string)) &&
+			(i + 2 === raw.length || /\s/.test(raw[i + 2] as string))
+		) {
 			const goal = raw.slice(i + 2).trim();
 			return { head: raw.slice(0, i), goal: goal === "" ? undefined : goal };
 		}
@@ -157,7 +193,8 @@ export function parseLoopArgs(raw: string): LoopRequest {
 	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as Preset, tokens.slice(1), goal);
 	if (goal !== undefined) throw new UsageError(`/loop ${sub} takes no goal (nothing may follow --)`);
 	if (sub === "report") {
-		if (tokens.length > 2) throw new UsageError(`/loop report takes at most one run id, got: ${tokens.slice(1).join(" ")}`);
+		if (tokens.length > 2)
+			throw new UsageError(`/loop report takes at most one run id, got: ${tokens.slice(1).join(" ")}`);
 		return tokens[1] === undefined ? { kind: "report" } : { kind: "report", runId: tokens[1] };
 	}
 	if ((CONTROL_SUBCOMMANDS as readonly string[]).includes(sub)) {
@@ -177,8 +214,11 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 			const eq = token.indexOf("=");
 			const flag = eq === -1 ? token : token.slice(0, eq);
 			const spec = FLAGS[flag];
-			const known = Object.entries(FLAGS).filter(([, f]) => !f.only || f.only.includes(preset)).map(([name]) => name);
-			if (!spec || !known.includes(flag)) throw new UsageError(`unknown flag ${flag} for /loop ${preset} (known: ${known.join(", ")})`);
+			const known = Object.entries(FLAGS)
+				.filter(([, f]) => !f.only || f.only.includes(preset))
+				.map(([name]) => name);
+			if (!spec || !known.includes(flag))
+				throw new UsageError(`unknown flag ${flag} for /loop ${preset} (known: ${known.join(", ")})`);
 			if (seen.has(flag)) throw new UsageError(`${flag} given twice`);
 			seen.add(flag);
 			const target = options as unknown as Record<string, unknown>;
@@ -195,9 +235,12 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 		positionals.push(token);
 	}
 	if (preset === "until") {
-		if (positionals.length === 0) throw new UsageError('/loop until needs a check command, e.g. /loop until "npm test" --max 5');
+		if (positionals.length === 0)
+			throw new UsageError('/loop until needs a check command, e.g. /loop until "npm test" --max 5');
 		if (positionals.length > 1) {
-			throw new UsageError(`/loop until takes one command; quote it when it has spaces: /loop until "${positionals.join(" ")}"`);
+			throw new UsageError(
+				`/loop until takes one command; quote it when it has spaces: /loop until "${positionals.join(" ")}"`,
+			);
 		}
 		const check = (positionals[0] as string).trim();
 		if (check === "") throw new UsageError("/loop until: the check command is empty");
@@ -209,10 +252,12 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 		return { kind: "start", preset, file: positionals[0], options };
 	}
 	if (preset === "plan" || preset === "build") {
-		if (positionals.length > 0) throw new UsageError(`/loop ${preset} takes no arguments besides flags; unexpected: ${positionals.join(" ")}`);
+		if (positionals.length > 0)
+			throw new UsageError(`/loop ${preset} takes no arguments besides flags; unexpected: ${positionals.join(" ")}`);
 		if (goal !== undefined) throw new UsageError(`/loop ${preset} takes no goal: it works from the specs and the plan`);
 		return { kind: "start", preset, options };
 	}
-	if (positionals.length > 0) throw new UsageError(`/loop ${preset} takes no command (it is detected); unexpected: ${positionals.join(" ")}`);
+	if (positionals.length > 0)
+		throw new UsageError(`/loop ${preset} takes no command (it is detected); unexpected: ${positionals.join(" ")}`);
 	return { kind: "start", preset, goal, options };
 }

@@ -24,7 +24,12 @@ export function parseChecklist(markdown: string): ChecklistItem[] {
 		if (!m) return;
 		const rest = m[4] as string;
 		const blocked = BLOCKED.exec(rest);
-		items.push({ line: index, text: rest.replace(BLOCKED, "").trim(), done: m[2] !== " ", blocked: blocked ? (blocked[1] as string) : undefined });
+		items.push({
+			line: index,
+			text: rest.replace(BLOCKED, "").trim(),
+			done: m[2] !== " ",
+			blocked: blocked ? (blocked[1] as string) : undefined,
+		});
 	});
 	return items;
 }
@@ -35,7 +40,11 @@ export function firstOpen(items: ChecklistItem[]): ChecklistItem | undefined {
 }
 
 /** The first item with this text, preferring one in the wanted state. */
-export function findItem(markdown: string, text: string, prefer?: (item: ChecklistItem) => boolean): ChecklistItem | undefined {
+export function findItem(
+	markdown: string,
+	text: string,
+	prefer?: (item: ChecklistItem) => boolean,
+): ChecklistItem | undefined {
 	const matches = parseChecklist(markdown).filter((i) => i.text === text);
 	return (prefer && matches.find(prefer)) ?? matches[0];
 }
@@ -57,7 +66,10 @@ function rewriteItem(markdown: string, item: ChecklistItem | undefined, change: 
 export function setDone(markdown: string, text: string, done: boolean): string {
 	const item = findItem(markdown, text, (i) => i.done !== done && i.blocked === undefined);
 	return rewriteItem(markdown, item, (line) =>
-		line.replace(ITEM, (_m, a: string, _x: string, b: string, rest: string, cr: string) => `${a}${done ? "x" : " "}${b}${rest}${cr}`),
+		line.replace(
+			ITEM,
+			(_m, a: string, _x: string, b: string, rest: string, cr: string) => `${a}${done ? "x" : " "}${b}${rest}${cr}`,
+		),
 	);
 }
 

@@ -6,32 +6,44 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
-import { type LoopRequest, USAGE } from "./args.ts";
 import { runCheck } from "../core/check-runner.ts";
-import { type AgentHooks, runLoop } from "./engine.ts";
-import { createReviewer } from "./review.ts";
-import { RoleRouter } from "./routing.ts";
-import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-message.ts";
 import { UnknownRoleError } from "../roles/roles.ts";
-import type { Thinking } from "../shared/model-spec.ts";
 import { type ModelChoice, setActiveRole, showRoleStatus, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
-import { type Level, notify } from "../shared/notify.ts";
 import { requestHydration } from "../shared/hydration-request.ts";
 import { markLoopRunning } from "../shared/loop-activity.ts";
+import type { Thinking } from "../shared/model-spec.ts";
+import { type Level, notify } from "../shared/notify.ts";
+import { type LoopRequest, USAGE } from "./args.ts";
+import { describeCheck } from "./check-text.ts";
+import { type AgentHooks, runLoop } from "./engine.ts";
 import { IdleInput } from "./idle-input.ts";
-import { defaultGoalFor, initialWork, resolveCheck, SetupError, startWork, workflowFor } from "./setup.ts";
-import { loadInstructions } from "./workflows/instructions.ts";
 import { IterationSessions, usageFromSessionFile } from "./iteration-session.ts";
 import { acquireLock, isStale, readLock } from "./lock.ts";
 import { createLoopView } from "./loop-view.ts";
 import { defaultGoal } from "./prompt.ts";
 import { renderReport } from "./report.ts";
+import { createReviewer } from "./review.ts";
+import { RoleRouter } from "./routing.ts";
+import { defaultGoalFor, initialWork, resolveCheck, SetupError, startWork, workflowFor } from "./setup.ts";
 import { isGitWorkTree, Snapshotter } from "./snapshot.ts";
-import { ensureLoopDir, ensureRunDir, listRuns, pruneSnapshots, snapshotDir, type LoopPaths, loopPaths, readRunState, readState, requestControl, runDir } from "./store.ts";
+import {
+	ensureLoopDir,
+	ensureRunDir,
+	type LoopPaths,
+	listRuns,
+	loopPaths,
+	pruneSnapshots,
+	readRunState,
+	readState,
+	requestControl,
+	runDir,
+	snapshotDir,
+} from "./store.ts";
 import { DEFAULT_OPTIONS, type LoopOptions, type LoopState, succeeded, totalUsage, type WorkState } from "./types.ts";
-import { describeCheck } from "./check-text.ts";
 import { formatCost, formatDuration } from "./view.ts";
+import { type CommitMessageWriter, modelCommitWriter } from "./workflows/commit-message.ts";
+import { loadInstructions } from "./workflows/instructions.ts";
 
 /** A problem the user must fix; exitCode is what `pi -p` exits with. */
 export class CommandError extends Error {
@@ -88,7 +100,13 @@ function readInstructions(cwd: string, file: string | undefined): string | undef
 	return text;
 }
 
-function freshState(runId: string, request: Extract<LoopRequest, { kind: "start" }>, check: { check: string; source: string }, instructions: string | undefined, work: WorkState | undefined): LoopState {
+function freshState(
+	runId: string,
+	request: Extract<LoopRequest, { kind: "start" }>,
+	check: { check: string; source: string },
+	instructions: string | undefined,
+	work: WorkState | undefined,
+): LoopState {
 	const base = { preset: request.preset, check: check.check };
 	return {
 		version: 1,
@@ -113,7 +131,8 @@ function prepared<T>(make: () => T): T {
 	try {
 		return make();
 	} catch (error) {
-		if (error instanceof ConfigError || error instanceof SetupError || error instanceof UnknownRoleError) throw new CommandError(error.message);
+		if (error instanceof ConfigError || error instanceof SetupError || error instanceof UnknownRoleError)
+			throw new CommandError(error.message);
 		throw error;
 	}
 }
@@ -160,7 +179,15 @@ function userModelOf(pi: ExtensionAPI, ctx: ExtensionCommandContext, state: Loop
 }
 
 /** Runs the engine for a fresh or resumed state under the project lock; returns the final state. */
-async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, paths: LoopPaths, state: LoopState, resume: boolean, config: LoopConfig): Promise<LoopState> {
+async function drive(
+	pi: ExtensionAPI,
+	ctx: ExtensionCommandContext,
+	out: Output,
+	paths: LoopPaths,
+	state: LoopState,
+	resume: boolean,
+	config: LoopConfig,
+): Promise<LoopState> {
 	const router = routerFor(ctx, out, config, state);
 	const userModel = userModelOf(pi, ctx, state);
 	// With roles configured, a phase without a model of its own runs on the user's model explicitly:
@@ -178,7 +205,8 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 		// A loop started while the agent is still answering waits for it rather than replacing its session mid-run.
 		await ctx.waitForIdle();
 		ensureRunDir(paths, state.runId);
-		if (lock.tookOver) out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");
+		if (lock.tookOver)
+			out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");
 		const cwd = ctx.cwd;
 		const snapshots = new Snapshotter(cwd, await isGitWorkTree(cwd), snapshotDir(paths, state.runId));
 		const idle = new IdleInput((command) => {
@@ -196,27 +224,31 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 		state.pid = process.pid;
 		const loopDone = markLoopRunning(cwd, state.check);
 		try {
-			return await runLoop(state, {
-				paths,
-				workflow,
-				renderReport,
-				requestHydration: (prompt, task, failures) => requestHydration(cwd, prompt, task, failures),
-				runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
-				snapshot: () => snapshots.take(),
-				changedSince: (before) => snapshots.changedSince(before),
-				role: iterationRole(state),
-				runAgent: (prompt, signal, hooks, role) => sessions.run(prompt, signal, hooks, modelFor(role)),
-				review: state.options.review
-					? createReviewer({
-							diffSince: (baseline) => snapshots.diffSince(baseline),
-							run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, modelFor(role)),
-							instructions: loadInstructions(cwd, "code-review").text,
-							timeoutMs: state.options.iterationTimeoutMs,
-						})
-					: undefined,
-				recoverUsage: usageFromSessionFile,
-				view: createLoopView(pi, sessions, out.hasUI),
-			}, resume);
+			return await runLoop(
+				state,
+				{
+					paths,
+					workflow,
+					renderReport,
+					requestHydration: (prompt, task, failures) => requestHydration(cwd, prompt, task, failures),
+					runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
+					snapshot: () => snapshots.take(),
+					changedSince: (before) => snapshots.changedSince(before),
+					role: iterationRole(state),
+					runAgent: (prompt, signal, hooks, role) => sessions.run(prompt, signal, hooks, modelFor(role)),
+					review: state.options.review
+						? createReviewer({
+								diffSince: (baseline) => snapshots.diffSince(baseline),
+								run: (prompt, signal, role) => sessions.run(prompt, signal, NO_HOOKS, modelFor(role)),
+								instructions: loadInstructions(cwd, "code-review").text,
+								timeoutMs: state.options.iterationTimeoutMs,
+							})
+						: undefined,
+					recoverUsage: usageFromSessionFile,
+					view: createLoopView(pi, sessions, out.hasUI),
+				},
+				resume,
+			);
 		} finally {
 			loopDone();
 			// Kept while the run can still be resumed: its baseline tree lives there.
@@ -227,7 +259,10 @@ async function drive(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output
 				try {
 					await switchNow(userModel);
 				} catch (error) {
-					out.say(`loop: could not restore your model ${userModel.model.provider}/${userModel.model.id}: ${(error as Error).message}`, "warning");
+					out.say(
+						`loop: could not restore your model ${userModel.model.provider}/${userModel.model.id}: ${(error as Error).message}`,
+						"warning",
+					);
 				}
 			}
 			setActiveRole(undefined);
@@ -246,19 +281,28 @@ function exitFor(state: LoopState): number {
 	return succeeded(state) ? 0 : 1;
 }
 
-export async function startLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output, request: Extract<LoopRequest, { kind: "start" }>): Promise<void> {
+export async function startLoop(
+	pi: ExtensionAPI,
+	ctx: ExtensionCommandContext,
+	out: Output,
+	request: Extract<LoopRequest, { kind: "start" }>,
+): Promise<void> {
 	const paths = loopPaths(ctx.cwd);
 	const config = prepared(() => loadConfig(ctx.cwd));
 	const check = prepared(() => resolveCheck(ctx.cwd, request, config));
 	const custom = readInstructions(ctx.cwd, request.options.promptFile);
-	const named = request.preset === "plan" ? "plan" : request.preset === "build" || request.preset === "prd" ? "build" : undefined;
+	const named =
+		request.preset === "plan" ? "plan" : request.preset === "build" || request.preset === "prd" ? "build" : undefined;
 	const instructions = custom ?? (named ? loadInstructions(ctx.cwd, named).text : undefined);
 	ensureLoopDir(paths);
 	const work = prepared(() => initialWork(ctx.cwd, request, config, paths));
 	const previous = readState(paths);
 	const runId = newRunId();
 	if (previous?.status === "running" && isStale(readLock(paths.lock))) {
-		out.say(`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`, "warning");
+		out.say(
+			`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`,
+			"warning",
+		);
 	}
 	const state = freshState(runId, request, check, instructions, work);
 	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, config)));
@@ -308,7 +352,11 @@ export function statusText(cwd: string): string {
 	const holder = readLock(paths.lock);
 	const live = state.status === "running" && !isStale(holder) && holder?.runId === state.runId;
 	const condition =
-		state.status === "ended" ? `ended: ${state.reason}${state.detail ? ` (${state.detail})` : ""}` : live ? `running (pid ${holder?.pid})` : "interrupted — /loop resume continues it";
+		state.status === "ended"
+			? `ended: ${state.reason}${state.detail ? ` (${state.detail})` : ""}`
+			: live
+				? `running (pid ${holder?.pid})`
+				: "interrupted — /loop resume continues it";
 	const last = state.checks.at(-1);
 	const check = last ? `last run ${describeCheck(last)}` : "not run yet";
 	return [

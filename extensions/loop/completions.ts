@@ -48,7 +48,12 @@ export function completeLoopArgs(text: string, runIds: () => string[]): Completi
 	}
 	if (!(PRESETS as readonly string[]).includes(sub) || !last.startsWith("-") || text.includes(" -- ")) return null;
 	const items = Object.entries(FLAGS)
-		.filter(([flag, spec]) => flag.startsWith(last) && !words.slice(1, -1).includes(flag) && (!spec.only || spec.only.includes(sub as Preset)))
+		.filter(
+			([flag, spec]) =>
+				flag.startsWith(last) &&
+				!words.slice(1, -1).includes(flag) &&
+				(!spec.only || spec.only.includes(sub as Preset)),
+		)
 		.map(([flag, spec]) => ({ value: `${head}${flag} `, label: flag, description: spec.help }));
 	return items.length > 0 ? items : null;
 }

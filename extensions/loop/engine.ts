@@ -7,14 +7,31 @@
  * leaves a run that /loop resume continues. Side effects come in through
  * EngineDeps, which keeps the engine independent of pi and testable.
  */
-import type { CheckRun } from "../core/check-runner.ts";
+
 import { outputTail } from "../core/check-output.ts";
+import type { CheckRun } from "../core/check-runner.ts";
 import { identifyCheck } from "../core/failure-identity.ts";
 import { hasPromise, summarize } from "./agent-answer.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
-import { appendEvent, clearControl, type LoopEvent, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
-import { type AgentStatus, type CheckRecord, type IterationRecord, type LoopState, type SideCall, type Usage, ZERO_USAGE } from "./types.ts";
+import {
+	appendEvent,
+	clearControl,
+	type LoopEvent,
+	type LoopPaths,
+	readControl,
+	saveState,
+	writeReport,
+} from "./store.ts";
+import {
+	type AgentStatus,
+	type CheckRecord,
+	type IterationRecord,
+	type LoopState,
+	type SideCall,
+	type Usage,
+	ZERO_USAGE,
+} from "./types.ts";
 
 export type { StopDecision };
 
@@ -176,7 +193,8 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 	};
 
 	try {
-		if (!resume) event({ type: "run_start", preset: state.preset, check: state.check, goal: state.goal, options: state.options });
+		if (!resume)
+			event({ type: "run_start", preset: state.preset, check: state.check, goal: state.goal, options: state.options });
 		else {
 			clearControl(deps.paths); // a stop or abort aimed at the run before it died is void
 			event({ type: "run_resume", iteration: state.history.length, elapsedMs: state.elapsedMs });
@@ -193,11 +211,15 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 			if (poll()) return await end(interrupted(interrupt ?? "aborted"));
 			if (verdict) return await end(verdict);
 
-			if (readControl(deps.paths, state.runId) === "stop") return await end({ reason: "stopped", detail: "stopped by /loop stop" });
+			if (readControl(deps.paths, state.runId) === "stop")
+				return await end({ reason: "stopped", detail: "stopped by /loop stop" });
 			const limit = limitReached(state.history, state.checks, state.options);
 			if (limit) return await end(limit);
 			if (state.history.length >= state.options.max) {
-				return await end({ reason: "max-iterations", detail: `${state.options.max} iterations ran and the work is not done` });
+				return await end({
+					reason: "max-iterations",
+					detail: `${state.options.max} iterations ran and the work is not done`,
+				});
 			}
 
 			const record = await runIteration(run, await deps.workflow.prepare(run, state.history.length + 1));
@@ -236,7 +258,11 @@ export function recordCheck(state: LoopState, run: CheckRun): CheckRecord {
 }
 
 /** A snapshot that could not be taken leaves "files changed" unknown (empty) instead of ending the run. */
-async function trySnapshot<T>(what: string, take: () => Promise<T>, event: (e: LoopEvent) => void): Promise<T | undefined> {
+async function trySnapshot<T>(
+	what: string,
+	take: () => Promise<T>,
+	event: (e: LoopEvent) => void,
+): Promise<T | undefined> {
 	try {
 		return await take();
 	} catch (error) {
@@ -283,11 +309,16 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 		clearTimeout(timer);
 	}
 	if (overtime.signal.aborted && !signal.aborted) {
-		outcome = { ...outcome, status: "error", error: `the iteration exceeded its time limit of ${Math.round(limitMs / 1000)}s` };
+		outcome = {
+			...outcome,
+			status: "error",
+			error: `the iteration exceeded its time limit of ${Math.round(limitMs / 1000)}s`,
+		};
 	}
 	const baseline = await baselineTaken;
 	const filesChanged = baseline ? ((await trySnapshot("changes", () => deps.changedSince(baseline), event)) ?? []) : [];
-	const promiseMade = state.options.promise !== undefined && outcome.status === "ok" && hasPromise(outcome.text, state.options.promise);
+	const promiseMade =
+		state.options.promise !== undefined && outcome.status === "ok" && hasPromise(outcome.text, state.options.promise);
 	const record: IterationRecord = {
 		n,
 		startedAt: current.startedAt,
@@ -306,7 +337,20 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 	};
 	state.history.push(record);
 	state.current = undefined;
-	event({ type: "iteration_end", iteration: n, agent: record.agent, error: record.error, filesChanged, role, model: record.model, usage: record.usage, cost: record.usage.cost, promiseMade, durationMs: record.durationMs, session: record.sessionFile });
+	event({
+		type: "iteration_end",
+		iteration: n,
+		agent: record.agent,
+		error: record.error,
+		filesChanged,
+		role,
+		model: record.model,
+		usage: record.usage,
+		cost: record.usage.cost,
+		promiseMade,
+		durationMs: record.durationMs,
+		session: record.sessionFile,
+	});
 	save();
 	writeReport(deps.paths, state.runId, deps.renderReport(state));
 	await deps.view.onIterationEnd(state, record);
@@ -314,7 +358,11 @@ async function runIteration(run: RunContext, plan: IterationPlan): Promise<Itera
 }
 
 /** A run resumed after a crash: the iteration that was running is closed as "interrupted". */
-async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, event: (e: LoopEvent) => void): Promise<void> {
+async function closeInterruptedIteration(
+	state: LoopState,
+	deps: EngineDeps,
+	event: (e: LoopEvent) => void,
+): Promise<void> {
 	const current = state.current;
 	if (!current) return;
 	const baseline: Snapshot | undefined = current.baseline ? { kind: "git", tree: current.baseline } : undefined;
@@ -336,6 +384,14 @@ async function closeInterruptedIteration(state: LoopState, deps: EngineDeps, eve
 	};
 	state.history.push(record);
 	state.current = undefined;
-	event({ type: "iteration_end", iteration: record.n, role: deps.role, agent: "interrupted", filesChanged, usage, cost: usage.cost, session: current.sessionFile });
+	event({
+		type: "iteration_end",
+		iteration: record.n,
+		role: deps.role,
+		agent: "interrupted",
+		filesChanged,
+		usage,
+		cost: usage.cost,
+		session: current.sessionFile,
+	});
 }
-

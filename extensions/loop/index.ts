@@ -8,24 +8,33 @@
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
 import { completeLoopArgs } from "./completions.ts";
-import { planWriteBlock } from "./plan-guard.ts";
 import { type LoopMessageDetails, MESSAGE_TYPE } from "./message.ts";
+import { planWriteBlock } from "./plan-guard.ts";
 
 // pi rebuilds every extension on each new session, which a loop does once per
 // iteration; the command's modules are therefore loaded on first use only.
-const commandModules = () => Promise.all([import("./args.ts"), import("./commands.ts"), import("./lock.ts"), import("./store.ts")]);
+const commandModules = () =>
+	Promise.all([import("./args.ts"), import("./commands.ts"), import("./lock.ts"), import("./store.ts")]);
 
 type Modules = Awaited<ReturnType<typeof commandModules>>;
 type Output = InstanceType<Modules[1]["Output"]>;
 
 function fail([args, commands, lock, store]: Modules, out: Output, error: unknown): void {
-	const known = [args.UsageError, commands.CommandError, lock.LockError, store.StateError].some((type) => error instanceof type);
+	const known = [args.UsageError, commands.CommandError, lock.LockError, store.StateError].some(
+		(type) => error instanceof type,
+	);
 	const message = error instanceof Error ? error.message : String(error);
 	out.say(`loop: ${known ? "" : "internal error: "}${message}`, "error");
 	out.exit(error instanceof commands.CommandError ? error.exitCode : known ? 2 : 1);
 }
 
-async function handle([args, commands]: Modules, pi: ExtensionAPI, raw: string, ctx: ExtensionCommandContext, out: Output): Promise<void> {
+async function handle(
+	[args, commands]: Modules,
+	pi: ExtensionAPI,
+	raw: string,
+	ctx: ExtensionCommandContext,
+	out: Output,
+): Promise<void> {
 	const { HELP_TEXT, reportText, resumeLoop, startLoop, statusText, stopLoop } = commands;
 	const request = args.parseLoopArgs(raw);
 	switch (request.kind) {
@@ -42,7 +51,8 @@ async function handle([args, commands]: Modules, pi: ExtensionAPI, raw: string, 
 			return out.say(HELP_TEXT);
 		case "report": {
 			const text = reportText(ctx.cwd, request.runId);
-			if (out.hasUI) pi.sendMessage({ customType: MESSAGE_TYPE, content: text, display: true, details: { kind: "summary" } });
+			if (out.hasUI)
+				pi.sendMessage({ customType: MESSAGE_TYPE, content: text, display: true, details: { kind: "summary" } });
 			else process.stderr.write(text);
 		}
 	}
@@ -86,7 +96,10 @@ export default function loopExtension(pi: ExtensionAPI): void {
 			const paths = loopPaths(ctx.cwd);
 			const state = readState(paths);
 			if (state?.status === "running" && isStale(readLock(paths.lock))) {
-				ctx.ui.notify(`loop run ${state.runId} was interrupted after ${state.history.length} iterations; /loop resume continues it`, "warning");
+				ctx.ui.notify(
+					`loop run ${state.runId} was interrupted after ${state.history.length} iterations; /loop resume continues it`,
+					"warning",
+				);
 			}
 		} catch (error) {
 			ctx.ui.notify(`loop: ${(error as Error).message}`, "error");

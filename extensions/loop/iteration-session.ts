@@ -19,7 +19,6 @@ function isAssistant(entry: SessionEntry): entry is SessionEntry & { type: "mess
 	return entry.type === "message" && entry.message.role === "assistant";
 }
 
-
 /** Usage, final text and error state of the agent run recorded in a session branch. */
 export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string): AgentOutcome {
 	const assistants = entries.filter(isAssistant).map((e) => e.message);
@@ -35,8 +34,10 @@ export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string
 	const text = last ? last.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n") : "";
 	if (!last) return { status: "error", error: "the agent produced no response", text, usage, sessionFile };
 	const model = `${last.provider}/${last.model}`;
-	if (last.stopReason === "error") return { status: "error", error: last.errorMessage ?? "model error", text, usage, sessionFile, model };
-	if (last.stopReason === "aborted") return { status: "aborted", error: last.errorMessage, text, usage, sessionFile, model };
+	if (last.stopReason === "error")
+		return { status: "error", error: last.errorMessage ?? "model error", text, usage, sessionFile, model };
+	if (last.stopReason === "aborted")
+		return { status: "aborted", error: last.errorMessage, text, usage, sessionFile, model };
 	return { status: "ok", text, usage, sessionFile, model };
 }
 
@@ -102,7 +103,12 @@ export class IterationSessions {
 	 * may hold the prompt back until they are ready.
 	 */
 	async run(prompt: string, signal: AbortSignal, hooks: AgentHooks, model?: ModelChoice): Promise<AgentOutcome> {
-		const aborted: AgentOutcome = { status: "aborted", error: "aborted before the agent started", text: "", usage: { ...ZERO_USAGE } };
+		const aborted: AgentOutcome = {
+			status: "aborted",
+			error: "aborted before the agent started",
+			text: "",
+			usage: { ...ZERO_USAGE },
+		};
 		if (signal.aborted) {
 			await hooks.beforePrompt();
 			return aborted;
@@ -113,33 +119,33 @@ export class IterationSessions {
 		let result: { cancelled: boolean };
 		try {
 			result = await this.ctx.newSession({
-			parentSession: this.parentSession,
-			setup: this.persist ? undefined : async (sm) => keepInMemory(sm),
-			withSession: async (next) => {
-				this.ctx = next;
-				this.replaced = next;
-				this.onContext(next);
-				const sm = next.sessionManager;
-				hooks.onSession(this.persist ? sm.getSessionFile() : undefined);
-				await hooks.beforePrompt();
-				if (signal.aborted) {
-					outcome = aborted;
-					return;
-				}
-				const stop = () => next.abort();
-				signal.addEventListener("abort", stop, { once: true });
-				try {
-					await next.sendUserMessage(prompt);
-					await next.waitForIdle();
-				} catch (error) {
-					outcome = agentError((error as Error).message);
-					return;
-				} finally {
-					signal.removeEventListener("abort", stop);
-				}
-				outcome = outcomeFromEntries(sm.getBranch(), this.persist ? sm.getSessionFile() : undefined);
-			},
-		});
+				parentSession: this.parentSession,
+				setup: this.persist ? undefined : async (sm) => keepInMemory(sm),
+				withSession: async (next) => {
+					this.ctx = next;
+					this.replaced = next;
+					this.onContext(next);
+					const sm = next.sessionManager;
+					hooks.onSession(this.persist ? sm.getSessionFile() : undefined);
+					await hooks.beforePrompt();
+					if (signal.aborted) {
+						outcome = aborted;
+						return;
+					}
+					const stop = () => next.abort();
+					signal.addEventListener("abort", stop, { once: true });
+					try {
+						await next.sendUserMessage(prompt);
+						await next.waitForIdle();
+					} catch (error) {
+						outcome = agentError((error as Error).message);
+						return;
+					} finally {
+						signal.removeEventListener("abort", stop);
+					}
+					outcome = outcomeFromEntries(sm.getBranch(), this.persist ? sm.getSessionFile() : undefined);
+				},
+			});
 		} finally {
 			takePending(); // unused when the roles extension is not loaded; it must never reach a later session
 		}

@@ -92,7 +92,13 @@ function removeStale(path: string, seen: LockHolder | undefined): void {
 export function acquireLock(path: string, runId: string): AcquiredLock {
 	let tookOver: LockHolder | undefined;
 	for (let attempt = 0; attempt < 3; attempt++) {
-		const me: LockHolder = { pid: process.pid, host: hostname(), runId, since: new Date().toISOString(), started: ownStart() };
+		const me: LockHolder = {
+			pid: process.pid,
+			host: hostname(),
+			runId,
+			since: new Date().toISOString(),
+			started: ownStart(),
+		};
 		try {
 			writeFileSync(path, JSON.stringify(me), { flag: "wx" });
 			runsInThisProcess().add(runId);

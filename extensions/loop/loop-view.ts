@@ -6,8 +6,8 @@
  */
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import type { LoopView } from "./engine.ts";
-import { type LoopMessageDetails, MESSAGE_TYPE } from "./message.ts";
 import type { ReplacedSessionContext } from "./iteration-session.ts";
+import { type LoopMessageDetails, MESSAGE_TYPE } from "./message.ts";
 import type { LoopState } from "./types.ts";
 import { succeeded } from "./types.ts";
 import { checkLine, iterationLine, statusText, summaryText, widgetLines } from "./view.ts";

@@ -23,7 +23,11 @@ function activePlanRun(cwd: string): PlanRun | undefined {
 }
 
 /** A block result when a running plan loop of this process forbids writing `path`. */
-export function planWriteBlock(cwd: string, toolName: string, path: unknown): { block: true; reason: string } | undefined {
+export function planWriteBlock(
+	cwd: string,
+	toolName: string,
+	path: unknown,
+): { block: true; reason: string } | undefined {
 	if (toolName !== "write" && toolName !== "edit") return undefined;
 	const run = activePlanRun(cwd);
 	if (!run || typeof path !== "string") return undefined;
@@ -32,7 +36,13 @@ export function planWriteBlock(cwd: string, toolName: string, path: unknown): { 
 	const full = resolve(cwd, path.replace(/^@/, ""));
 	const rel = relative(cwd, full);
 	if (rel === plan) return undefined;
-	const isNewSpec = toolName === "write" && !rel.startsWith("..") && !isAbsolute(rel) && rel.startsWith(`${specs}/`) && rel.endsWith(".md") && !existsSync(full);
+	const isNewSpec =
+		toolName === "write" &&
+		!rel.startsWith("..") &&
+		!isAbsolute(rel) &&
+		rel.startsWith(`${specs}/`) &&
+		rel.endsWith(".md") &&
+		!existsSync(full);
 	if (isNewSpec) return undefined;
 	return {
 		block: true,

@@ -3,8 +3,9 @@
  * of its latest output, a digest of earlier iterations, and the working
  * instructions (the default ones, or the user's --prompt-file).
  */
-import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
+
 import { describeCheck } from "./check-text.ts";
+import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
 
 export const DEFAULT_INSTRUCTIONS = [
 	"You are one iteration of an automated loop. You start with no memory of earlier iterations:",
@@ -26,7 +27,15 @@ const NO_TESTS_NOTE = [
 ].join("\n");
 
 export function defaultGoal(state: Pick<LoopState, "preset" | "check">): string {
-	const what = { until: "the check", tests: "the tests", lint: "the linter", types: "the type checker", plan: "the checks", build: "the checks", prd: "the checks" }[state.preset];
+	const what = {
+		until: "the check",
+		tests: "the tests",
+		lint: "the linter",
+		types: "the type checker",
+		plan: "the checks",
+		build: "the checks",
+		prd: "the checks",
+	}[state.preset];
 	return `Make ${what} pass: \`${state.check}\` must exit 0.`;
 }
 
@@ -38,7 +47,10 @@ function failureText(check: CheckRecord | undefined): string {
 }
 
 function oneIteration(it: IterationRecord, checks: CheckRecord[]): string {
-	const files = it.filesChanged.length === 0 ? "no files changed" : `changed ${it.filesChanged.slice(0, 8).join(", ")}${it.filesChanged.length > 8 ? ` (+${it.filesChanged.length - 8} more)` : ""}`;
+	const files =
+		it.filesChanged.length === 0
+			? "no files changed"
+			: `changed ${it.filesChanged.slice(0, 8).join(", ")}${it.filesChanged.length > 8 ? ` (+${it.filesChanged.length - 8} more)` : ""}`;
 	const trend = `failures ${failureText(checks[it.checkBefore])}→${failureText(it.checkAfter === undefined ? undefined : checks[it.checkAfter])}`;
 	const agent = it.agent === "ok" ? "" : ` · agent ${it.agent}${it.error ? `: ${it.error}` : ""}`;
 	const said = it.summary ? ` · said: "${it.summary}"` : "";
@@ -77,7 +89,15 @@ export function buildIterationPrompt(state: LoopState, n: number): string {
 		"## Progress so far",
 		progressDigest(state),
 		...(check.noTests && check.exitCode !== 0 ? ["", "## No tests found", NO_TESTS_NOTE] : []),
-		...(state.reviewFindings ? ["", "## Review findings to address first", "The check passed, but a review blocked the change:", "", state.reviewFindings] : []),
+		...(state.reviewFindings
+			? [
+					"",
+					"## Review findings to address first",
+					"The check passed, but a review blocked the change:",
+					"",
+					state.reviewFindings,
+				]
+			: []),
 		"",
 		"## Instructions",
 		(state.instructions ?? DEFAULT_INSTRUCTIONS).trim() + promise,

@@ -2,9 +2,10 @@
  * report.md: a human summary of one run — settings, ending, a table of
  * iterations with their checks, files, usage and cost, and totals.
  */
+
+import { plural } from "./check-text.ts";
 import type { CheckRecord, LoopState, Usage } from "./types.ts";
 import { totalUsage } from "./types.ts";
-import { plural } from "./check-text.ts";
 import { formatCost, formatDuration, reasonText } from "./view.ts";
 
 function cell(text: string): string {
@@ -21,7 +22,10 @@ function checkCell(check: CheckRecord | undefined): string {
 
 /** What each role (and model) cost: iterations, review passes and commit messages. */
 function costByRole(state: LoopState): string[] {
-	const rows = new Map<string, { role: string; model: string; calls: number; input: number; output: number; cost: number }>();
+	const rows = new Map<
+		string,
+		{ role: string; model: string; calls: number; input: number; output: number; cost: number }
+	>();
 	const add = (role: string | undefined, model: string | undefined, u: Usage) => {
 		const key = `${role ?? "—"}\0${model ?? "—"}`;
 		const row = rows.get(key) ?? { role: role ?? "—", model: model ?? "—", calls: 0, input: 0, output: 0, cost: 0 };
@@ -40,13 +44,18 @@ function costByRole(state: LoopState): string[] {
 		"",
 		"| role | model | calls | tokens in/out | cost |",
 		"|---|---|---|---|---|",
-		...[...rows.values()].map((r) => `| ${r.role} | ${r.model} | ${r.calls} | ${r.input}/${r.output} | ${formatCost(r.cost)} |`),
+		...[...rows.values()].map(
+			(r) => `| ${r.role} | ${r.model} | ${r.calls} | ${r.input}/${r.output} | ${formatCost(r.cost)} |`,
+		),
 	];
 }
 
 export function renderReport(state: LoopState): string {
 	const usage = totalUsage(state);
-	const ending = state.status === "ended" ? `**${state.reason}** — ${reasonText(state.reason ?? "")}${state.detail ? ` (${state.detail})` : ""}` : "still running (or interrupted: `/loop resume`)";
+	const ending =
+		state.status === "ended"
+			? `**${state.reason}** — ${reasonText(state.reason ?? "")}${state.detail ? ` (${state.detail})` : ""}`
+			: "still running (or interrupted: `/loop resume`)";
 	const o = state.options;
 	const lines = [
 		`# Loop report ${state.runId}`,
@@ -64,13 +73,19 @@ export function renderReport(state: LoopState): string {
 	];
 	for (const it of state.history) {
 		const after = it.checkAfter === undefined ? undefined : state.checks[it.checkAfter];
-		const files = it.filesChanged.length === 0 ? "—" : it.filesChanged.slice(0, 5).join(", ") + (it.filesChanged.length > 5 ? ` +${it.filesChanged.length - 5}` : "");
-		const agent = it.agent === "ok" ? (it.promiseMade ? "ok, promised" : "ok") : `${it.agent}${it.error ? `: ${it.error}` : ""}`;
+		const files =
+			it.filesChanged.length === 0
+				? "—"
+				: it.filesChanged.slice(0, 5).join(", ") +
+					(it.filesChanged.length > 5 ? ` +${it.filesChanged.length - 5}` : "");
+		const agent =
+			it.agent === "ok" ? (it.promiseMade ? "ok, promised" : "ok") : `${it.agent}${it.error ? `: ${it.error}` : ""}`;
 		lines.push(
 			`| ${it.n} | ${checkCell(state.checks[it.checkBefore])} | ${checkCell(after)} | ${cell(files)} | ${cell(agent)} | ${it.model ?? "—"} | ${it.usage.input}/${it.usage.output} | ${formatCost(it.usage.cost)} | ${formatDuration(it.durationMs)} | ${cell(it.summary)} |`,
 		);
 	}
-	if (state.history.length === 0) lines.push(`| — | ${checkCell(state.checks[0])} | — | — | no model call | — | — | — | — | — |`);
+	if (state.history.length === 0)
+		lines.push(`| — | ${checkCell(state.checks[0])} | — | — | no model call | — | — | — | — | — |`);
 	lines.push(...costByRole(state));
 	if (state.work && state.preset !== "plan") {
 		const w = state.work;
@@ -79,7 +94,10 @@ export function renderReport(state: LoopState): string {
 		for (const item of w.done) lines.push(`- [x] ${item}`);
 		for (const b of blocked) lines.push(`- [ ] ${b.item} — **blocked**: ${b.reason}`);
 		for (const item of w.remaining ?? []) lines.push(`- [ ] ${item} — remaining`);
-		lines.push("", `${w.done.length} done in this run · ${blocked.length} blocked · ${(w.remaining ?? []).length} remaining`);
+		lines.push(
+			"",
+			`${w.done.length} done in this run · ${blocked.length} blocked · ${(w.remaining ?? []).length} remaining`,
+		);
 	}
 	lines.push(
 		"",

@@ -10,8 +10,23 @@ import type { IterationRecord, SideCall } from "./types.ts";
 const MAX_DIFF_CHARS = 60_000;
 
 export function reviewPrompt(subject: string, diff: string, instructions: string): string {
-	const shown = diff.length > MAX_DIFF_CHARS ? `${diff.slice(0, MAX_DIFF_CHARS)}\n[… diff cut at ${MAX_DIFF_CHARS} characters of ${diff.length}]` : diff;
-	return ["# Review", "", `The change was made for: ${subject}`, "Its checks pass. The diff:", "", "```diff", shown.trimEnd() || "(no changes)", "```", "", "## Instructions", instructions].join("\n");
+	const shown =
+		diff.length > MAX_DIFF_CHARS
+			? `${diff.slice(0, MAX_DIFF_CHARS)}\n[… diff cut at ${MAX_DIFF_CHARS} characters of ${diff.length}]`
+			: diff;
+	return [
+		"# Review",
+		"",
+		`The change was made for: ${subject}`,
+		"Its checks pass. The diff:",
+		"",
+		"```diff",
+		shown.trimEnd() || "(no changes)",
+		"```",
+		"",
+		"## Instructions",
+		instructions,
+	].join("\n");
 }
 
 export interface Verdict {
@@ -38,12 +53,20 @@ export function createReviewer(options: {
 		let outcome: AgentOutcome;
 		try {
 			const diff = await options.diffSince(iteration.baseline);
-			outcome = await options.run(reviewPrompt(subject, diff, options.instructions), AbortSignal.any([signal, overtime]), "review");
+			outcome = await options.run(
+				reviewPrompt(subject, diff, options.instructions),
+				AbortSignal.any([signal, overtime]),
+				"review",
+			);
 		} catch (error) {
 			outcome = agentError((error as Error).message);
 		}
 		if (outcome.status === "aborted" && overtime.aborted && !signal.aborted) {
-			outcome = { ...outcome, status: "error", error: `the review exceeded its time limit of ${Math.round(options.timeoutMs / 1000)}s` };
+			outcome = {
+				...outcome,
+				status: "error",
+				error: `the review exceeded its time limit of ${Math.round(options.timeoutMs / 1000)}s`,
+			};
 		}
 		const verdict = parseVerdict(outcome.text);
 		const failed = outcome.status !== "ok";

@@ -44,7 +44,9 @@ export class RoleRouter {
 			}
 		}
 		if (skipped.length > 0) {
-			const used = found ? `using ${found.model.provider}/${found.model.id} (${found.role})` : "the plain message stands";
+			const used = found
+				? `using ${found.model.provider}/${found.model.id} (${found.role})`
+				: "the plain message stands";
 			this.warn(`role ${role}: skipped ${skipped.join(", ")}; ${used}`);
 		}
 		return found;

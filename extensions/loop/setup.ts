@@ -5,11 +5,11 @@
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { type CheckKind, detectCheck } from "../core/detect-checks.ts";
 import { sharedSpecIndex } from "../hydrate/spec-index.ts";
 import type { LoopConfig } from "../shared/config.ts";
 import type { LoopRequest } from "./args.ts";
 import { type ChecklistItem, duplicateOpenItems } from "./checklist.ts";
-import { type CheckKind, detectCheck } from "../core/detect-checks.ts";
 import type { Workflow } from "./engine.ts";
 import type { LoopPaths } from "./store.ts";
 import type { LoopState, WorkState } from "./types.ts";
@@ -38,12 +38,18 @@ export function projectChecks(cwd: string, config: LoopConfig): { check: string;
 		}
 	}
 	if (found.length === 0) {
-		throw new SetupError(`build loops verify each item with the project's checks, and none were found. ${misses[0] ?? ""} Or set "checks" in .pi/loop.json.`);
+		throw new SetupError(
+			`build loops verify each item with the project's checks, and none were found. ${misses[0] ?? ""} Or set "checks" in .pi/loop.json.`,
+		);
 	}
 	return { check: found.map((f) => f.command).join(" && "), source: found.map((f) => f.source).join(", ") };
 }
 
-export function resolveCheck(cwd: string, request: StartRequest, config: LoopConfig): { check: string; source: string } {
+export function resolveCheck(
+	cwd: string,
+	request: StartRequest,
+	config: LoopConfig,
+): { check: string; source: string } {
 	switch (request.preset) {
 		case "until":
 			return { check: request.check as string, source: "given on the command line" };
@@ -65,13 +71,17 @@ export function resolveCheck(cwd: string, request: StartRequest, config: LoopCon
 function projectPath(cwd: string, file: string): string {
 	const full = isAbsolute(file) ? file : resolve(cwd, file);
 	const rel = relative(cwd, full);
-	if (rel.startsWith("..") || isAbsolute(rel)) throw new SetupError(`${file} is outside the project; loops only work on files inside ${cwd}`);
+	if (rel.startsWith("..") || isAbsolute(rel))
+		throw new SetupError(`${file} is outside the project; loops only work on files inside ${cwd}`);
 	return rel;
 }
 
 function assertUnique(file: string, items: ChecklistItem[]): void {
 	const duplicates = duplicateOpenItems(items);
-	if (duplicates.length > 0) throw new SetupError(`${file} has open items with the same text, which the loop cannot tell apart: "${duplicates.join('", "')}"; make each item's text unique`);
+	if (duplicates.length > 0)
+		throw new SetupError(
+			`${file} has open items with the same text, which the loop cannot tell apart: "${duplicates.join('", "')}"; make each item's text unique`,
+		);
 }
 
 export function tasksFile(paths: LoopPaths): string {
@@ -79,11 +89,18 @@ export function tasksFile(paths: LoopPaths): string {
 }
 
 /** Work state for plan/build/prd loops (validating their files); undefined for check loops. */
-export function initialWork(cwd: string, request: StartRequest, config: LoopConfig, paths: LoopPaths): WorkState | undefined {
+export function initialWork(
+	cwd: string,
+	request: StartRequest,
+	config: LoopConfig,
+	paths: LoopPaths,
+): WorkState | undefined {
 	const base = { attempts: {}, done: [], blocked: [], commit: !request.options.noCommit && config.build.commit };
-	if (request.preset === "plan") return { ...base, source: "plan", file: config.paths.plan, commit: false, specsDir: config.paths.specs };
+	if (request.preset === "plan")
+		return { ...base, source: "plan", file: config.paths.plan, commit: false, specsDir: config.paths.specs };
 	if (request.preset === "build") {
-		if (!existsSync(join(cwd, config.paths.plan))) throw new SetupError(`no ${config.paths.plan} in this project; write one, or run /loop plan first`);
+		if (!existsSync(join(cwd, config.paths.plan)))
+			throw new SetupError(`no ${config.paths.plan} in this project; write one, or run /loop plan first`);
 		const items = new PlanTasks(cwd, config.paths.plan).items();
 		if (items.length === 0) throw new SetupError(`${config.paths.plan} has no "- [ ]" checklist items to build`);
 		assertUnique(config.paths.plan, items);
@@ -107,12 +124,19 @@ export function startWork(state: LoopState, cwd: string, paths: LoopPaths): void
 
 export function defaultGoalFor(request: StartRequest, work: WorkState | undefined): string | undefined {
 	if (request.preset === "plan") return `Write or update ${work?.file} from the specs`;
-	if (request.preset === "build" || request.preset === "prd") return `Implement every open item of ${work?.file}, each verified by the project's checks`;
+	if (request.preset === "build" || request.preset === "prd")
+		return `Implement every open item of ${work?.file}, each verified by the project's checks`;
 	return undefined;
 }
 
 /** The workflow of a (new or resumed) run. */
-export function workflowFor(state: LoopState, cwd: string, config: LoopConfig, paths: LoopPaths, commitMessage?: CommitMessageWriter): Workflow {
+export function workflowFor(
+	state: LoopState,
+	cwd: string,
+	config: LoopConfig,
+	paths: LoopPaths,
+	commitMessage?: CommitMessageWriter,
+): Workflow {
 	const work = state.work;
 	if (!work) return checkLoop(config.review.rounds);
 	if (state.preset === "plan") {

@@ -14,10 +14,15 @@ export type Snapshot = { kind: "git"; tree: string } | { kind: "files"; files: M
 
 function run(file: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<string> {
 	return new Promise((resolve, reject) => {
-		execFile(file, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-			if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${stderr || error.message}`));
-			else resolve(stdout);
-		});
+		execFile(
+			file,
+			args,
+			{ cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+			(error, stdout, stderr) => {
+				if (error) reject(new Error(`${file} ${args.join(" ")} failed: ${stderr || error.message}`));
+				else resolve(stdout);
+			},
+		);
 	});
 }
 
@@ -77,13 +82,21 @@ export class Snapshotter {
 	/** Private index (seeded from the real one so git reuses its stat cache) and object directory. */
 	private async env(): Promise<NodeJS.ProcessEnv> {
 		if (!this.gitEnv) {
-			const paths = await run("git", ["rev-parse", "--path-format=absolute", "--git-path", "index", "--git-path", "objects"], this.cwd);
+			const paths = await run(
+				"git",
+				["rev-parse", "--path-format=absolute", "--git-path", "index", "--git-path", "objects"],
+				this.cwd,
+			);
 			const [realIndex = "", realObjects = ""] = paths.trim().split("\n");
 			const index = join(this.workDir, "index");
 			const objects = join(this.workDir, "objects");
 			mkdirSync(objects, { recursive: true });
 			if (!existsSync(index) && existsSync(realIndex)) copyFileSync(realIndex, index);
-			this.gitEnv = { GIT_INDEX_FILE: index, GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: realObjects };
+			this.gitEnv = {
+				GIT_INDEX_FILE: index,
+				GIT_OBJECT_DIRECTORY: objects,
+				GIT_ALTERNATE_OBJECT_DIRECTORIES: realObjects,
+			};
 		}
 		return this.gitEnv;
 	}

@@ -29,7 +29,11 @@ function trailingCount<T>(items: T[], predicate: (item: T) => boolean): number {
 }
 
 /** The limit the history has hit, if any. Success and user requests are decided elsewhere. */
-export function limitReached(history: IterationRecord[], checks: CheckRecord[], options: LoopOptions): StopDecision | undefined {
+export function limitReached(
+	history: IterationRecord[],
+	checks: CheckRecord[],
+	options: LoopOptions,
+): StopDecision | undefined {
 	const failures = trailingCount(history, (it) => it.agent === "error");
 	if (failures >= options.maxFailures) {
 		const last = history.at(-1)?.error ?? "unknown error";
@@ -41,13 +45,19 @@ export function limitReached(history: IterationRecord[], checks: CheckRecord[], 
 		(it) => !madeProgress(it, checks),
 	);
 	if (stalled >= options.stagnation) {
-		return { reason: "stagnation", detail: `${stalled} iterations in a row changed no files and left the same failures` };
+		return {
+			reason: "stagnation",
+			detail: `${stalled} iterations in a row changed no files and left the same failures`,
+		};
 	}
 	const lastCheck = checks.at(-1);
 	if (lastCheck && lastCheck.exitCode !== 0) {
 		const same = trailingCount(checks, (c) => c.fingerprint === lastCheck.fingerprint);
 		if (same >= options.sameFailure) {
-			return { reason: "stagnation", detail: `the same failure was seen ${same} checks in a row although files changed` };
+			return {
+				reason: "stagnation",
+				detail: `the same failure was seen ${same} checks in a row although files changed`,
+			};
 		}
 	}
 	return undefined;

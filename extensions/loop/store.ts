@@ -4,7 +4,16 @@
  * report.md, and the control file that /loop stop and /loop abort use to
  * reach a loop running in another extension instance or process.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+	appendFileSync,
+	existsSync,
+	mkdirSync,
+	readdirSync,
+	readFileSync,
+	renameSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { LoopState } from "./types.ts";
 

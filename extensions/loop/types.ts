@@ -49,7 +49,13 @@ export type EndReason =
 	| "plan-complete"
 	| "prd-complete";
 
-export const SUCCESS_REASONS: readonly EndReason[] = ["passed", "promise", "plan-stable", "plan-complete", "prd-complete"];
+export const SUCCESS_REASONS: readonly EndReason[] = [
+	"passed",
+	"promise",
+	"plan-stable",
+	"plan-complete",
+	"prd-complete",
+];
 
 /** Success: a success reason, and (build/prd) no item left blocked. */
 export function succeeded(state: Pick<LoopState, "reason" | "work">): boolean {

@@ -3,10 +3,10 @@
  * the footer status, the iteration-boundary messages and the final summary.
  * Pure functions of the state; the pi wiring decides where they go.
  */
+
+import { describeCheck, plural } from "./check-text.ts";
 import type { CheckRecord, IterationRecord, LoopState } from "./types.ts";
 import { succeeded, totalUsage } from "./types.ts";
-import { describeCheck, plural } from "./check-text.ts";
-
 
 export function formatDuration(ms: number): string {
 	const s = Math.floor(ms / 1000);

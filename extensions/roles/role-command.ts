@@ -7,7 +7,13 @@ import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-age
 import { loadConfig } from "../shared/config.ts";
 import { notify as say } from "../shared/notify.ts";
 import { type ModelLike, resolveRole, roleNames, skippedWarning, UnknownRoleError } from "./roles.ts";
-import { rememberUserChoice, setActiveRole, showRoleStatus as showStatus, switchNow, takeUserChoice } from "./switcher.ts";
+import {
+	rememberUserChoice,
+	setActiveRole,
+	showRoleStatus as showStatus,
+	switchNow,
+	takeUserChoice,
+} from "./switcher.ts";
 
 function label(model: ModelLike | undefined): string {
 	return model ? `${model.provider}/${model.id}` : "—";
@@ -29,7 +35,11 @@ function roleTable(ctx: ExtensionContext): string {
 	});
 	const header = ["role", "configured", "resolved", "usable", "why not"];
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-	const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd();
+	const line = (cells: string[]) =>
+		cells
+			.map((c, i) => c.padEnd(widths[i] as number))
+			.join("  ")
+			.trimEnd();
 	return [line(header), ...rows.map(line)].join("\n");
 }
 
@@ -59,7 +69,8 @@ export async function roleCommand(pi: ExtensionAPI, args: string, ctx: Extension
 		const r = resolveRole(name, loadConfig(ctx.cwd).roles, ctx.modelRegistry);
 		const warning = skippedWarning(r);
 		if (warning) say(ctx, warning, "warning");
-		if (!r.model) return say(ctx, `role ${name} has no usable model configured; keeping ${label(ctx.model)}`, "warning");
+		if (!r.model)
+			return say(ctx, `role ${name} has no usable model configured; keeping ${label(ctx.model)}`, "warning");
 		rememberUserChoice(ctx.model ? { model: ctx.model, thinking: pi.getThinkingLevel() } : undefined);
 		const ok = await switchNow({ model: r.model, thinking: r.thinking, role: name });
 		if (!ok) return say(ctx, `pi refused ${label(r.model)} (no API key?)`, "error");

@@ -7,8 +7,8 @@
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
-import { processWide } from "../shared/process-wide.ts";
 import type { Thinking } from "../shared/model-spec.ts";
+import { processWide } from "../shared/process-wide.ts";
 
 /** Footer status key naming the active role. */
 export const ROLE_STATUS_KEY = "role";

@@ -52,7 +52,10 @@ export const ConfigSchema = Type.Object(
 			),
 		),
 		checks: Type.Optional(
-			Type.Object({ tests: Type.Optional(Command), lint: Type.Optional(Command), types: Type.Optional(Command) }, Strict),
+			Type.Object(
+				{ tests: Type.Optional(Command), lint: Type.Optional(Command), types: Type.Optional(Command) },
+				Strict,
+			),
 		),
 		build: Type.Optional(
 			Type.Object(
@@ -64,7 +67,11 @@ export const ConfigSchema = Type.Object(
 			),
 		),
 		roles: Type.Optional(
-			Type.Record(Type.String({ pattern: "^[a-z][a-z0-9-]*$" }), Type.Union([ModelSpec, Type.Array(ModelSpec, { minItems: 1 })]), Strict),
+			Type.Record(
+				Type.String({ pattern: "^[a-z][a-z0-9-]*$" }),
+				Type.Union([ModelSpec, Type.Array(ModelSpec, { minItems: 1 })]),
+				Strict,
+			),
 		),
 		review: Type.Optional(Type.Object({ rounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })) }, Strict)),
 		gates: Type.Optional(
@@ -156,13 +163,16 @@ export function configProblems(value: unknown): string[] {
 		if (error.keyword === "boolean") continue; // reported again as additionalProperties
 		const roleValue = [...roleValues].find((p) => error.instancePath === p || error.instancePath.startsWith(`${p}/`));
 		if (roleValue) {
-			problems.add(`key "${keyName(roleValue)}": must be a model spec "provider/model-id[:thinking]" (thinking: ${THINKING_LEVELS.join(", ")}) or a non-empty list of them`);
+			problems.add(
+				`key "${keyName(roleValue)}": must be a model spec "provider/model-id[:thinking]" (thinking: ${THINKING_LEVELS.join(", ")}) or a non-empty list of them`,
+			);
 			continue;
 		}
 		if (error.keyword === "additionalProperties") {
 			const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
 			for (const key of extra) {
-				if (error.instancePath === "/roles") problems.add(`role name "${key}" is invalid: use lowercase letters, digits and dashes`);
+				if (error.instancePath === "/roles")
+					problems.add(`role name "${key}" is invalid: use lowercase letters, digits and dashes`);
 				else problems.add(`unknown key "${error.instancePath ? `${keyName(error.instancePath)}.${key}` : key}"`);
 			}
 			continue;
@@ -194,7 +204,10 @@ export function configPaths(cwd: string): { global: string; project: string } {
 
 /** `./specs/` → `specs`; a path leaving the project (absolute or with ..) is an error naming the key. */
 function projectRelative(key: string, value: string, file: string): string {
-	const clean = posix.normalize(value.replace(/\\/g, "/")).replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+	const clean = posix
+		.normalize(value.replace(/\\/g, "/"))
+		.replace(/^(\.\/)+/, "")
+		.replace(/\/+$/, "");
 	if (posix.isAbsolute(clean) || clean === ".." || clean.startsWith("../") || clean === "." || clean === "") {
 		throw new ConfigError(`${file}: key "paths.${key}": must be a path inside the project, got "${value}"`);
 	}
@@ -212,7 +225,9 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 	if (gates.protectedPaths) {
 		gates.protectedPaths = gates.protectedPaths.map((pattern, i) => {
 			const clean = pattern.replace(/^(\.\/)+/, "/");
-			const problem = /[{}]/.test(clean) ? `"${pattern}" has braces, which gitignore patterns do not expand: one entry per pattern` : globProblem(clean.replace(/^\//, ""));
+			const problem = /[{}]/.test(clean)
+				? `"${pattern}" has braces, which gitignore patterns do not expand: one entry per pattern`
+				: globProblem(clean.replace(/^\//, ""));
 			if (problem) problems.push(`key "gates.protectedPaths.${i}": ${problem}`);
 			return clean;
 		});
@@ -221,11 +236,15 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 		const names = new Set<string>();
 		gates[kind]?.forEach((gate, i) => {
 			const key = `gates.${kind}.${i}`;
-			if ((gate.command === undefined) === (gate.languageServer === undefined)) problems.push(`key "${key}": give exactly one of "command" or "languageServer"`);
+			if ((gate.command === undefined) === (gate.languageServer === undefined))
+				problems.push(`key "${key}": give exactly one of "command" or "languageServer"`);
 			if (gate.languageServer !== undefined && !(LANGUAGE_SERVERS as readonly string[]).includes(gate.languageServer)) {
-				problems.push(`key "${key}.languageServer": unknown language server "${gate.languageServer}" (known: ${LANGUAGE_SERVERS.join(", ")})`);
+				problems.push(
+					`key "${key}.languageServer": unknown language server "${gate.languageServer}" (known: ${LANGUAGE_SERVERS.join(", ")})`,
+				);
 			}
-			if (gate.languageServer && kind !== "onWrite") problems.push(`key "${key}.languageServer": language servers run on write only (use "onWrite")`);
+			if (gate.languageServer && kind !== "onWrite")
+				problems.push(`key "${key}.languageServer": language servers run on write only (use "onWrite")`);
 			if (names.has(gate.name)) problems.push(`key "${key}.name": "${gate.name}" is used twice in ${kind}`);
 			names.add(gate.name);
 			if (gate.glob === undefined) return;
@@ -240,7 +259,8 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 /** Why a project-relative glob is unusable, or undefined when it is fine. */
 export function globProblem(glob: string): string | undefined {
 	if (glob === "") return "a glob cannot be empty";
-	if (posix.isAbsolute(glob) || /^[A-Za-z]:[\\/]/.test(glob)) return `"${glob}" is absolute; globs are relative to the project`;
+	if (posix.isAbsolute(glob) || /^[A-Za-z]:[\\/]/.test(glob))
+		return `"${glob}" is absolute; globs are relative to the project`;
 	if (glob.split("/").includes("..")) return `"${glob}" leaves the project (..)`;
 	let braces = 0;
 	let inClass = false;
@@ -260,12 +280,15 @@ export function globProblem(glob: string): string | undefined {
 /** Defaults, then the global file, then the project file (section by section). Throws ConfigError. */
 export function loadConfig(cwd: string): LoopConfig {
 	const files = configPaths(cwd);
-	const layers = [files.global, files.project].filter((p) => existsSync(p)).map((file) => {
-		const layer = readConfigFile(file);
-		checkGates(layer.gates, file);
-		for (const [key, value] of Object.entries(layer.paths ?? {})) (layer.paths as Record<string, string>)[key] = projectRelative(key, value as string, file);
-		return layer;
-	});
+	const layers = [files.global, files.project]
+		.filter((p) => existsSync(p))
+		.map((file) => {
+			const layer = readConfigFile(file);
+			checkGates(layer.gates, file);
+			for (const [key, value] of Object.entries(layer.paths ?? {}))
+				(layer.paths as Record<string, string>)[key] = projectRelative(key, value as string, file);
+			return layer;
+		});
 	const merged: LoopConfig = structuredClone(DEFAULT_CONFIG);
 	for (const layer of layers) {
 		Object.assign(merged.paths, layer.paths);

@@ -7,13 +7,31 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { events, failingTest, gitLog, makeFixture, NODE_TEST_PACKAGE, passingTest, readLoopState, requests, runPrint, setScript } from "../support/harness.ts";
+import {
+	events,
+	failingTest,
+	gitLog,
+	makeFixture,
+	NODE_TEST_PACKAGE,
+	passingTest,
+	readLoopState,
+	requests,
+	runPrint,
+	setScript,
+} from "../support/harness.ts";
 
 const PASSING = passingTest;
 const FAILING = failingTest;
 
 const PACKAGE = NODE_TEST_PACKAGE;
-const PLAN = ["# Plan", "", "- [ ] Add the alpha module (specs/alpha.md)", "- [ ] Add the beta module", "- [ ] Add the gamma module", ""].join("\n");
+const PLAN = [
+	"# Plan",
+	"",
+	"- [ ] Add the alpha module (specs/alpha.md)",
+	"- [ ] Add the beta module",
+	"- [ ] Add the gamma module",
+	"",
+].join("\n");
 
 function read(project: string, file: string): string {
 	return readFileSync(join(project, file), "utf8");
@@ -22,7 +40,12 @@ function read(project: string, file: string): string {
 describe("/loop build", () => {
 	it("builds a 3-item plan in 3 iterations with 3 commits and 3 ticks", async () => {
 		const fx = makeFixture({
-			files: { "package.json": PACKAGE, "IMPLEMENTATION_PLAN.md": PLAN, "specs/alpha.md": "# Alpha\n\nAlpha exports a greeting.\n", ".gitignore": "node_modules\n" },
+			files: {
+				"package.json": PACKAGE,
+				"IMPLEMENTATION_PLAN.md": PLAN,
+				"specs/alpha.md": "# Alpha\n\nAlpha exports a greeting.\n",
+				".gitignore": "node_modules\n",
+			},
 		});
 		setScript(fx, {
 			steps: [
@@ -38,20 +61,37 @@ describe("/loop build", () => {
 		const result = await runPrint(fx, "/loop build --max 5");
 		expect(result.code, result.stderr).toBe(0);
 		// Only the items' files were committed; the user's own work stays untouched and uncommitted.
-		expect(execFileSync("git", ["status", "--porcelain"], { cwd: fx.project, encoding: "utf8" })).toBe("?? scratch.txt\n");
-		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toContain("- [x] Add the alpha module (specs/alpha.md)\n- [x] Add the beta module\n- [x] Add the gamma module");
-		expect(gitLog(fx)).toEqual(["loop: Add the gamma module", "loop: Add the beta module", "loop: Add the alpha module (specs/alpha.md)", "initial"]);
+		expect(execFileSync("git", ["status", "--porcelain"], { cwd: fx.project, encoding: "utf8" })).toBe(
+			"?? scratch.txt\n",
+		);
+		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toContain(
+			"- [x] Add the alpha module (specs/alpha.md)\n- [x] Add the beta module\n- [x] Add the gamma module",
+		);
+		expect(gitLog(fx)).toEqual([
+			"loop: Add the gamma module",
+			"loop: Add the beta module",
+			"loop: Add the alpha module (specs/alpha.md)",
+			"initial",
+		]);
 		const ev = events(fx);
-		expect(ev.filter((e) => e.type === "item_done").map((e) => e.item)).toEqual(["Add the alpha module (specs/alpha.md)", "Add the beta module", "Add the gamma module"]);
-		expect(ev.at(-1)).toMatchObject({ type: "run_end", reason: "plan-complete", iterations: 3 });
-		expect(read(fx.project, ".pi/loop/progress.md").trim().split("\n")).toHaveLength(3);
-		// Each iteration is asked for its own item only, and the referenced spec reaches the model.
-		const firsts = requests(fx).filter((_r, i) => i % 2 === 0);
-		expect(firsts.map((r) => r.messages.map((m) => m.text).join("\n").match(/## Your item \(from IMPLEMENTATION_PLAN.md\)\n(.*)/)?.[1])).toEqual([
+		expect(ev.filter((e) => e.type === "item_done").map((e) => e.item)).toEqual([
 			"Add the alpha module (specs/alpha.md)",
 			"Add the beta module",
 			"Add the gamma module",
 		]);
+		expect(ev.at(-1)).toMatchObject({ type: "run_end", reason: "plan-complete", iterations: 3 });
+		expect(read(fx.project, ".pi/loop/progress.md").trim().split("\n")).toHaveLength(3);
+		// Each iteration is asked for its own item only, and the referenced spec reaches the model.
+		const firsts = requests(fx).filter((_r, i) => i % 2 === 0);
+		expect(
+			firsts.map(
+				(r) =>
+					r.messages
+						.map((m) => m.text)
+						.join("\n")
+						.match(/## Your item \(from IMPLEMENTATION_PLAN.md\)\n(.*)/)?.[1],
+			),
+		).toEqual(["Add the alpha module (specs/alpha.md)", "Add the beta module", "Add the gamma module"]);
 		expect(firsts[0]?.messages.map((m) => m.text).join("\n")).toContain("Alpha exports a greeting.");
 		const report = read(fx.project, `.pi/loop/runs/${readLoopState(fx).runId}/report.md`);
 		expect(report).toContain("3 done in this run · 0 blocked · 0 remaining");
@@ -62,14 +102,21 @@ describe("/loop build", () => {
 		setScript(fx, {
 			steps: [
 				{ write: { path: "alpha.test.js", content: FAILING("alpha") } },
-				{ write: { path: "IMPLEMENTATION_PLAN.md", content: PLAN.replace("- [ ] Add the alpha", "- [x] Add the alpha") } },
+				{
+					write: {
+						path: "IMPLEMENTATION_PLAN.md",
+						content: PLAN.replace("- [ ] Add the alpha", "- [x] Add the alpha"),
+					},
+				},
 				{ text: "Done (I ticked it myself)." },
 			],
 		});
 		const result = await runPrint(fx, "/loop build --max 1");
 		expect(result.code).toBe(1);
 		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toContain("- [ ] Add the alpha module");
-		expect(events(fx).find((e) => e.type === "tick_overridden")).toMatchObject({ item: "Add the alpha module (specs/alpha.md)" });
+		expect(events(fx).find((e) => e.type === "tick_overridden")).toMatchObject({
+			item: "Add the alpha module (specs/alpha.md)",
+		});
 		expect(gitLog(fx)).toEqual(["initial"]);
 	});
 
@@ -88,7 +135,9 @@ describe("/loop build", () => {
 		const result = await runPrint(fx, "/loop build --max 3 --no-commit");
 		expect(result.code).toBe(1);
 		const plan = read(fx.project, "IMPLEMENTATION_PLAN.md");
-		expect(plan).toMatch(/- \[ \] Add the alpha module \(specs\/alpha\.md\) <!-- loop: blocked: checks failed 2 times \(.*\) -->/);
+		expect(plan).toMatch(
+			/- \[ \] Add the alpha module \(specs\/alpha\.md\) <!-- loop: blocked: checks failed 2 times \(.*\) -->/,
+		);
 		expect(plan).toContain("- [x] Add the beta module");
 		// The third prompt is about beta: the blocked item was skipped, not re-dispatched.
 		const prompts = requests(fx).map((r) => r.messages[0]?.text ?? "");
@@ -117,7 +166,9 @@ describe("/loop plan", () => {
 		expect(existsSync(join(fx.project, "src", "alpha.js"))).toBe(false);
 		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toBe("- [ ] Add alpha (specs/alpha.md)\n");
 		const blocked = requests(fx)[1]?.messages.at(-1)?.text ?? "";
-		expect(blocked).toContain("planning loop: only IMPLEMENTATION_PLAN.md and new spec files under specs/ may be written; src/alpha.js was not changed");
+		expect(blocked).toContain(
+			"planning loop: only IMPLEMENTATION_PLAN.md and new spec files under specs/ may be written; src/alpha.js was not changed",
+		);
 		expect(events(fx).at(-1)).toMatchObject({ reason: "plan-stable", iterations: 2 });
 		expect(requests(fx)[0]?.messages[0]?.text).toContain("Specs (1): specs/alpha.md");
 	});
@@ -125,13 +176,25 @@ describe("/loop plan", () => {
 
 describe("/loop prd", () => {
 	it("parses PRD items into tasks.json, works them one per iteration and syncs the checkboxes", async () => {
-		const fx = makeFixture({ files: { "package.json": PACKAGE, "PRD.md": "# PRD\n\n- [ ] Users can sign up\n- [x] Already shipped\n- [ ] Users can log in\n" } });
+		const fx = makeFixture({
+			files: {
+				"package.json": PACKAGE,
+				"PRD.md": "# PRD\n\n- [ ] Users can sign up\n- [x] Already shipped\n- [ ] Users can log in\n",
+			},
+		});
 		setScript(fx, {
-			steps: [{ write: { path: "signup.test.js", content: PASSING("signup") } }, { text: "signup" }, { write: { path: "login.test.js", content: PASSING("login") } }, { text: "login" }],
+			steps: [
+				{ write: { path: "signup.test.js", content: PASSING("signup") } },
+				{ text: "signup" },
+				{ write: { path: "login.test.js", content: PASSING("login") } },
+				{ text: "login" },
+			],
 		});
 		const result = await runPrint(fx, "/loop prd PRD.md");
 		expect(result.code, result.stderr).toBe(0);
-		expect(read(fx.project, "PRD.md")).toBe("# PRD\n\n- [x] Users can sign up\n- [x] Already shipped\n- [x] Users can log in\n");
+		expect(read(fx.project, "PRD.md")).toBe(
+			"# PRD\n\n- [x] Users can sign up\n- [x] Already shipped\n- [x] Users can log in\n",
+		);
 		const tasks = JSON.parse(read(fx.project, ".pi/loop/tasks.json"));
 		expect(tasks).toEqual([
 			{ id: 1, description: "Users can sign up", completed: true, source: "PRD.md" },
@@ -163,12 +226,20 @@ describe("hydration and config", () => {
 
 	it("includes the referenced spec and leaves an irrelevant one out under a small budget", async () => {
 		const fx = makeFixture({
-			files: { ...SPECS, "package.json": PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Implement login with session token (specs/auth.md)\n", ".pi/loop.json": JSON.stringify({ hydration: { budget: 600 } }) },
+			files: {
+				...SPECS,
+				"package.json": PACKAGE,
+				"IMPLEMENTATION_PLAN.md": "- [ ] Implement login with session token (specs/auth.md)\n",
+				".pi/loop.json": JSON.stringify({ hydration: { budget: 600 } }),
+			},
 		});
 		setScript(fx, { steps: [{ write: { path: "login.test.js", content: PASSING("login") } }, { text: "done" }] });
 		const result = await runPrint(fx, "/loop build --no-commit");
 		expect(result.code, result.stderr).toBe(0);
-		const context = requests(fx)[0]?.messages.map((m) => m.text).join("\n") ?? "";
+		const context =
+			requests(fx)[0]
+				?.messages.map((m) => m.text)
+				.join("\n") ?? "";
 		expect(context).toContain("## specs/auth.md (referenced by the task)");
 		expect(context).toContain("Login takes an email and a password");
 		expect(context).toContain("session token expires after one hour"); // relevant section fits
@@ -185,7 +256,13 @@ describe("hydration and config", () => {
 	});
 
 	it("rejects a bad .pi/loop.json naming each bad key, and runs nothing", async () => {
-		const fx = makeFixture({ files: { "package.json": PACKAGE, "IMPLEMENTATION_PLAN.md": PLAN, ".pi/loop.json": JSON.stringify({ build: { attempts: "two" }, colour: "blue" }) } });
+		const fx = makeFixture({
+			files: {
+				"package.json": PACKAGE,
+				"IMPLEMENTATION_PLAN.md": PLAN,
+				".pi/loop.json": JSON.stringify({ build: { attempts: "two" }, colour: "blue" }),
+			},
+		});
 		const result = await runPrint(fx, "/loop build");
 		expect(result.code).toBe(2);
 		expect(result.stderr).toContain('key "build.attempts": must be integer');

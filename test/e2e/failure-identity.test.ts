@@ -12,7 +12,17 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { CheckRecord } from "../../extensions/loop/types.ts";
-import { events, type Fixture, failingTest, makeFixture, REPO_ROOT, readLoopState, requests, runPrint, setScript } from "../support/harness.ts";
+import {
+	events,
+	type Fixture,
+	failingTest,
+	makeFixture,
+	REPO_ROOT,
+	readLoopState,
+	requests,
+	runPrint,
+	setScript,
+} from "../support/harness.ts";
 
 /** Links a runner from this package's devDependencies into the fixture's node_modules/.bin. */
 function linkBin(fx: Fixture, name: string, target: string): void {
@@ -57,7 +67,11 @@ describe("failure identity end to end", () => {
 
 	it("stagnation stops a do-nothing agent on jest (timings and estimates differ per run)", async () => {
 		const fx = makeFixture({
-			files: { "package.json": JSON.stringify({ name: "j", private: true }), "math.test.js": JEST_TEST, ".gitignore": "node_modules/\n" },
+			files: {
+				"package.json": JSON.stringify({ name: "j", private: true }),
+				"math.test.js": JEST_TEST,
+				".gitignore": "node_modules/\n",
+			},
 		});
 		linkBin(fx, "jest", "jest/bin/jest.js");
 		await expectStagnation(fx, "node_modules/.bin/jest");

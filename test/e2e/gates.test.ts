@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Fixture, makeFixture, REPO_ROOT, requests, runPrint, setScript, waitFor } from "../support/harness.ts";
 import { RpcClient } from "../support/rpc-client.ts";
-import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
 import type { LoggedRequest } from "../support/scripted-model.ts";
+import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
 
 const FAILING_TESTS = 'console.log("1 failed: sum"); process.exit(1);\n';
 const PASSING_TESTS = 'console.log("all passed");\n';
@@ -20,7 +20,9 @@ function tsFixture(options: { tests?: string; config?: object } = {}): Fixture {
 	const fx = makeFixture({
 		files: {
 			"package.json": JSON.stringify({ name: "fixture", private: true, scripts: { test: "node test.js" } }),
-			"tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }),
+			"tsconfig.json": JSON.stringify({
+				compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true },
+			}),
 			"src/math.ts": "export function sum(a: number, b: number): number {\n  return a + b;\n}\n",
 			".prettierrc": "{}\n",
 			".gitignore": "node_modules/\n",
@@ -29,7 +31,10 @@ function tsFixture(options: { tests?: string; config?: object } = {}): Fixture {
 		},
 	});
 	mkdirSync(join(fx.project, "node_modules", ".bin"), { recursive: true });
-	symlinkSync(join(REPO_ROOT, "node_modules", "prettier", "bin", "prettier.cjs"), join(fx.project, "node_modules", ".bin", "prettier"));
+	symlinkSync(
+		join(REPO_ROOT, "node_modules", "prettier", "bin", "prettier.cjs"),
+		join(fx.project, "node_modules", ".bin", "prettier"),
+	);
 	return fx;
 }
 
@@ -48,7 +53,12 @@ describe("gates in print mode", () => {
 		const fx = tsFixture();
 		setScript(fx, {
 			steps: [
-				{ write: { path: "src/use.ts", content: 'import {sum} from "./math.js"\nexport const total: string = sum(1,2)\n' } },
+				{
+					write: {
+						path: "src/use.ts",
+						content: 'import {sum} from "./math.js"\nexport const total: string = sum(1,2)\n',
+					},
+				},
 				{ edit: { path: "src/use.ts", oldText: "total: string", newText: "total: number" } },
 				{ text: "done" },
 			],
@@ -58,16 +68,23 @@ describe("gates in print mode", () => {
 		const [afterWrite, afterEdit] = [toolResults(requests(fx)[1]), toolResults(requests(fx)[2])];
 		expect(afterWrite[0]).toContain("[gates]");
 		expect(afterWrite[0]).toContain("prettier: formatted on disk");
-		expect(afterWrite[0]).toMatch(/typescript: 1 error new\n {2}src\/use\.ts:2:14 error TS2322: Type 'number' is not assignable to type 'string'\./);
+		expect(afterWrite[0]).toMatch(
+			/typescript: 1 error new\n {2}src\/use\.ts:2:14 error TS2322: Type 'number' is not assignable to type 'string'\./,
+		);
 		expect(afterEdit.at(-1)).toContain("typescript: clean");
-		expect(readFileSync(join(fx.project, "src/use.ts"), "utf8")).toBe('import { sum } from "./math.js";\nexport const total: number = sum(1, 2);\n');
+		expect(readFileSync(join(fx.project, "src/use.ts"), "utf8")).toBe(
+			'import { sum } from "./math.js";\nexport const total: number = sum(1, 2);\n',
+		);
 		// On done, the detected test script ran and passed.
 		expect(result.stderr).toContain("gates: ✓ tests");
 	});
 
 	it("failing tests on done: exactly two fix rounds, then a stop message and exit code 1", async () => {
 		const fx = tsFixture({ tests: FAILING_TESTS });
-		setScript(fx, { steps: [{ write: { path: "src/a.ts", content: "export const a = 1;\n" } }, { text: "done" }], fallback: { text: "I could not fix it" } });
+		setScript(fx, {
+			steps: [{ write: { path: "src/a.ts", content: "export const a = 1;\n" } }, { text: "done" }],
+			fallback: { text: "I could not fix it" },
+		});
 		const result = await runPrint(fx, "make a");
 		expect(result.code).toBe(1);
 		const fixes = userMessages(fx).filter((t) => t.startsWith("[gates] The project's checks failed"));
@@ -80,7 +97,9 @@ describe("gates in print mode", () => {
 	});
 
 	it("a hanging on-write gate is reported as unavailable after its timeout, never as clean", async () => {
-		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "slow-lint", command: "sleep 30 # {files}", timeout: 1 }], onDone: [] } } });
+		const fx = tsFixture({
+			config: { gates: { onWrite: [{ name: "slow-lint", command: "sleep 30 # {files}", timeout: 1 }], onDone: [] } },
+		});
 		setScript(fx, { steps: [{ write: { path: "src/b.ts", content: "export const b = 2;\n" } }, { text: "done" }] });
 		const started = Date.now();
 		const result = await runPrint(fx, "make b");
@@ -92,21 +111,49 @@ describe("gates in print mode", () => {
 	});
 
 	it("a failing on-turn-end gate reaches the agent as a steering message before its next step", async () => {
-		const fx = tsFixture({ config: { gates: { onWrite: [], onTurnEnd: [{ name: "lint", command: "echo 'lint: no-var at src/e.ts:1'; exit 1" }], onDone: [] } } });
-		setScript(fx, { steps: [{ write: { path: "src/e.ts", content: "var e = 1;\n" } }, { bash: "sleep 1" }, { text: "done" }], fallback: { text: "done" } });
+		const fx = tsFixture({
+			config: {
+				gates: {
+					onWrite: [],
+					onTurnEnd: [{ name: "lint", command: "echo 'lint: no-var at src/e.ts:1'; exit 1" }],
+					onDone: [],
+				},
+			},
+		});
+		setScript(fx, {
+			steps: [{ write: { path: "src/e.ts", content: "var e = 1;\n" } }, { bash: "sleep 1" }, { text: "done" }],
+			fallback: { text: "done" },
+		});
 		const result = await runPrint(fx, "make e");
 		expect(result.code, result.stderr).toBe(0);
-		const steered = requests(fx).slice(1).find((r) => r.messages.some((m) => m.text.includes("[gates] After your last changes these checks fail")));
+		const steered = requests(fx)
+			.slice(1)
+			.find((r) => r.messages.some((m) => m.text.includes("[gates] After your last changes these checks fail")));
 		expect(steered, JSON.stringify(requests(fx).map((r) => r.messages.at(-1)))).toBeDefined();
 		expect(JSON.stringify(steered?.messages)).toContain("lint: no-var at src/e.ts:1");
 	});
 
 	it("parallel writes in one message are checked together, once, each result getting its own file's findings", async () => {
 		const counter = "echo run >> ../gate-runs.txt # {files}";
-		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "count", command: counter }, { name: "ts", languageServer: "typescript" }], onDone: [] } } });
+		const fx = tsFixture({
+			config: {
+				gates: {
+					onWrite: [
+						{ name: "count", command: counter },
+						{ name: "ts", languageServer: "typescript" },
+					],
+					onDone: [],
+				},
+			},
+		});
 		setScript(fx, {
 			steps: [
-				{ writes: [{ path: "src/ok.ts", content: "export const ok = 1;\n" }, { path: "src/bad.ts", content: "export const bad: number = 'x';\n" }] },
+				{
+					writes: [
+						{ path: "src/ok.ts", content: "export const ok = 1;\n" },
+						{ path: "src/bad.ts", content: "export const bad: number = 'x';\n" },
+					],
+				},
 				{ text: "done" },
 			],
 		});
@@ -120,8 +167,12 @@ describe("gates in print mode", () => {
 	});
 
 	it("a config error names the key and leaves every gate off", async () => {
-		const fx = tsFixture({ config: { gates: { onWrite: [{ name: "fmt", command: "prettier --write {files}", glob: "src/[a" }] } } });
-		setScript(fx, { steps: [{ write: { path: "src/c.ts", content: "export const c: number = 'x';\n" } }, { text: "done" }] });
+		const fx = tsFixture({
+			config: { gates: { onWrite: [{ name: "fmt", command: "prettier --write {files}", glob: "src/[a" }] } },
+		});
+		setScript(fx, {
+			steps: [{ write: { path: "src/c.ts", content: "export const c: number = 'x';\n" } }, { text: "done" }],
+		});
 		const result = await runPrint(fx, "make c");
 		expect(result.stderr).toContain('key "gates.onWrite.0.glob": "src/[a" has an unclosed "["');
 		expect(result.stderr).toContain("gates are off");
@@ -159,7 +210,9 @@ function ownTypeScriptFixture(target: string, config?: object): Fixture {
 	const fx = makeFixture({
 		files: {
 			"package.json": JSON.stringify({ name: "fixture", private: true }),
-			"tsconfig.json": JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true } }),
+			"tsconfig.json": JSON.stringify({
+				compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true },
+			}),
 			".gitignore": "node_modules/\n",
 			...(config ? { ".pi/loop.json": JSON.stringify(config) } : {}),
 		},
@@ -183,27 +236,44 @@ describe("diagnostic servers for the project's own toolchain", () => {
 		expect(result.code, result.stderr).toBe(0);
 		const written = toolResults(requests(fx)[1])[0];
 		expect(written).toMatch(/^Successfully wrote 43 bytes to src\/value\.ts\n+\[gates\]\n/);
-		expect(written).toMatch(/\[gates\]\ntypescript: 1 error new\n {2}src\/value\.ts:1:14 error TS2322: Type 'string' is not assignable to type 'number'\.$/);
+		expect(written).toMatch(
+			/\[gates\]\ntypescript: 1 error new\n {2}src\/value\.ts:1:14 error TS2322: Type 'string' is not assignable to type 'number'\.$/,
+		);
 		expect(toolResults(requests(fx)[2]).at(-1)).toContain("[gates]\ntypescript: clean");
 		const listing = await runPrint(fx, "/gates");
-		expect(listing.stderr).toContain("typescript: tsserver of the project's typescript 5.9.3; starts on the first write");
+		expect(listing.stderr).toContain(
+			"typescript: tsserver of the project's typescript 5.9.3; starts on the first write",
+		);
 	});
 
 	it("TypeScript 7 of its own still gets the native server (its own tsc --lsp)", async () => {
 		const fx = ownTypeScriptFixture(join(REPO_ROOT, "node_modules", "typescript-native"));
-		setScript(fx, { steps: [{ write: { path: "src/v.ts", content: "export const v: string = 1;\n" } }, { text: "done" }] });
+		setScript(fx, {
+			steps: [{ write: { path: "src/v.ts", content: "export const v: string = 1;\n" } }, { text: "done" }],
+		});
 		const result = await runPrint(fx, "write v.ts");
 		expect(result.code, result.stderr).toBe(0);
-		expect(toolResults(requests(fx)[1])[0]).toContain("src/v.ts:1:14 error TS2322: Type 'number' is not assignable to type 'string'.");
+		expect(toolResults(requests(fx)[1])[0]).toContain(
+			"src/v.ts:1:14 error TS2322: Type 'number' is not assignable to type 'string'.",
+		);
 		const listing = await runPrint(fx, "/gates");
-		expect(listing.stderr).toContain("typescript: the project's typescript 7.0.2 (tsc --lsp); starts on the first write");
+		expect(listing.stderr).toContain(
+			"typescript: the project's typescript 7.0.2 (tsc --lsp); starts on the first write",
+		);
 	});
 
 	it("a tsserver that hangs is reported unavailable after the gate's timeout, and a new one answers the next write", async () => {
-		const fake = makeFixture({ files: { "typescript/package.json": JSON.stringify({ name: "typescript", version: "5.9.3" }) } });
+		const fake = makeFixture({
+			files: { "typescript/package.json": JSON.stringify({ name: "typescript", version: "5.9.3" }) },
+		});
 		mkdirSync(join(fake.project, "typescript", "lib"));
-		symlinkSync(join(REPO_ROOT, "test", "support", "fake-tsserver.mjs"), join(fake.project, "typescript", "lib", "tsserver.js"));
-		const fx = ownTypeScriptFixture(join(fake.project, "typescript"), { gates: { onWrite: [{ name: "typescript", languageServer: "typescript", timeout: 1 }], onDone: [] } });
+		symlinkSync(
+			join(REPO_ROOT, "test", "support", "fake-tsserver.mjs"),
+			join(fake.project, "typescript", "lib", "tsserver.js"),
+		);
+		const fx = ownTypeScriptFixture(join(fake.project, "typescript"), {
+			gates: { onWrite: [{ name: "typescript", languageServer: "typescript", timeout: 1 }], onDone: [] },
+		});
 		setScript(fx, {
 			steps: [
 				{ write: { path: "a.ts", content: "fine\n" } },
@@ -224,7 +294,13 @@ describe("diagnostic servers for the project's own toolchain", () => {
 	it("a Python project gets pyright's error for the written file", async () => {
 		// No on-done gates: the detected mypy/pytest/ruff would run (slowly) and are not what is tested here.
 		const config = { gates: { onDone: [] } };
-		const fx = makeFixture({ files: { "pyproject.toml": '[project]\nname = "fixture"\nversion = "0.1.0"\n', ".gitignore": ".venv/\n", ".pi/loop.json": JSON.stringify(config) } });
+		const fx = makeFixture({
+			files: {
+				"pyproject.toml": '[project]\nname = "fixture"\nversion = "0.1.0"\n',
+				".gitignore": ".venv/\n",
+				".pi/loop.json": JSON.stringify(config),
+			},
+		});
 		setScript(fx, {
 			steps: [
 				{ write: { path: "app/main.py", content: 'x: int = "a"\n' } },
@@ -239,8 +315,12 @@ describe("diagnostic servers for the project's own toolchain", () => {
 		);
 		expect(toolResults(requests(fx)[2]).at(-1)).toContain("[gates]\npython: clean");
 		const listing = await runPrint(fx, "/gates");
-		expect(listing.stderr).toContain("python: language server (python) on **/*.{py,pyi}, timeout 15s (detected: pyproject.toml)");
-		expect(listing.stderr).toContain("python: pyright 1.1.414 (pyright-langserver, bundled); starts on the first write");
+		expect(listing.stderr).toContain(
+			"python: language server (python) on **/*.{py,pyi}, timeout 15s (detected: pyproject.toml)",
+		);
+		expect(listing.stderr).toContain(
+			"python: pyright 1.1.414 (pyright-langserver, bundled); starts on the first write",
+		);
 	});
 });
 
@@ -263,7 +343,9 @@ describe("/gates", () => {
 		expect(listing.stderr).toContain("prettier: `node_modules/.bin/prettier --write {files}`");
 		expect(listing.stderr).toContain("typescript: language server (typescript)");
 		expect(listing.stderr).toContain('tests: `npm test`, timeout 600s (detected: package.json script "test")');
-		expect(listing.stderr).toContain("typescript: bundled typescript 7.0.2 (tsc --lsp; the project has none of its own); starts on the first write");
+		expect(listing.stderr).toContain(
+			"typescript: bundled typescript 7.0.2 (tsc --lsp; the project has none of its own); starts on the first write",
+		);
 		const run = await runPrint(fx, "/gates run tests");
 		expect(run.stderr).toContain("✗ tests (exit 1)");
 		expect(run.stderr).toContain("1 failed: sum");
@@ -280,7 +362,10 @@ describe("gates over RPC", () => {
 	});
 
 	it("diagnostics reach the client in the tool result; a fix round follows failing tests and the footer shows the results", async () => {
-		const fx = tsFixture({ tests: "const fs = require('node:fs'); if (!fs.existsSync('src/fixed.ts')) { console.log('needs src/fixed.ts'); process.exit(1); }\n" });
+		const fx = tsFixture({
+			tests:
+				"const fs = require('node:fs'); if (!fs.existsSync('src/fixed.ts')) { console.log('needs src/fixed.ts'); process.exit(1); }\n",
+		});
 		setScript(fx, {
 			steps: [
 				{ write: { path: "src/a.ts", content: "export const a: number = 'x';\n" } },
@@ -292,13 +377,20 @@ describe("gates over RPC", () => {
 		client = new RpcClient(fx);
 		expect((await client.response(client.prompt("make a"))).success).toBe(true);
 		const c = client;
-		await waitFor(() => c.uiRequests("notify").some((n) => n.message === "gates: ✓ tests"), 30_000, "the gates to pass after the fix round");
+		await waitFor(
+			() => c.uiRequests("notify").some((n) => n.message === "gates: ✓ tests"),
+			30_000,
+			"the gates to pass after the fix round",
+		);
 		const writeEnd = c.records.find((r) => r.type === "tool_execution_end" && r.toolName === "write");
 		expect(JSON.stringify(writeEnd?.result)).toContain("src/a.ts:1:14 error TS2322");
 		expect(c.uiRequests("notify").map((n) => n.message)).toContain("gates: ✗ tests — fix round 1 of 2");
 		expect(userMessages(fx).filter((t) => t.includes("fix round 1 of 2"))).toHaveLength(1);
 		expect(userMessages(fx).at(-1)).toContain("needs src/fixed.ts");
-		const statuses = c.uiRequests("setStatus").filter((r) => r.statusKey === "gates").map((r) => r.statusText);
+		const statuses = c
+			.uiRequests("setStatus")
+			.filter((r) => r.statusKey === "gates")
+			.map((r) => r.statusText);
 		expect(statuses).toContain("✓ prettier ✗ typescript ✗ tests");
 		// a.ts still has its type error: the footer says so even though the last file checked was clean.
 		expect(statuses.at(-1)).toBe("✓ prettier ✗ typescript ✓ tests");
@@ -307,8 +399,16 @@ describe("gates over RPC", () => {
 
 describe("gates inside /loop", () => {
 	it("on-write gates run in iterations; on-done gates do not (the loop's check decides)", async () => {
-		const fx = tsFixture({ config: { gates: { onDone: [{ name: "marker", command: "echo ran >> ../done-runs.txt" }] } } });
-		setScript(fx, { steps: [{ write: { path: "src/d.ts", content: "export const d: number = 'x';\n" } }, { write: { path: "DONE", content: "" } }, { text: "done" }] });
+		const fx = tsFixture({
+			config: { gates: { onDone: [{ name: "marker", command: "echo ran >> ../done-runs.txt" }] } },
+		});
+		setScript(fx, {
+			steps: [
+				{ write: { path: "src/d.ts", content: "export const d: number = 'x';\n" } },
+				{ write: { path: "DONE", content: "" } },
+				{ text: "done" },
+			],
+		});
 		const result = await runPrint(fx, '/loop until "test -f DONE" --max 2');
 		expect(result.code, result.stderr).toBe(0);
 		expect(toolResults(requests(fx)[1])[0]).toContain("src/d.ts:1:14 error TS2322");
@@ -321,7 +421,9 @@ describe.skipIf(!hasTmux)("gates in interactive pi (tmux)", () => {
 
 	it("shows the diagnostics under the write and the gate results in the footer", async () => {
 		const fx = tsFixture();
-		setScript(fx, { steps: [{ write: { path: "src/use.ts", content: "export const total:string=3\n" } }, { text: "done" }] });
+		setScript(fx, {
+			steps: [{ write: { path: "src/use.ts", content: "export const total:string=3\n" } }, { text: "done" }],
+		});
 		const name = startInteractive(fx);
 		await waitFor(() => screen(name).includes("faux-1"), 20_000, "pi to start");
 		for (let attempt = 0; attempt < 3 && requests(fx).length === 0; attempt++) {

@@ -24,7 +24,9 @@ afterEach(stopInteractive);
 describe.skipIf(!hasTmux)("/loop in interactive pi (tmux)", () => {
 	it("shows the widget and footer while it runs and the summary at the end", async () => {
 		const fx = makeFixture();
-		setScript(fx, { steps: [{ bash: "sleep 2" }, { write: { path: "lib.js", content: LIB_FIXED } }, { text: "Fixed both." }] });
+		setScript(fx, {
+			steps: [{ bash: "sleep 2" }, { write: { path: "lib.js", content: LIB_FIXED } }, { text: "Fixed both." }],
+		});
 		const name = startInteractive(fx);
 		await startLoop(fx, name, '/loop until "node test.js" --max 3');
 		await waitFor(() => /loop until · 1\/3 · failing 2/.test(screen(name)), 20_000, "the widget");

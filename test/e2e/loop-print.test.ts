@@ -5,7 +5,18 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUGGY_LIB, events, gitLog, LIB_FIXED, LIB_HALF_FIXED, makeFixture, readLoopState, requests, runPrint, setScript } from "../support/harness.ts";
+import {
+	BUGGY_LIB,
+	events,
+	gitLog,
+	LIB_FIXED,
+	LIB_HALF_FIXED,
+	makeFixture,
+	readLoopState,
+	requests,
+	runPrint,
+	setScript,
+} from "../support/harness.ts";
 
 const UNTIL = '/loop until "node test.js"';
 
@@ -26,7 +37,17 @@ describe("/loop in print mode", () => {
 		expect(readFileSync(join(fx.project, "lib.js"), "utf8")).toBe(LIB_FIXED);
 
 		const ev = events(fx);
-		expect(ev.map((e) => e.type)).toEqual(["run_start", "check", "iteration_start", "iteration_end", "check", "iteration_start", "iteration_end", "check", "run_end"]);
+		expect(ev.map((e) => e.type)).toEqual([
+			"run_start",
+			"check",
+			"iteration_start",
+			"iteration_end",
+			"check",
+			"iteration_start",
+			"iteration_end",
+			"check",
+			"run_end",
+		]);
 		expect(ev.at(-1)).toMatchObject({ type: "run_end", reason: "passed", iterations: 2 });
 		const checks = ev.filter((e) => e.type === "check");
 		expect(checks.map((c) => c.failures)).toEqual([2, 1, 0]);
@@ -41,7 +62,9 @@ describe("/loop in print mode", () => {
 		expect(second?.messages[0]?.text).toContain("Loop iteration 2 of 5");
 		expect(second?.messages[0]?.text).toContain("make every test pass");
 		expect(second?.messages[0]?.text).toContain("FAIL mul(2, 3) = 5");
-		expect(second?.messages[0]?.text).toContain('#1: changed lib.js · failures 2→1 · said: "Fixed add; mul is still wrong."');
+		expect(second?.messages[0]?.text).toContain(
+			'#1: changed lib.js · failures 2→1 · said: "Fixed add; mul is still wrong."',
+		);
 		expect(JSON.stringify(second)).not.toContain("FAIL add(2, 3)");
 
 		const state = readLoopState(fx);
@@ -154,7 +177,10 @@ describe("/loop in print mode", () => {
 		setScript(fx, { steps: [{ hang: true }] });
 		const result = await runPrint(fx, `${UNTIL} --iteration-timeout 1s --max-failures 1`);
 		expect(result.code).toBe(1);
-		expect(events(fx).at(-1)).toMatchObject({ reason: "failures", detail: expect.stringContaining("exceeded its time limit of 1s") });
+		expect(events(fx).at(-1)).toMatchObject({
+			reason: "failures",
+			detail: expect.stringContaining("exceeded its time limit of 1s"),
+		});
 	});
 
 	it("keeps --no-session iterations out of the project directory", async () => {
@@ -162,7 +188,9 @@ describe("/loop in print mode", () => {
 		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
 		const result = await runPrint(fx, UNTIL, ["--no-session"]);
 		expect(result.code).toBe(0);
-		const stray = readdirSync(fx.project, { recursive: true }).map(String).filter((f) => f.endsWith(".jsonl") && !f.startsWith(join(".pi", "loop")));
+		const stray = readdirSync(fx.project, { recursive: true })
+			.map(String)
+			.filter((f) => f.endsWith(".jsonl") && !f.startsWith(join(".pi", "loop")));
 		expect(stray).toEqual([]);
 	});
 
@@ -200,7 +228,13 @@ describe("/loop usage errors exit 2 and run nothing", () => {
 
 describe("/loop presets and custom instructions", () => {
 	it("/loop tests uses the package.json test script and --prompt-file instructions", async () => {
-		const fx = makeFixture({ files: { ...BUGGY_LIB, "package.json": JSON.stringify({ name: "sample", scripts: { test: "node test.js" } }), "LOOP.md": "Only edit lib.js. Be brief." } });
+		const fx = makeFixture({
+			files: {
+				...BUGGY_LIB,
+				"package.json": JSON.stringify({ name: "sample", scripts: { test: "node test.js" } }),
+				"LOOP.md": "Only edit lib.js. Be brief.",
+			},
+		});
 		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
 		const result = await runPrint(fx, "/loop tests --prompt-file LOOP.md");
 		expect(result.code, result.stderr).toBe(0);

@@ -35,13 +35,19 @@ describe("/loop over RPC", () => {
 
 		const widgets = client.uiRequests("setWidget").filter((r) => r.widgetKey === "loop" && r.widgetLines);
 		expect(widgets.length).toBeGreaterThan(0);
-		expect(widgets.map((w) => w.widgetLines[0]).join("\n")).toMatch(/loop until · 1\/4 · failing 2 · [\d.]+s · \$0\.00/);
+		expect(widgets.map((w) => w.widgetLines[0]).join("\n")).toMatch(
+			/loop until · 1\/4 · failing 2 · [\d.]+s · \$0\.00/,
+		);
 		expect(widgets.map((w) => w.widgetLines[0]).join("\n")).toMatch(/loop until · 2\/4 · failing 2→1/);
-		expect(client.uiRequests("setStatus").some((r) => r.statusKey === "loop" && /⟳ loop \d\/4/.test(r.statusText ?? ""))).toBe(true);
+		expect(
+			client.uiRequests("setStatus").some((r) => r.statusKey === "loop" && /⟳ loop \d\/4/.test(r.statusText ?? "")),
+		).toBe(true);
 		// The widget and status are cleared at the end, and the user is notified.
 		expect(client.uiRequests("setWidget").at(-1)).toMatchObject({ widgetKey: "loop" });
 		expect(client.uiRequests("setWidget").at(-1)?.widgetLines).toBeUndefined();
-		expect(client.uiRequests("notify").map((n) => n.message)).toContain("✓ loop until ended: passed — the check passes");
+		expect(client.uiRequests("notify").map((n) => n.message)).toContain(
+			"✓ loop until ended: passed — the check passes",
+		);
 
 		const messages = client.loopMessages();
 		expect(messages.filter((m) => /iteration \d\/4 done/.test(m))).toHaveLength(2);
@@ -51,7 +57,9 @@ describe("/loop over RPC", () => {
 
 	it("records the origin session as the parent of every iteration session", async () => {
 		const fx = makeFixture();
-		setScript(fx, { steps: [{ text: "hello, human" }, { write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
+		setScript(fx, {
+			steps: [{ text: "hello, human" }, { write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }],
+		});
 		client = new RpcClient(fx);
 		await client.response(client.prompt("hi"));
 		await waitFor(() => client?.records.some((r) => r.type === "agent_end") ?? false, 20_000, "the first answer");
@@ -76,7 +84,11 @@ describe("/loop over RPC", () => {
 		await client.response(id);
 		const last = events(fx).at(-1);
 		expect(last).toMatchObject({ type: "run_end", reason: "stopped", iterations: 1 });
-		expect(client.uiRequests("notify").some((n) => /stop requested: run \S+ ends after the current iteration/.test(n.message))).toBe(true);
+		expect(
+			client
+				.uiRequests("notify")
+				.some((n) => /stop requested: run \S+ ends after the current iteration/.test(n.message)),
+		).toBe(true);
 	});
 
 	it("/loop abort ends the loop now, even mid-iteration", async () => {

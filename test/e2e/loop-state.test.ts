@@ -7,7 +7,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { events, LIB_FIXED, loopDir, makeFixture, readLoopState, requests, runPrint, setScript, startPrint, waitFor } from "../support/harness.ts";
+import {
+	events,
+	LIB_FIXED,
+	loopDir,
+	makeFixture,
+	readLoopState,
+	requests,
+	runPrint,
+	setScript,
+	startPrint,
+	waitFor,
+} from "../support/harness.ts";
 
 const UNTIL = '/loop until "node test.js"';
 
@@ -48,7 +59,10 @@ describe("loop state across processes", () => {
 		const holder = spawn("sleep", ["30"], { stdio: "ignore" });
 		try {
 			mkdirSync(loopDir(fx), { recursive: true });
-			writeFileSync(join(loopDir(fx), "lock.json"), JSON.stringify({ pid: holder.pid, host: hostname(), runId: "other-run", since: "2026-01-01T00:00:00Z" }));
+			writeFileSync(
+				join(loopDir(fx), "lock.json"),
+				JSON.stringify({ pid: holder.pid, host: hostname(), runId: "other-run", since: "2026-01-01T00:00:00Z" }),
+			);
 			const result = await runPrint(fx, UNTIL);
 			expect(result.code).toBe(2);
 			expect(result.stderr).toContain(`another loop is running in this project: run other-run, pid ${holder.pid}`);
@@ -62,7 +76,10 @@ describe("loop state across processes", () => {
 		const fx = makeFixture();
 		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }] });
 		mkdirSync(loopDir(fx), { recursive: true });
-		writeFileSync(join(loopDir(fx), "lock.json"), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), runId: "dead-run", since: "2026-01-01T00:00:00Z" }));
+		writeFileSync(
+			join(loopDir(fx), "lock.json"),
+			JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), runId: "dead-run", since: "2026-01-01T00:00:00Z" }),
+		);
 		const result = await runPrint(fx, UNTIL);
 		expect(result.code).toBe(0);
 		expect(result.stderr).toContain("took over a stale loop lock");
@@ -75,7 +92,9 @@ describe("loop state across processes", () => {
 		writeFileSync(join(loopDir(fx), "state.json"), "{ this is not json");
 		const result = await runPrint(fx, UNTIL);
 		expect(result.code).toBe(2);
-		expect(result.stderr).toMatch(/loop state file .*state\.json is corrupt \(invalid JSON.*moved to .*state\.json\.corrupt-/);
+		expect(result.stderr).toMatch(
+			/loop state file .*state\.json is corrupt \(invalid JSON.*moved to .*state\.json\.corrupt-/,
+		);
 		expect(requests(fx)).toHaveLength(0);
 		const aside = readdirSync(loopDir(fx)).filter((f) => f.startsWith("state.json.corrupt-"));
 		expect(aside).toHaveLength(1);

@@ -23,8 +23,22 @@ describe("package", () => {
 	it("declares itself a pi package with its resources and peer dependencies", () => {
 		const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
 		expect(pkg.keywords).toContain("pi-package");
-		expect(pkg.pi).toMatchObject({ extensions: ["./extensions/loop/index.ts", "./extensions/hydrate/index.ts", "./extensions/roles/index.ts", "./extensions/gates/index.ts"], skills: ["./skills"], prompts: ["./prompts"] });
-		for (const name of ["@mariozechner/pi-coding-agent", "@mariozechner/pi-agent-core", "@mariozechner/pi-ai", "typebox"]) {
+		expect(pkg.pi).toMatchObject({
+			extensions: [
+				"./extensions/loop/index.ts",
+				"./extensions/hydrate/index.ts",
+				"./extensions/roles/index.ts",
+				"./extensions/gates/index.ts",
+			],
+			skills: ["./skills"],
+			prompts: ["./prompts"],
+		});
+		for (const name of [
+			"@mariozechner/pi-coding-agent",
+			"@mariozechner/pi-agent-core",
+			"@mariozechner/pi-ai",
+			"typebox",
+		]) {
 			expect(pkg.peerDependencies[name]).toBe("*");
 			expect(pkg.devDependencies[name]).toMatch(/^\d+\.\d+\.\d+$/);
 		}

@@ -40,11 +40,21 @@ const modelsHit = (fx: Fixture) => requests(fx).map((r) => r.model);
 describe("model roles", () => {
 	it("runs plan iterations on the plan model", async () => {
 		const fx = rolesFixture({ "specs/a.md": "# A\n\nA does a.\n" });
-		setScript(fx, { steps: [{ write: { path: "IMPLEMENTATION_PLAN.md", content: "- [ ] Do a (specs/a.md)\n" } }, { text: "planned" }, { text: "stable" }] });
+		setScript(fx, {
+			steps: [
+				{ write: { path: "IMPLEMENTATION_PLAN.md", content: "- [ ] Do a (specs/a.md)\n" } },
+				{ text: "planned" },
+				{ text: "stable" },
+			],
+		});
 		const result = await runPrint(fx, "/loop plan");
 		expect(result.code, result.stderr).toBe(0);
 		expect(modelsHit(fx)).toEqual(["plan-m", "plan-m", "plan-m"]);
-		expect(events(fx).filter((e) => e.type === "iteration_end").map((e) => [e.role, e.model])).toEqual([
+		expect(
+			events(fx)
+				.filter((e) => e.type === "iteration_end")
+				.map((e) => [e.role, e.model]),
+		).toEqual([
 			["plan", "faux/plan-m"],
 			["plan", "faux/plan-m"],
 		]);
@@ -70,7 +80,12 @@ describe("model roles", () => {
 		expect(body).toContain("loop: Add alpha");
 		expect(body).toContain("Adds the alpha test module.");
 		const ev = events(fx);
-		expect(ev.find((e) => e.type === "review")).toMatchObject({ role: "review", model: "faux/review-m", blocking: false, cost: 0.01 });
+		expect(ev.find((e) => e.type === "review")).toMatchObject({
+			role: "review",
+			model: "faux/review-m",
+			blocking: false,
+			cost: 0.01,
+		});
 		const message = ev.find((e) => e.type === "commit_message");
 		expect(message).toMatchObject({ role: "commit", model: "faux/commit-m" });
 		expect(message?.usage.input).toBeGreaterThan(0); // a direct model call: the provider's own usage is recorded
@@ -104,12 +119,16 @@ describe("model roles", () => {
 		expect(result.code, result.stderr).toBe(0);
 		expect(modelsHit(fx)).toEqual(["impl-m", "impl-m"]);
 		const warnings = result.stderr.split("\n").filter((l) => l.includes("skipped faux-locked/locked-1"));
-		expect(warnings).toEqual(["role implement: skipped faux-locked/locked-1 (implement: no API key for faux-locked); using faux/impl-m (implement)"]);
+		expect(warnings).toEqual([
+			"role implement: skipped faux-locked/locked-1 (implement: no API key for faux-locked); using faux/impl-m (implement)",
+		]);
 	});
 
 	it("restores the user's model after a loop, and changes nothing when no role is configured", async () => {
 		const fx = rolesFixture(BUGGY_LIB);
-		setScript(fx, { steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }, { text: "hello again" }] });
+		setScript(fx, {
+			steps: [{ write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed" }, { text: "hello again" }],
+		});
 		const result = await runPrintAll(fx, ['/loop until "node test.js"', "what model are you?"]);
 		expect(result.code, result.stderr).toBe(0);
 		expect(modelsHit(fx)).toEqual(["impl-m", "impl-m", "faux-1"]);
@@ -140,16 +159,26 @@ describe("model roles", () => {
 	});
 
 	it("does not spend a model call on commit messages without a commit or smol role", async () => {
-		const fx = rolesFixture({ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { implement: "faux/impl-m" });
-		setScript(fx, { steps: [{ write: { path: "alpha.test.js", content: PASSING("alpha") } }, { text: "alpha added" }] });
+		const fx = rolesFixture(
+			{ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" },
+			{ implement: "faux/impl-m" },
+		);
+		setScript(fx, {
+			steps: [{ write: { path: "alpha.test.js", content: PASSING("alpha") } }, { text: "alpha added" }],
+		});
 		const result = await runPrint(fx, "/loop build");
 		expect(result.code, result.stderr).toBe(0);
 		expect(modelsHit(fx)).toEqual(["impl-m", "impl-m"]);
-		expect(execFileSync("git", ["log", "-1", "--format=%B"], { cwd: fx.project, encoding: "utf8" })).toContain("alpha added");
+		expect(execFileSync("git", ["log", "-1", "--format=%B"], { cwd: fx.project, encoding: "utf8" })).toContain(
+			"alpha added",
+		);
 	});
 
 	it("a blocking review keeps the item open for one more round, then the item is ticked", async () => {
-		const fx = rolesFixture({ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" }, { review: "faux/review-m" });
+		const fx = rolesFixture(
+			{ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" },
+			{ review: "faux/review-m" },
+		);
 		setScript(fx, {
 			steps: [
 				{ write: { path: "alpha.test.js", content: PASSING("alpha") } },
@@ -185,7 +214,9 @@ describe("model roles", () => {
 		const result = await runPrint(fx, "/role");
 		expect(result.stderr).toMatch(/^role\s+configured\s+resolved\s+usable\s+why not/m);
 		expect(result.stderr).toMatch(/^plan\s+faux\/plan-m\s+faux\/plan-m\s+yes/m);
-		expect(result.stderr).toMatch(/^smol\s+faux-locked\/locked-1\s+—\s+session model \(faux\/faux-1\)\s+faux-locked\/locked-1: no API key for faux-locked/m);
+		expect(result.stderr).toMatch(
+			/^smol\s+faux-locked\/locked-1\s+—\s+session model \(faux\/faux-1\)\s+faux-locked\/locked-1: no API key for faux-locked/m,
+		);
 		expect(result.stderr).toMatch(/^slow\s+faux\/nope\s+.*faux\/nope: unknown model/m);
 		expect(result.stderr).toMatch(/^commit\s+faux\/commit-m\s+faux\/commit-m\s+yes/m);
 		expect(requests(fx)).toHaveLength(0);
@@ -193,7 +224,10 @@ describe("model roles", () => {
 
 	it.each([
 		["/role nope", /unknown role "nope"; roles: default, plan, implement, review, commit, smol, slow/],
-		['/loop until "node test.js" --role nope', /unknown role "nope"; roles: default, plan, implement, review, commit, smol, slow/],
+		[
+			'/loop until "node test.js" --role nope',
+			/unknown role "nope"; roles: default, plan, implement, review, commit, smol, slow/,
+		],
 	])("%s → error listing the roles, exit 2, no model call", async (command, message) => {
 		const fx = rolesFixture(BUGGY_LIB);
 		const result = await runPrint(fx, command);

@@ -63,7 +63,14 @@ export function makeFixture(options: ProjectOptions = {}): Fixture {
 		writeFileSync(join(project, path), content);
 	}
 	if (options.git !== false) commitAll(project, env);
-	const fixture = { root, project, agentDir, scriptPath: env.LOOP_FAUX_SCRIPT as string, logPath: env.LOOP_FAUX_LOG as string, env };
+	const fixture = {
+		root,
+		project,
+		agentDir,
+		scriptPath: env.LOOP_FAUX_SCRIPT as string,
+		logPath: env.LOOP_FAUX_LOG as string,
+		env,
+	};
 	setScript(fixture, { steps: [] });
 	return fixture;
 }
@@ -84,7 +91,10 @@ export function piCommand(args: string[]): [string, string[]] {
 /** Starts pi without --model, on faux/faux-1 as the saved default (as a user's normal start). */
 export function useDefaultModel(fx: Fixture): void {
 	fx.modelFlag = false;
-	writeFileSync(join(fx.agentDir, "settings.json"), JSON.stringify({ defaultProvider: "faux", defaultModel: "faux-1" }));
+	writeFileSync(
+		join(fx.agentDir, "settings.json"),
+		JSON.stringify({ defaultProvider: "faux", defaultModel: "faux-1" }),
+	);
 }
 
 export function savedDefaultModel(fx: Fixture): string {
@@ -99,14 +109,20 @@ export interface PiResult {
 }
 
 /** Starts `pi -p <prompt>` in the project; resolves when it exits. */
-export function startPrint(fx: Fixture, prompt: string, extra: string[] = []): { child: ChildProcess; done: Promise<PiResult> } {
+export function startPrint(
+	fx: Fixture,
+	prompt: string,
+	extra: string[] = [],
+): { child: ChildProcess; done: Promise<PiResult> } {
 	const [command, args] = piCommand(piArgs(["-p"], [...extra, prompt], fx.modelFlag !== false));
 	const child = spawn(command, args, { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
 	let stdout = "";
 	let stderr = "";
 	child.stdout?.on("data", (d) => (stdout += d));
 	child.stderr?.on("data", (d) => (stderr += d));
-	const done = new Promise<PiResult>((resolveDone) => child.on("close", (code) => resolveDone({ code, stdout, stderr })));
+	const done = new Promise<PiResult>((resolveDone) =>
+		child.on("close", (code) => resolveDone({ code, stdout, stderr })),
+	);
 	return { child, done };
 }
 
@@ -165,5 +181,7 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what
 }
 
 export function gitLog(fx: Fixture): string[] {
-	return execFileSync("git", ["log", "--format=%s"], { cwd: fx.project, env: fx.env, encoding: "utf8" }).trim().split("\n");
+	return execFileSync("git", ["log", "--format=%s"], { cwd: fx.project, env: fx.env, encoding: "utf8" })
+		.trim()
+		.split("\n");
 }

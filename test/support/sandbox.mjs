@@ -31,5 +31,10 @@ export function createSandbox(prefix) {
 
 /** git init + commit everything in the project. */
 export function commitAll(project, env, message = "initial") {
-	for (const args of [["init", "-q"], ["add", "-A"], ["commit", "-qm", message]]) execFileSync("git", args, { cwd: project, env, stdio: "ignore" });
+	for (const args of [
+		["init", "-q"],
+		["add", "-A"],
+		["commit", "-qm", message],
+	])
+		execFileSync("git", args, { cwd: project, env, stdio: "ignore" });
 }

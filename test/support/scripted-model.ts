@@ -69,7 +69,9 @@ const currentSystemPrompt = (piAi as unknown as { getCurrentSystemPrompt?: Syste
 
 function loggedCalls(logPath: string): number {
 	if (!existsSync(logPath)) return 0;
-	return readFileSync(logPath, "utf8").split("\n").filter((line) => line.trim() !== "").length;
+	return readFileSync(logPath, "utf8")
+		.split("\n")
+		.filter((line) => line.trim() !== "").length;
 }
 
 function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
@@ -89,14 +91,23 @@ async function respond(step: ScriptStep | undefined, signal: AbortSignal | undef
 	}
 	if ("write" in step) {
 		const call = fauxToolCall("write", { path: step.write.path, content: step.write.content });
-		return fauxAssistantMessage(step.text ? [{ type: "text", text: step.text }, call] : call, { stopReason: "toolUse" });
+		return fauxAssistantMessage(step.text ? [{ type: "text", text: step.text }, call] : call, {
+			stopReason: "toolUse",
+		});
 	}
-	if ("writes" in step) return fauxAssistantMessage(step.writes.map((w) => fauxToolCall("write", { path: w.path, content: w.content })), { stopReason: "toolUse" });
+	if ("writes" in step)
+		return fauxAssistantMessage(
+			step.writes.map((w) => fauxToolCall("write", { path: w.path, content: w.content })),
+			{ stopReason: "toolUse" },
+		);
 	if ("edit" in step) {
 		const { path, oldText, newText } = step.edit;
-		return fauxAssistantMessage(fauxToolCall("edit", { path, edits: [{ oldText, newText }] }), { stopReason: "toolUse" });
+		return fauxAssistantMessage(fauxToolCall("edit", { path, edits: [{ oldText, newText }] }), {
+			stopReason: "toolUse",
+		});
 	}
-	if ("bash" in step) return fauxAssistantMessage(fauxToolCall("bash", { command: step.bash }), { stopReason: "toolUse" });
+	if ("bash" in step)
+		return fauxAssistantMessage(fauxToolCall("bash", { command: step.bash }), { stopReason: "toolUse" });
 	return fauxAssistantMessage(step.text);
 }
 
@@ -114,7 +125,12 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 		// Whole responses in one chunk: an instant model, so tests and benchmarks time the harness.
 		tokenSize: { min: 100_000, max: 100_000 },
 	});
-	const step = async (context: Context, options: { signal?: AbortSignal } | undefined, _state: unknown, model: { id: string }) => {
+	const step = async (
+		context: Context,
+		options: { signal?: AbortSignal } | undefined,
+		_state: unknown,
+		model: { id: string },
+	) => {
 		faux.appendResponses([step]);
 		const call = loggedCalls(logPath);
 		const entry: LoggedRequest = {
@@ -161,7 +177,15 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 				refreshToken: async (credentials) => credentials,
 				getApiKey: (credentials) => credentials.access,
 			},
-			models: locked.split(",").map((id) => ({ id, name: id, reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 128000, maxTokens: 16384 })),
+			models: locked.split(",").map((id) => ({
+				id,
+				name: id,
+				reasoning: false,
+				input: ["text"],
+				cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+				contextWindow: 128000,
+				maxTokens: 16384,
+			})),
 		});
 	}
 

@@ -31,7 +31,9 @@ describe("parseDuration", () => {
 
 describe("parseLoopArgs", () => {
 	it("parses until with flags and a goal", () => {
-		expect(parseLoopArgs(`until "npm test" --max 5 --stagnation=2 --timeout 10m --promise DONE -- fix the parser`)).toEqual({
+		expect(
+			parseLoopArgs(`until "npm test" --max 5 --stagnation=2 --timeout 10m --promise DONE -- fix the parser`),
+		).toEqual({
 			kind: "start",
 			preset: "until",
 			check: "npm test",

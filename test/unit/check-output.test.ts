@@ -15,7 +15,8 @@ describe("output helpers", () => {
 		expect(outputTail("short")).toBe("short");
 	});
 	it("removes run-to-run noise so equal failures normalize alike", () => {
-		const a = "\u001b[32m✓\u001b[0m parse 12ms\nFAIL at 2026-11-21T08:00:01.123Z pid 4242 buffer 0x7ffde4a1\nDuration 1.52s\n 1 failed";
+		const a =
+			"\u001b[32m✓\u001b[0m parse 12ms\nFAIL at 2026-11-21T08:00:01.123Z pid 4242 buffer 0x7ffde4a1\nDuration 1.52s\n 1 failed";
 		const b = "✓ parse 340ms\nFAIL at 2026-11-22T09:13:44.999Z pid 99 buffer 0x55aa00ff\nDuration 0.9s\n 1 failed";
 		expect(normalizeOutput(a)).toBe(normalizeOutput(b));
 		expect(normalizeOutput("2 failed")).not.toBe(normalizeOutput("1 failed"));
@@ -28,7 +29,11 @@ describe("output helpers", () => {
 		["node --test's closing line", "# duration_ms 146.704599", "# duration_ms 153.02"],
 		["node --test's spec closing line", "ℹ duration_ms 146.704599", "ℹ duration_ms 9"],
 		["jest's estimate", "Time:        0.512 s", "Time:        0.498 s, estimated 1 s"],
-		["a Rust thread id", "thread 'tests::sum' (19274) panicked at src/lib.rs:3:5:", "thread 'tests::sum' (19281) panicked at src/lib.rs:3:5:"],
+		[
+			"a Rust thread id",
+			"thread 'tests::sum' (19274) panicked at src/lib.rs:3:5:",
+			"thread 'tests::sum' (19281) panicked at src/lib.rs:3:5:",
+		],
 	])("ignores %s", (_what, a, b) => {
 		expect(normalizeOutput(a)).toBe(normalizeOutput(b));
 	});

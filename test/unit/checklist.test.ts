@@ -1,8 +1,24 @@
 /** Unit tests: markdown checklists (plan and PRD items). */
 import { describe, expect, it } from "vitest";
-import { duplicateOpenItems, findItem, firstOpen, parseChecklist, setBlocked, setDone } from "../../extensions/loop/checklist.ts";
+import {
+	duplicateOpenItems,
+	findItem,
+	firstOpen,
+	parseChecklist,
+	setBlocked,
+	setDone,
+} from "../../extensions/loop/checklist.ts";
 
-const PLAN = ["# Plan", "", "- [x] Done thing", "- [ ] Login (specs/auth.md)", "  * [ ] Nested item", "- [ ] Later <!-- loop: blocked: checks failed 2 times -->", "Not an item [ ]", ""].join("\n");
+const PLAN = [
+	"# Plan",
+	"",
+	"- [x] Done thing",
+	"- [ ] Login (specs/auth.md)",
+	"  * [ ] Nested item",
+	"- [ ] Later <!-- loop: blocked: checks failed 2 times -->",
+	"Not an item [ ]",
+	"",
+].join("\n");
 
 describe("checklists", () => {
 	it("parses items with state, text and block reasons", () => {
@@ -37,6 +53,8 @@ describe("checklists", () => {
 		const blocked = setBlocked(PLAN, "Nested item", "tests fail -->\n<script>");
 		expect(blocked.split("\n")[4]).toBe("  * [ ] Nested item <!-- loop: blocked: tests fail - <script> -->");
 		expect(findItem(blocked, "Nested item")?.blocked).toBe("tests fail - <script>");
-		expect(setBlocked(blocked, "Nested item", "again").split("\n")[4]).toBe("  * [ ] Nested item <!-- loop: blocked: again -->");
+		expect(setBlocked(blocked, "Nested item", "again").split("\n")[4]).toBe(
+			"  * [ ] Nested item <!-- loop: blocked: again -->",
+		);
 	});
 });

@@ -6,7 +6,21 @@ const none = () => [];
 
 describe("completeLoopArgs", () => {
 	it("completes subcommands", () => {
-		expect(completeLoopArgs("", none)?.map((c) => c.label)).toEqual(["until", "tests", "lint", "types", "plan", "build", "prd", "status", "stop", "abort", "resume", "report", "help"]);
+		expect(completeLoopArgs("", none)?.map((c) => c.label)).toEqual([
+			"until",
+			"tests",
+			"lint",
+			"types",
+			"plan",
+			"build",
+			"prd",
+			"status",
+			"stop",
+			"abort",
+			"resume",
+			"report",
+			"help",
+		]);
 		expect(completeLoopArgs("st", none)?.map((c) => c.value)).toEqual(["status ", "stop "]);
 		expect(completeLoopArgs("zzz", none)).toBeNull();
 	});

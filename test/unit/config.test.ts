@@ -27,8 +27,14 @@ describe("config", () => {
 		expect(loadConfig(project)).toEqual(DEFAULT_CONFIG);
 	});
 	it("merges the project file over the global one, key by key", () => {
-		writeFileSync(join(agentDir, "loop.json"), JSON.stringify({ hydration: { budget: 8000, progressLines: 3 }, build: { commit: false } }));
-		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ hydration: { budget: 4000 }, paths: { specs: "docs/specs" } }));
+		writeFileSync(
+			join(agentDir, "loop.json"),
+			JSON.stringify({ hydration: { budget: 8000, progressLines: 3 }, build: { commit: false } }),
+		);
+		writeFileSync(
+			join(project, ".pi", "loop.json"),
+			JSON.stringify({ hydration: { budget: 4000 }, paths: { specs: "docs/specs" } }),
+		);
 		const config = loadConfig(project);
 		expect(config.hydration).toEqual({ budget: 4000, progressLines: 3 });
 		expect(config.build).toEqual({ attempts: 2, commit: false });
@@ -36,18 +42,33 @@ describe("config", () => {
 		expect(config.paths.plan).toBe("IMPLEMENTATION_PLAN.md");
 	});
 	it("names every bad key", () => {
-		const problems = configProblems({ paths: { spec: "x" }, hydration: { budget: 10 }, checks: { tests: 3 }, extra: true });
+		const problems = configProblems({
+			paths: { spec: "x" },
+			hydration: { budget: 10 },
+			checks: { tests: 3 },
+			extra: true,
+		});
 		expect(problems).toHaveLength(4);
 		expect(problems).toEqual(
-			expect.arrayContaining(['unknown key "extra"', 'unknown key "paths.spec"', 'key "hydration.budget": must be >= 500', 'key "checks.tests": must be string']),
+			expect.arrayContaining([
+				'unknown key "extra"',
+				'unknown key "paths.spec"',
+				'key "hydration.budget": must be >= 500',
+				'key "checks.tests": must be string',
+			]),
 		);
 		expect(configProblems({ build: { attempts: 2 } })).toEqual([]);
 	});
 	it("normalizes paths and rejects ones outside the project", () => {
-		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ paths: { specs: "./docs/specs/", plan: "./PLAN.md" } }));
+		writeFileSync(
+			join(project, ".pi", "loop.json"),
+			JSON.stringify({ paths: { specs: "./docs/specs/", plan: "./PLAN.md" } }),
+		);
 		expect(loadConfig(project).paths).toMatchObject({ specs: "docs/specs", plan: "PLAN.md" });
 		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ paths: { specs: "../shared" } }));
-		expect(() => loadConfig(project)).toThrow(/key "paths\.specs": must be a path inside the project, got "\.\.\/shared"/);
+		expect(() => loadConfig(project)).toThrow(
+			/key "paths\.specs": must be a path inside the project, got "\.\.\/shared"/,
+		);
 		writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ paths: { plan: "/etc/plan.md" } }));
 		expect(() => loadConfig(project)).toThrow(/key "paths\.plan": must be a path inside the project/);
 	});

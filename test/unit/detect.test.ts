@@ -27,7 +27,10 @@ describe("detectCheck", () => {
 		expect(detectCheck(dir, "types")).toEqual({ command: "npx tsc --noEmit", source: "tsconfig.json" });
 	});
 	it("skips npm's placeholder test script", () => {
-		const dir = project({ "package.json": pkg({ test: 'echo "Error: no test specified" && exit 1' }), Makefile: "test:\n\tnode t.js\n" });
+		const dir = project({
+			"package.json": pkg({ test: 'echo "Error: no test specified" && exit 1' }),
+			Makefile: "test:\n\tnode t.js\n",
+		});
 		expect(detectCheck(dir, "tests")).toEqual({ command: "make test", source: 'Makefile target "test"' });
 	});
 	it.each([

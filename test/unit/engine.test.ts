@@ -6,14 +6,20 @@ import { describe, expect, it } from "vitest";
 import type { CheckRun } from "../../extensions/core/check-runner.ts";
 import { type AgentOutcome, type EngineDeps, runLoop } from "../../extensions/loop/engine.ts";
 import { renderReport } from "../../extensions/loop/report.ts";
-import { checkLoop } from "../../extensions/loop/workflows/check-loop.ts";
 import type { Snapshot } from "../../extensions/loop/snapshot.ts";
 import { ensureLoopDir, ensureRunDir, type LoopPaths, loopPaths, requestControl } from "../../extensions/loop/store.ts";
 import { DEFAULT_OPTIONS, type LoopOptions, type LoopState, totalUsage } from "../../extensions/loop/types.ts";
+import { checkLoop } from "../../extensions/loop/workflows/check-loop.ts";
 
 const ZERO = { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, cost: 0.5 };
 const pass: CheckRun = { exitCode: 0, output: "ok", durationMs: 1, timedOut: false, aborted: false };
-const fail = (n: number): CheckRun => ({ exitCode: 1, output: `${n} failed`, durationMs: 1, timedOut: false, aborted: false });
+const fail = (n: number): CheckRun => ({
+	exitCode: 1,
+	output: `${n} failed`,
+	durationMs: 1,
+	timedOut: false,
+	aborted: false,
+});
 const ok = (text = "did a thing"): AgentOutcome => ({ status: "ok", text, usage: ZERO });
 
 interface Script {
@@ -81,7 +87,14 @@ async function run(script: Script) {
 	};
 	if (script.beforeRun) script.beforeRun(paths);
 	const final = await runLoop(state, deps, script.resume ?? false);
-	return { final, prompts, checkCalls: () => checkCalls, aborted: () => agentSignalAborted, agentCalls: () => agentCalls, paths };
+	return {
+		final,
+		prompts,
+		checkCalls: () => checkCalls,
+		aborted: () => agentSignalAborted,
+		agentCalls: () => agentCalls,
+		paths,
+	};
 }
 
 describe("runLoop", () => {
@@ -98,7 +111,12 @@ describe("runLoop", () => {
 		expect(r.prompts[1]).toContain("#1: changed a · failures 2→1");
 	});
 	it("ends at max iterations with the final check recorded", async () => {
-		const r = await run({ checks: [fail(3), fail(2), fail(1)], agents: [], files: [["a"], ["b"]], options: { max: 2 } });
+		const r = await run({
+			checks: [fail(3), fail(2), fail(1)],
+			agents: [],
+			files: [["a"], ["b"]],
+			options: { max: 2 },
+		});
 		expect(r.final.reason).toBe("max-iterations");
 		expect(r.final.checks).toHaveLength(3);
 	});
@@ -148,7 +166,12 @@ describe("runLoop", () => {
 	it("ends with timeout and aborts the agent when the loop time runs out", async () => {
 		const r = await run({
 			checks: [fail(1)],
-			agents: [() => new Promise<AgentOutcome>((resolve) => setTimeout(() => resolve({ status: "aborted", text: "", usage: ZERO }), 200))],
+			agents: [
+				() =>
+					new Promise<AgentOutcome>((resolve) =>
+						setTimeout(() => resolve({ status: "aborted", text: "", usage: ZERO }), 200),
+					),
+			],
 			options: { timeoutMs: 50 },
 		});
 		expect(r.final.reason).toBe("timeout");

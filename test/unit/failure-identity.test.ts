@@ -41,7 +41,9 @@ describe("failure identity", () => {
 		const plain = "src/a.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.";
 		const pretty = "src/a.ts:9:1 - error TS2322: Type 'string' is not assignable to type 'number'.";
 		expect(parseFailures(plain).ids).toEqual(parseFailures(pretty).ids);
-		expect(parseFailures(plain).ids).toEqual(["tsc: src/a.ts: TS2322 Type 'string' is not assignable to type 'number'."]);
+		expect(parseFailures(plain).ids).toEqual([
+			"tsc: src/a.ts: TS2322 Type 'string' is not assignable to type 'number'.",
+		]);
 	});
 	it("keeps repeated diagnostics, so one of two equal errors going away is progress", () => {
 		const one = "a.ts(1,1): error TS2304: Cannot find name 'x'.";
@@ -69,8 +71,8 @@ describe("failure identity", () => {
 		["=========== no tests ran in 0.01s ===========", "pytest"],
 		["No tests found, exiting with code 1\nRun with `--passWithNoTests` to exit with code 0", "jest"],
 		["No test files found, exiting with code 1", "vitest"],
-		["Error: No test files found: \"test\"", "mocha"],
-		["> x@1.0.0 test\n> echo \"Error: no test specified\" && exit 1\n\nError: no test specified", "npm"],
+		['Error: No test files found: "test"', "mocha"],
+		['> x@1.0.0 test\n> echo "Error: no test specified" && exit 1\n\nError: no test specified', "npm"],
 		['npm error Missing script: "test"', "npm"],
 	])("recognizes 'no tests' in %j", (text, who) => {
 		expect(noTestsFound(text)).toMatch(new RegExp(`^${who}:`));
@@ -112,7 +114,9 @@ describe("failure identity on real runner output", () => {
 		expect(corpus.length).toBeGreaterThanOrEqual(10);
 	});
 	describe.each(corpus)("%s", (dir) => {
-		const variants = Object.keys((JSON.parse(readFileSync(join(CORPUS, dir, "meta.json"), "utf8")) as CorpusMeta).variants);
+		const variants = Object.keys(
+			(JSON.parse(readFileSync(join(CORPUS, dir, "meta.json"), "utf8")) as CorpusMeta).variants,
+		);
 		it("parses the failures of a failing run", () => {
 			const first = run(dir, "fail-1");
 			expect(first?.identity.kind).toBe("failures");

@@ -4,12 +4,38 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expandFiles, filesFor, runCommandGate, shellQuote } from "../../extensions/gates/command-gate.ts";
-import { fixRoundMessage, type GateResult, gatesReport, needsFix, resultKey, resultMarks, statusLine, stopMessage, turnEndMessage } from "../../extensions/gates/messages.ts";
+import {
+	fixRoundMessage,
+	type GateResult,
+	gatesReport,
+	needsFix,
+	resultKey,
+	resultMarks,
+	statusLine,
+	stopMessage,
+	turnEndMessage,
+} from "../../extensions/gates/messages.ts";
 import type { Gate, GatePlan } from "../../extensions/gates/plan.ts";
 
-const gate = (fields: Partial<Gate> & Pick<Gate, "name">): Gate => ({ kind: "onDone", timeout: 30, origin: "config", source: "config", ...fields });
-const result = (fields: Partial<GateResult> & Pick<GateResult, "gate" | "status">): GateResult => ({ kind: "onDone", at: 0, ...fields });
-const plan = (gates: Gate[], fields: Partial<GatePlan> = {}): GatePlan => ({ enabled: true, rounds: 2, protectedPaths: [".git/"], gates, ...fields });
+const gate = (fields: Partial<Gate> & Pick<Gate, "name">): Gate => ({
+	kind: "onDone",
+	timeout: 30,
+	origin: "config",
+	source: "config",
+	...fields,
+});
+const result = (fields: Partial<GateResult> & Pick<GateResult, "gate" | "status">): GateResult => ({
+	kind: "onDone",
+	at: 0,
+	...fields,
+});
+const plan = (gates: Gate[], fields: Partial<GatePlan> = {}): GatePlan => ({
+	enabled: true,
+	rounds: 2,
+	protectedPaths: [".git/"],
+	gates,
+	...fields,
+});
 
 describe("shellQuote / expandFiles", () => {
 	it("leaves plain paths alone and single-quotes the rest", () => {
@@ -29,25 +55,43 @@ describe("shellQuote / expandFiles", () => {
 });
 
 describe("filesFor", () => {
-	const files = ["a.ts", "src/b.ts", "src/deep/c.ts", "README.md", "docs/guide.md", ".github/x.md", "src/.hidden.ts", "config/.env.local"];
+	const files = [
+		"a.ts",
+		"src/b.ts",
+		"src/deep/c.ts",
+		"README.md",
+		"docs/guide.md",
+		".github/x.md",
+		"src/.hidden.ts",
+		"config/.env.local",
+	];
 	it("every file when the gate has no glob", () => {
 		expect(filesFor(gate({ name: "x" }), files)).toEqual(files);
 	});
 	it("a glob without a slash matches the basename anywhere, dotfiles included", () => {
-		expect(filesFor(gate({ name: "x", glob: "*.ts" }), files)).toEqual(["a.ts", "src/b.ts", "src/deep/c.ts", "src/.hidden.ts"]);
+		expect(filesFor(gate({ name: "x", glob: "*.ts" }), files)).toEqual([
+			"a.ts",
+			"src/b.ts",
+			"src/deep/c.ts",
+			"src/.hidden.ts",
+		]);
 		expect(filesFor(gate({ name: "x", glob: "*.md" }), files)).toEqual(["README.md", "docs/guide.md", ".github/x.md"]);
 		expect(filesFor(gate({ name: "x", glob: ".env*" }), files)).toEqual(["config/.env.local"]);
 	});
 	it("a glob with a slash is matched against the whole path", () => {
 		expect(filesFor(gate({ name: "x", glob: "src/*.ts" }), files)).toEqual(["src/b.ts", "src/.hidden.ts"]);
-		expect(filesFor(gate({ name: "x", glob: "**/*.{ts,md}" }), files)).toEqual(files.filter((f) => f !== "config/.env.local"));
+		expect(filesFor(gate({ name: "x", glob: "**/*.{ts,md}" }), files)).toEqual(
+			files.filter((f) => f !== "config/.env.local"),
+		);
 	});
 });
 
 describe("runCommandGate", () => {
 	const cwd = mkdtempSync(join(tmpdir(), "pi-loop-gates-command-"));
 	it("an unavailable gate does not run", async () => {
-		expect(await runCommandGate(gate({ name: "x", command: "exit 1", unavailable: "x is not installed" }), cwd)).toEqual({
+		expect(
+			await runCommandGate(gate({ name: "x", command: "exit 1", unavailable: "x is not installed" }), cwd),
+		).toEqual({
 			status: "unavailable",
 			reason: "x is not installed",
 			durationMs: 0,
@@ -57,17 +101,27 @@ describe("runCommandGate", () => {
 	it("a command that is not there cannot run (exit 127) — not a failure to fix", async () => {
 		const outcome = await runCommandGate(gate({ name: "x", command: "definitely-not-a-command-xyz" }), cwd);
 		expect(outcome).toMatchObject({ status: "unavailable", cannotRun: true });
-		expect(outcome.status === "unavailable" && outcome.reason).toMatch(/^command not found or not executable \(exit 127\): .*definitely-not-a-command-xyz/);
+		expect(outcome.status === "unavailable" && outcome.reason).toMatch(
+			/^command not found or not executable \(exit 127\): .*definitely-not-a-command-xyz/,
+		);
 	});
 	it("passes on exit 0, fails with the exit code and output otherwise", async () => {
 		expect((await runCommandGate(gate({ name: "x", command: "true" }), cwd)).status).toBe("passed");
-		const failed = await runCommandGate(gate({ name: "x", command: "printf '%s|' {files}; printf '\\033[31mred\\033[0m'; exit 3" }), cwd, ["a b.ts", "c.ts"]);
+		const failed = await runCommandGate(
+			gate({ name: "x", command: "printf '%s|' {files}; printf '\\033[31mred\\033[0m'; exit 3" }),
+			cwd,
+			["a b.ts", "c.ts"],
+		);
 		expect(failed).toMatchObject({ status: "failed", exitCode: 3, output: "a b.ts|c.ts|red" });
 	});
 	it("a runner that found no tests is its own outcome, in the runner's words", async () => {
-		const outcome = await runCommandGate(gate({ name: "tests", command: "echo '===== no tests ran in 0.01s ====='; exit 5" }), cwd);
+		const outcome = await runCommandGate(
+			gate({ name: "tests", command: "echo '===== no tests ran in 0.01s ====='; exit 5" }),
+			cwd,
+		);
 		expect(outcome).toMatchObject({ status: "no-tests", reason: "pytest: no tests ran" });
-		const mixed = "echo 'a.ts(1,1): error TS2304: Cannot find name x.'; echo 'No test files found, exiting with code 1'; exit 1";
+		const mixed =
+			"echo 'a.ts(1,1): error TS2304: Cannot find name x.'; echo 'No test files found, exiting with code 1'; exit 1";
 		expect((await runCommandGate(gate({ name: "tests", command: mixed }), cwd)).status).toBe("failed");
 	});
 	it("a timeout makes the gate unavailable, naming the limit", async () => {
@@ -102,7 +156,13 @@ describe("statusLine", () => {
 
 describe("fix round, stop and turn-end messages", () => {
 	const failures = [
-		result({ gate: "tests", status: "failed", exitCode: 1, command: "npm test", detail: "\nFAIL a.test.ts\nexpected 1 to be 2\n" }),
+		result({
+			gate: "tests",
+			status: "failed",
+			exitCode: 1,
+			command: "npm test",
+			detail: "\nFAIL a.test.ts\nexpected 1 to be 2\n",
+		}),
 		result({ gate: "lint", status: "unavailable", detail: "timed out after 600s" }),
 	];
 	it("a fix round names its number, each failure with its command and output tail, and what to do", () => {
@@ -138,25 +198,39 @@ describe("fix round, stop and turn-end messages", () => {
 		expect(stopMessage(failures, 0)).toBe(
 			"gates: still failing (fix rounds are off: gates.rounds = 0): tests, lint. Stopped; the failures are yours to look at (/gates for details).",
 		);
-		expect(stopMessage(failures, 2)).toBe("gates: still failing after 2 fix rounds: tests, lint. Stopped; the failures are yours to look at (/gates for details).");
+		expect(stopMessage(failures, 2)).toBe(
+			"gates: still failing after 2 fix rounds: tests, lint. Stopped; the failures are yours to look at (/gates for details).",
+		);
 		expect(stopMessage(failures.slice(0, 1), 1)).toMatch(/^gates: still failing after 1 fix round: tests\. /);
 	});
 	it("the turn-end steer lists the failures", () => {
-		expect(turnEndMessage(failures.slice(0, 1))).toBe("[gates] After your last changes these checks fail:\n\n✗ tests (exit 1): npm test\nFAIL a.test.ts\nexpected 1 to be 2");
+		expect(turnEndMessage(failures.slice(0, 1))).toBe(
+			"[gates] After your last changes these checks fail:\n\n✗ tests (exit 1): npm test\nFAIL a.test.ts\nexpected 1 to be 2",
+		);
 	});
 });
 
 describe("gatesReport", () => {
 	it("lists each kind with origin, timeout and last result", () => {
 		const gates = [
-			gate({ name: "typescript", kind: "onWrite", languageServer: "typescript", glob: "**/*.ts", timeout: 15, origin: "detected", source: "tsconfig.json" }),
+			gate({
+				name: "typescript",
+				kind: "onWrite",
+				languageServer: "typescript",
+				glob: "**/*.ts",
+				timeout: 15,
+				origin: "detected",
+				source: "tsconfig.json",
+			}),
 			gate({ name: "tests", command: "npm test", timeout: 600 }),
 			gate({ name: "fmt", kind: "onWrite", command: "fmt {files}", unavailable: "fmt is not installed" }),
 		];
 		const results = new Map([[resultKey(gates[1] as Gate), result({ gate: "tests", status: "failed", exitCode: 2 })]]);
 		const lines = gatesReport(plan(gates), results, false).split("\n");
 		expect(lines[0]).toBe("gates: on · fix rounds on done: 2");
-		expect(lines).toContain("  typescript: language server (typescript) on **/*.ts, timeout 15s (detected: tsconfig.json)");
+		expect(lines).toContain(
+			"  typescript: language server (typescript) on **/*.ts, timeout 15s (detected: tsconfig.json)",
+		);
 		expect(lines).toContain("    not run yet");
 		expect(lines).toContain("  fmt: `fmt {files}`, timeout 30s (config)");
 		expect(lines).toContain("    unavailable: fmt is not installed");
@@ -166,8 +240,12 @@ describe("gatesReport", () => {
 		expect(lines.at(-1)).toBe("protected paths: .git/ (and anything outside the project)");
 	});
 	it("says why gates are off", () => {
-		expect(gatesReport(plan([], { configError: "loop.json: bad" }), new Map(), false)).toBe("gates are off: the config has an error — loop.json: bad");
-		expect(gatesReport(plan([], { enabled: false, protectedPaths: [] }), new Map(), false)).toMatch(/^gates: off \(config "gates\.enabled": false\)[\s\S]*protected paths: none/);
+		expect(gatesReport(plan([], { configError: "loop.json: bad" }), new Map(), false)).toBe(
+			"gates are off: the config has an error — loop.json: bad",
+		);
+		expect(gatesReport(plan([], { enabled: false, protectedPaths: [] }), new Map(), false)).toMatch(
+			/^gates: off \(config "gates\.enabled": false\)[\s\S]*protected paths: none/,
+		);
 		expect(gatesReport(plan([]), new Map(), true)).toMatch(/^gates: off for this pi session \(\/gates on\)/);
 	});
 });

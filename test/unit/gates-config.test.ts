@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ConfigError, DEFAULT_CONFIG, globProblem, loadConfig } from "../../extensions/shared/config.ts";
 import { DEFAULT_TIMEOUT, planGates } from "../../extensions/gates/plan.ts";
+import { ConfigError, DEFAULT_CONFIG, globProblem, loadConfig } from "../../extensions/shared/config.ts";
 
 let agentDir: string;
 let project: string;
@@ -51,7 +51,15 @@ describe("gates config: defaults and merge", () => {
 		expect(gates.protectedPaths).toEqual([".git", "node_modules/", ".env*"]);
 	});
 	it("a kind set in the project replaces the global list of that kind as a whole", () => {
-		writeGlobal({ gates: { onDone: [{ name: "a", command: "a" }, { name: "b", command: "b" }], protectedPaths: ["secrets/"] } });
+		writeGlobal({
+			gates: {
+				onDone: [
+					{ name: "a", command: "a" },
+					{ name: "b", command: "b" },
+				],
+				protectedPaths: ["secrets/"],
+			},
+		});
 		writeProject({ gates: { onDone: [{ name: "c", command: "c" }], protectedPaths: [] } });
 		const gates = loadConfig(project).gates;
 		expect(gates.onDone).toEqual([{ name: "c", command: "c" }]);
@@ -60,7 +68,11 @@ describe("gates config: defaults and merge", () => {
 	it("loading does not change the defaults", () => {
 		writeProject({ gates: { rounds: 0, enabled: false, protectedPaths: ["x/"] } });
 		expect(loadConfig(project).gates).toEqual({ enabled: false, rounds: 0, protectedPaths: ["x/"] });
-		expect(DEFAULT_CONFIG.gates).toEqual({ enabled: true, rounds: 2, protectedPaths: [".git", "node_modules/", ".env*"] });
+		expect(DEFAULT_CONFIG.gates).toEqual({
+			enabled: true,
+			rounds: 2,
+			protectedPaths: [".git", "node_modules/", ".env*"],
+		});
 	});
 });
 
@@ -75,7 +87,9 @@ describe("gates config: errors name the key", () => {
 		expect(gatesError({ rounds: "2" })).toMatch(/key "gates\.rounds": must be integer/);
 		expect(gatesError({ enabled: "yes" })).toMatch(/key "gates\.enabled": must be boolean/);
 		expect(gatesError({ rounds: 11 })).toMatch(/key "gates\.rounds": must be <= 10/);
-		expect(gatesError({ onWrite: [{ name: "x", command: "x", timeout: 0 }] })).toMatch(/key "gates\.onWrite\.0\.timeout"/);
+		expect(gatesError({ onWrite: [{ name: "x", command: "x", timeout: 0 }] })).toMatch(
+			/key "gates\.onWrite\.0\.timeout"/,
+		);
 	});
 	it("the file that has the problem", () => {
 		writeGlobal({ gates: { rounds: -1 } });
@@ -90,10 +104,17 @@ describe("gates config: errors name the key", () => {
 		expect(gatesError({ onDone: [{ name: "ts", languageServer: "typescript" }] })).toMatch(
 			/key "gates\.onDone\.0\.languageServer": language servers run on write only/,
 		);
-		expect(gatesError({ onTurnEnd: [{ name: "ts", languageServer: "typescript" }] })).toMatch(/key "gates\.onTurnEnd\.0\.languageServer"/);
+		expect(gatesError({ onTurnEnd: [{ name: "ts", languageServer: "typescript" }] })).toMatch(
+			/key "gates\.onTurnEnd\.0\.languageServer"/,
+		);
 	});
 	it("a duplicate name within one kind, but not across kinds", () => {
-		const message = gatesError({ onDone: [{ name: "t", command: "a" }, { name: "t", command: "b" }] });
+		const message = gatesError({
+			onDone: [
+				{ name: "t", command: "a" },
+				{ name: "t", command: "b" },
+			],
+		});
 		expect(message).toMatch(/key "gates\.onDone\.1\.name": "t" is used twice in onDone/);
 		writeProject({ gates: { onTurnEnd: [{ name: "t", command: "a" }], onDone: [{ name: "t", command: "b" }] } });
 		expect(loadConfig(project).gates.onDone).toHaveLength(1);
@@ -115,7 +136,10 @@ describe("gates config: errors name the key", () => {
 		expect(gatesError({ protectedPaths: [""] })).toMatch(/key "gates\.protectedPaths\.0"/);
 	});
 	it("every problem of a file at once", () => {
-		const message = gatesError({ protectedPaths: ["../etc"], onDone: [{ name: "a" }, { name: "b", command: "b", glob: "{" }] });
+		const message = gatesError({
+			protectedPaths: ["../etc"],
+			onDone: [{ name: "a" }, { name: "b", command: "b", glob: "{" }],
+		});
 		expect(message).toContain('key "gates.protectedPaths.0"');
 		expect(message).toContain('key "gates.onDone.0"');
 		expect(message).toContain('key "gates.onDone.1.glob"');
@@ -123,9 +147,12 @@ describe("gates config: errors name the key", () => {
 });
 
 describe("globProblem", () => {
-	it.each(["**/*.{ts,tsx}", "src/[ab].ts", "src/\\{literal.ts", "*.md", "..foo/*.ts", ".env*", "[{]*.ts", "[}]x"])("accepts %s", (glob) => {
-		expect(globProblem(glob)).toBeUndefined();
-	});
+	it.each(["**/*.{ts,tsx}", "src/[ab].ts", "src/\\{literal.ts", "*.md", "..foo/*.ts", ".env*", "[{]*.ts", "[}]x"])(
+		"accepts %s",
+		(glob) => {
+			expect(globProblem(glob)).toBeUndefined();
+		},
+	);
 	it("rejects a Windows drive path as absolute", () => {
 		expect(globProblem("C:\\src\\*.ts")).toMatch(/is absolute/);
 	});
@@ -136,7 +163,12 @@ describe("globProblem", () => {
 
 describe("glob normalization", () => {
 	it("drops a leading ./ from gate globs and anchors ./ protected paths at the root", () => {
-		writeProject({ gates: { onWrite: [{ name: "fmt", command: "fmt {files}", glob: "./src/*.ts" }], protectedPaths: ["./secrets/", "/build/", "*.pem"] } });
+		writeProject({
+			gates: {
+				onWrite: [{ name: "fmt", command: "fmt {files}", glob: "./src/*.ts" }],
+				protectedPaths: ["./secrets/", "/build/", "*.pem"],
+			},
+		});
 		const { gates } = loadConfig(project);
 		expect(gates.onWrite?.[0]?.glob).toBe("src/*.ts");
 		expect(gates.protectedPaths).toEqual(["/secrets/", "/build/", "*.pem"]);
@@ -162,7 +194,11 @@ describe("planGates", () => {
 	});
 	it("onDone: [] means no onDone gates even with a test script", () => {
 		writeFileSync(join(project, "package.json"), JSON.stringify({ scripts: { test: "vitest run" } }));
-		expect(planGates(project).gates.filter((g) => g.kind === "onDone").map((g) => g.name)).toEqual(["tests"]);
+		expect(
+			planGates(project)
+				.gates.filter((g) => g.kind === "onDone")
+				.map((g) => g.name),
+		).toEqual(["tests"]);
 		writeProject({ gates: { onDone: [] } });
 		const plan = planGates(project);
 		expect(plan.configError).toBeUndefined();
@@ -175,8 +211,22 @@ describe("planGates", () => {
 		expect(plan).toMatchObject({ enabled: true, rounds: 1 });
 		expect(plan.gates).toEqual([
 			{ name: "quick", command: "make quick", timeout: 30, kind: "onTurnEnd", source: "config", origin: "config" },
-			{ name: "lint", command: "npm run lint", source: 'package.json script "lint"', kind: "onDone", timeout: 600, origin: "detected" },
-			{ name: "tests", command: "npm test", source: 'package.json script "test"', kind: "onDone", timeout: 600, origin: "detected" },
+			{
+				name: "lint",
+				command: "npm run lint",
+				source: 'package.json script "lint"',
+				kind: "onDone",
+				timeout: 600,
+				origin: "detected",
+			},
+			{
+				name: "tests",
+				command: "npm test",
+				source: 'package.json script "test"',
+				kind: "onDone",
+				timeout: 600,
+				origin: "detected",
+			},
 		]);
 	});
 	it("default timeouts per kind", () => {
@@ -185,7 +235,10 @@ describe("planGates", () => {
 			gates: {
 				onWrite: [{ name: "w", command: "w" }],
 				onTurnEnd: [{ name: "t", command: "t" }],
-				onDone: [{ name: "d", command: "d" }, { name: "e", command: "e", timeout: 5 }],
+				onDone: [
+					{ name: "d", command: "d" },
+					{ name: "e", command: "e", timeout: 5 },
+				],
 			},
 		});
 		expect(planGates(project).gates.map((g) => [g.kind, g.name, g.timeout])).toEqual([

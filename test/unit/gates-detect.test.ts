@@ -57,11 +57,20 @@ describe("detectGates onWrite: formatter", () => {
 		expect(gate?.command).toBe(`'${join(spaced, "prettier")}' --write {files}`);
 	});
 	it('a "prettier" key in package.json counts as a prettier config', () => {
-		const [gate] = detectGates(project({ "package.json": pkg({ prettier: { semi: false } }), "node_modules/.bin/prettier": null }), "onWrite");
-		expect(gate).toMatchObject({ name: "prettier", source: 'package.json "prettier"', command: "node_modules/.bin/prettier --write {files}" });
+		const [gate] = detectGates(
+			project({ "package.json": pkg({ prettier: { semi: false } }), "node_modules/.bin/prettier": null }),
+			"onWrite",
+		);
+		expect(gate).toMatchObject({
+			name: "prettier",
+			source: 'package.json "prettier"',
+			command: "node_modules/.bin/prettier --write {files}",
+		});
 	});
 	it("a package.json without that key is no prettier project", () => {
-		expect(detectGates(project({ "package.json": pkg({}), "node_modules/.bin/prettier": null }), "onWrite")).toEqual([]);
+		expect(detectGates(project({ "package.json": pkg({}), "node_modules/.bin/prettier": null }), "onWrite")).toEqual(
+			[],
+		);
 	});
 	it("biome from biome.json", () => {
 		const [gate] = detectGates(project({ "biome.json": "{}", "node_modules/.bin/biome": null }), "onWrite");
@@ -78,15 +87,23 @@ describe("detectGates onWrite: formatter", () => {
 	});
 	it("gofmt comes from PATH only (never node_modules)", () => {
 		const [cargo] = detectGates(project({ "Cargo.toml": "[package]\nname='x'\nedition='2021'\n" }), "onWrite");
-		expect(cargo).toMatchObject({ name: "rustfmt", glob: "**/*.rs", unavailable: "rustfmt is not installed (not on PATH)" });
+		expect(cargo).toMatchObject({
+			name: "rustfmt",
+			glob: "**/*.rs",
+			unavailable: "rustfmt is not installed (not on PATH)",
+		});
 		// File by file through stdin, with the crate's edition (rustfmt alone assumes 2015).
-		expect(cargo?.command).toBe(`rc=0; for f in {files}; do out=$(rustfmt --edition 2021 < "$f") && printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`);
+		expect(cargo?.command).toBe(
+			`rc=0; for f in {files}; do out=$(rustfmt --edition 2021 < "$f") && printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`,
+		);
 		const [gate] = detectGates(project({ "go.mod": "module x", "node_modules/.bin/gofmt": null }), "onWrite");
 		expect(gate).toMatchObject({ name: "gofmt", command: "gofmt -w {files}", glob: "**/*.go", source: "go.mod" });
 		expect(gate?.unavailable).toBe("gofmt is not installed (not on PATH)");
 	});
 	it("ruff from a [tool.ruff] section of pyproject.toml, not from any pyproject.toml", () => {
-		expect(detectGates(project({ "pyproject.toml": "[project]\nname='x'\n" }), "onWrite").filter((g) => g.command)).toEqual([]);
+		expect(
+			detectGates(project({ "pyproject.toml": "[project]\nname='x'\n" }), "onWrite").filter((g) => g.command),
+		).toEqual([]);
 		const [gate] = detectGates(project({ "pyproject.toml": "[tool.ruff]\nline-length = 100\n" }), "onWrite");
 		expect(gate).toMatchObject({ name: "ruff", command: "ruff format {files}", source: "pyproject.toml [tool.ruff]" });
 	});
@@ -97,9 +114,17 @@ describe("detectGates onWrite: formatter", () => {
 
 describe("detectGates onWrite: TypeScript language server", () => {
 	it("from tsconfig.json, after the formatter", () => {
-		const gates = detectGates(project({ "tsconfig.json": "{}", ".prettierrc": "{}", "node_modules/.bin/prettier": null }), "onWrite");
+		const gates = detectGates(
+			project({ "tsconfig.json": "{}", ".prettierrc": "{}", "node_modules/.bin/prettier": null }),
+			"onWrite",
+		);
 		expect(gates.map((g) => g.name)).toEqual(["prettier", "typescript"]);
-		expect(gates[1]).toEqual({ name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: "tsconfig.json" });
+		expect(gates[1]).toEqual({
+			name: "typescript",
+			languageServer: "typescript",
+			glob: JS_LIKE,
+			source: "tsconfig.json",
+		});
 	});
 	it("from jsconfig.json", () => {
 		expect(detectGates(project({ "jsconfig.json": "{}" }), "onWrite")).toEqual([
@@ -110,7 +135,9 @@ describe("detectGates onWrite: TypeScript language server", () => {
 
 describe("detectGates onDone", () => {
 	it("types, lint and tests from package.json scripts", () => {
-		const dir = project({ "package.json": pkg({ scripts: { test: "vitest run", lint: "eslint .", typecheck: "tsc -p ." } }) });
+		const dir = project({
+			"package.json": pkg({ scripts: { test: "vitest run", lint: "eslint .", typecheck: "tsc -p ." } }),
+		});
 		expect(detectGates(dir, "onDone")).toEqual([
 			{ name: "types", command: "npm run typecheck", source: 'package.json script "typecheck"' },
 			{ name: "lint", command: "npm run lint", source: 'package.json script "lint"' },
@@ -123,7 +150,9 @@ describe("detectGates onDone", () => {
 	});
 	it("a tsconfig-only types check runs the project's own tsc", () => {
 		const dir = project({ "package.json": pkg({}), "tsconfig.json": "{}", "node_modules/.bin/tsc": null });
-		expect(detectGates(dir, "onDone")).toEqual([{ name: "types", command: "node_modules/.bin/tsc --noEmit", source: "tsconfig.json" }]);
+		expect(detectGates(dir, "onDone")).toEqual([
+			{ name: "types", command: "node_modules/.bin/tsc --noEmit", source: "tsconfig.json" },
+		]);
 	});
 	it("a tsconfig-only types check is skipped without node_modules/.bin/tsc (npx would reach for the network)", () => {
 		const dir = project({ "package.json": pkg({ scripts: { test: "vitest run" } }), "tsconfig.json": "{}" });
@@ -136,7 +165,11 @@ describe("detectGates onDone", () => {
 		expect(gates[0]?.unavailable).toMatch(/package\.json in .* is not valid JSON/);
 	});
 	it("other ecosystems through the loop's detection", () => {
-		expect(detectGates(project({ "Cargo.toml": "" }), "onDone").map((g) => g.command)).toEqual(["cargo check", "cargo clippy", "cargo test"]);
+		expect(detectGates(project({ "Cargo.toml": "" }), "onDone").map((g) => g.command)).toEqual([
+			"cargo check",
+			"cargo clippy",
+			"cargo test",
+		]);
 	});
 	it("nothing for a project without markers", () => {
 		expect(detectGates(project({}), "onDone")).toEqual([]);
@@ -145,7 +178,11 @@ describe("detectGates onDone", () => {
 
 describe("detectGates onTurnEnd", () => {
 	it("is never detected", () => {
-		const dir = project({ "package.json": pkg({ scripts: { test: "vitest run" } }), "tsconfig.json": "{}", ".prettierrc": "{}" });
+		const dir = project({
+			"package.json": pkg({ scripts: { test: "vitest run" } }),
+			"tsconfig.json": "{}",
+			".prettierrc": "{}",
+		});
 		expect(detectGates(dir, "onTurnEnd")).toEqual([]);
 	});
 });
@@ -153,16 +190,29 @@ describe("detectGates onTurnEnd", () => {
 describe("detectGates onWrite: diagnostic servers", () => {
 	it("TypeScript of the project's own, whatever its version, gets a language-server gate that can run", () => {
 		for (const version of ["5.9.3", "7.0.2"]) {
-			const [gate] = detectGates(project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version }) }), "onWrite");
-			expect(gate).toEqual({ name: "typescript", languageServer: "typescript", glob: JS_LIKE, source: "tsconfig.json" });
+			const [gate] = detectGates(
+				project({ "tsconfig.json": "{}", "node_modules/typescript/package.json": JSON.stringify({ version }) }),
+				"onWrite",
+			);
+			expect(gate).toEqual({
+				name: "typescript",
+				languageServer: "typescript",
+				glob: JS_LIKE,
+				source: "tsconfig.json",
+			});
 		}
 	});
 	it.each([["pyproject.toml"], ["setup.py"], ["setup.cfg"], ["requirements-dev.txt"]])("python from %s", (marker) => {
-		expect(detectGates(project({ [marker]: "" }), "onWrite")).toEqual([{ name: "python", languageServer: "python", glob: "**/*.{py,pyi}", source: marker }]);
+		expect(detectGates(project({ [marker]: "" }), "onWrite")).toEqual([
+			{ name: "python", languageServer: "python", glob: "**/*.{py,pyi}", source: marker },
+		]);
 	});
 	it("go from go.mod and rust from Cargo.toml, after their formatters", () => {
 		expect(detectGates(project({ "go.mod": "module x\n" }), "onWrite").map((g) => g.name)).toEqual(["gofmt", "go"]);
-		expect(detectGates(project({ "Cargo.toml": "[package]\n" }), "onWrite").map((g) => g.name)).toEqual(["rustfmt", "rust"]);
+		expect(detectGates(project({ "Cargo.toml": "[package]\n" }), "onWrite").map((g) => g.name)).toEqual([
+			"rustfmt",
+			"rust",
+		]);
 	});
 });
 

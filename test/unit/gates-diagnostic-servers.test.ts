@@ -103,7 +103,8 @@ describe("Python, Go, Rust", () => {
 	});
 	it("a server on PATH that cannot run (rustup's proxy without the component) is unavailable, saying why", () => {
 		const dir = project({ "Cargo.toml": "[package]\n" });
-		const stub = "#!/bin/sh\necho \"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'.\" >&2\nexit 1\n";
+		const stub =
+			"#!/bin/sh\necho \"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'.\" >&2\nexit 1\n";
 		const bin = project({ "rust-analyzer": stub });
 		chmodSync(join(bin, "rust-analyzer"), 0o755);
 		vi.stubEnv("PATH", bin);

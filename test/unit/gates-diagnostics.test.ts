@@ -11,7 +11,14 @@ import {
 	tailLines,
 } from "../../extensions/gates/diagnostics.ts";
 
-const d = (file: string, line: number, severity: Diagnostic["severity"], message: string, code?: string, col = 1): Diagnostic => ({
+const d = (
+	file: string,
+	line: number,
+	severity: Diagnostic["severity"],
+	message: string,
+	code?: string,
+	col = 1,
+): Diagnostic => ({
 	file,
 	line,
 	col,
@@ -24,7 +31,13 @@ const diagnostics = (items: Diagnostic[], gate = "typescript"): FileFinding => (
 
 describe("sortDiagnostics / formatDiagnostic", () => {
 	it("puts errors before warnings, then orders by file, line and column", () => {
-		const items = [d("b.ts", 1, "warning", "w1"), d("b.ts", 9, "error", "e3"), d("a.ts", 5, "error", "e2", undefined, 7), d("a.ts", 5, "error", "e1", undefined, 2), d("a.ts", 2, "warning", "w0")];
+		const items = [
+			d("b.ts", 1, "warning", "w1"),
+			d("b.ts", 9, "error", "e3"),
+			d("a.ts", 5, "error", "e2", undefined, 7),
+			d("a.ts", 5, "error", "e1", undefined, 2),
+			d("a.ts", 2, "warning", "w0"),
+		];
 		expect(sortDiagnostics(items).map((x) => x.message)).toEqual(["e1", "e2", "e3", "w0", "w1"]);
 		expect(items[0]?.message).toBe("w1"); // the input is not reordered
 	});
@@ -70,13 +83,32 @@ describe("renderFindings", () => {
 		expect(renderFindings([diagnostics([])], none)).toBe("[gates]\ntypescript: clean");
 	});
 	it("says a formatter rewrote the file, and why a gate could not run", () => {
-		const text = renderFindings([{ gate: "prettier", status: "formatted" }, { gate: "typescript", status: "unavailable", reason: "server crashed" }], none);
+		const text = renderFindings(
+			[
+				{ gate: "prettier", status: "formatted" },
+				{ gate: "typescript", status: "unavailable", reason: "server crashed" },
+			],
+			none,
+		);
 		expect(text).toBe(
-			["[gates]", "prettier: formatted on disk (re-read the file before editing it again)", "typescript: diagnostics unavailable (server crashed)"].join("\n"),
+			[
+				"[gates]",
+				"prettier: formatted on disk (re-read the file before editing it again)",
+				"typescript: diagnostics unavailable (server crashed)",
+			].join("\n"),
 		);
 	});
 	it("lists new diagnostics sorted under a count", () => {
-		const text = renderFindings([diagnostics([d("a.ts", 9, "warning", "unused", "TS6133"), d("a.ts", 2, "error", "bad\ntype", "TS2322"), d("a.ts", 1, "error", "x")])], none);
+		const text = renderFindings(
+			[
+				diagnostics([
+					d("a.ts", 9, "warning", "unused", "TS6133"),
+					d("a.ts", 2, "error", "bad\ntype", "TS2322"),
+					d("a.ts", 1, "error", "x"),
+				]),
+			],
+			none,
+		);
 		expect(text.split("\n")).toEqual([
 			"[gates]",
 			"typescript: 2 errors, 1 warning new",
@@ -94,9 +126,13 @@ describe("renderFindings", () => {
 			"typescript: 1 warning new; 1 unchanged since the last check",
 			"  a.ts:5:1 warning TS2: fresh",
 		]);
-		expect(renderFindings([diagnostics([old, old])], () => [old, old])).toBe("[gates]\ntypescript: 2 unchanged since the last check");
+		expect(renderFindings([diagnostics([old, old])], () => [old, old])).toBe(
+			"[gates]\ntypescript: 2 unchanged since the last check",
+		);
 		// the previous list is asked for by gate: another gate's history does not hide these
-		expect(renderFindings([diagnostics([old], "eslint")], previous)).toBe("[gates]\neslint: 1 error new\n  a.ts:1:1 error TS1: old");
+		expect(renderFindings([diagnostics([old], "eslint")], previous)).toBe(
+			"[gates]\neslint: 1 error new\n  a.ts:1:1 error TS1: old",
+		);
 	});
 	it(`lists at most ${MAX_LINES} lines, then +N more`, () => {
 		const items = Array.from({ length: MAX_LINES + 5 }, (_, i) => d("a.ts", i + 1, "error", `e${i + 1}`));
@@ -108,14 +144,32 @@ describe("renderFindings", () => {
 	});
 	it("the cap is shared by every gate's lines", () => {
 		const ts = diagnostics(Array.from({ length: 15 }, (_, i) => d("a.ts", i + 1, "error", "t")));
-		const lint = diagnostics(Array.from({ length: 10 }, (_, i) => d("a.ts", i + 1, "warning", "l")), "eslint");
+		const lint = diagnostics(
+			Array.from({ length: 10 }, (_, i) => d("a.ts", i + 1, "warning", "l")),
+			"eslint",
+		);
 		const lines = renderFindings([ts, lint], none).split("\n");
 		expect(lines.slice(0, 3)).toEqual(["[gates]", "typescript: 15 errors new", "eslint: 10 warnings new"]);
 		expect(lines.at(-1)).toBe("  +5 more");
 	});
 	it("shows a failed command's exit code and the tail of its output", () => {
-		const text = renderFindings([{ gate: "prettier", status: "failed", exitCode: 2, output: "\n[error] a.ts: SyntaxError\n[error] Unexpected token (3:1)\n\n" }], none);
-		expect(text.split("\n")).toEqual(["[gates]", "prettier: failed (exit 2)", "  [error] a.ts: SyntaxError", "  [error] Unexpected token (3:1)"]);
+		const text = renderFindings(
+			[
+				{
+					gate: "prettier",
+					status: "failed",
+					exitCode: 2,
+					output: "\n[error] a.ts: SyntaxError\n[error] Unexpected token (3:1)\n\n",
+				},
+			],
+			none,
+		);
+		expect(text.split("\n")).toEqual([
+			"[gates]",
+			"prettier: failed (exit 2)",
+			"  [error] a.ts: SyntaxError",
+			"  [error] Unexpected token (3:1)",
+		]);
 	});
 	it("a long failed output is cut to its tail, with how many earlier lines were left out", () => {
 		const output = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join("\n");

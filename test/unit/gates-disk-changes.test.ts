@@ -13,9 +13,22 @@ const tree = (files: Record<string, string>) => tempTree("pi-loop-gates-disk-", 
 
 describe("disk changes", () => {
 	it("reports created, changed and deleted sources and config files, nothing else", () => {
-		const root = tree({ "src/a.ts": "a", "src/b.ts": "b", "tsconfig.json": "{}", "README.md": "r", ".gitignore": "dist/\n", "dist/out.js": "o", "node_modules/x/index.js": "x", ".cache/c.ts": "c" });
+		const root = tree({
+			"src/a.ts": "a",
+			"src/b.ts": "b",
+			"tsconfig.json": "{}",
+			"README.md": "r",
+			".gitignore": "dist/\n",
+			"dist/out.js": "o",
+			"node_modules/x/index.js": "x",
+			".cache/c.ts": "c",
+		});
 		const before = stampSources(root);
-		expect([...before.files.keys()].map((p) => p.slice(root.length + 1)).sort()).toEqual(["src/a.ts", "src/b.ts", "tsconfig.json"]);
+		expect([...before.files.keys()].map((p) => p.slice(root.length + 1)).sort()).toEqual([
+			"src/a.ts",
+			"src/b.ts",
+			"tsconfig.json",
+		]);
 		writeFileSync(join(root, "src/a.ts"), "a changed");
 		utimesSync(join(root, "src/a.ts"), new Date(), new Date(Date.now() + 5000));
 		rmSync(join(root, "src/b.ts"));
@@ -30,8 +43,20 @@ describe("disk changes", () => {
 		const root = tree({ "a.ts": "a", "b.ts": "b", "c.ts": "c" });
 		expect(stampSources(root, undefined, 2)).toMatchObject({ truncated: true });
 		expect(stampSources(root)).toMatchObject({ truncated: false });
-		const before = { files: new Map([["/p/a.ts", "1"], ["/p/b.ts", "1"]]), truncated: true };
-		const after = { files: new Map([["/p/a.ts", "2"], ["/p/c.ts", "1"]]), truncated: true };
+		const before = {
+			files: new Map([
+				["/p/a.ts", "1"],
+				["/p/b.ts", "1"],
+			]),
+			truncated: true,
+		};
+		const after = {
+			files: new Map([
+				["/p/a.ts", "2"],
+				["/p/c.ts", "1"],
+			]),
+			truncated: true,
+		};
 		expect(diffStamps(before, after)).toEqual([{ path: "/p/a.ts", kind: "changed" }]);
 	});
 });

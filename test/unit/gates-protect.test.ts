@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_CONFIG } from "../../extensions/shared/config.ts";
 import { protectedReason } from "../../extensions/gates/protect.ts";
+import { DEFAULT_CONFIG } from "../../extensions/shared/config.ts";
 
 const DEFAULTS = DEFAULT_CONFIG.gates.protectedPaths;
 let root: string;
@@ -30,17 +30,24 @@ describe("protectedReason with the default patterns", () => {
 		[".env.local", ".env*"],
 		["config/.env.production", ".env*"],
 	])("blocks %s (rule %s)", (path, rule) => {
-		expect(reason(path)).toBe(`${path} is a protected path (matches "${rule}" in gates.protectedPaths); writes there are blocked`);
+		expect(reason(path)).toBe(
+			`${path} is a protected path (matches "${rule}" in gates.protectedPaths); writes there are blocked`,
+		);
 	});
 	it(".envrc matches .env* too (gitignore semantics: * is any suffix)", () => {
 		expect(reason(".envrc")).toMatch(/matches "\.env\*"/);
 	});
-	it.each(["src/env.ts", "src/index.ts", "README.md", ".gitignore", ".github/workflows/ci.yml", "docs/node_modules.md", "new/dir/file.ts"])(
-		"allows %s",
-		(path) => {
-			expect(reason(path)).toBeUndefined();
-		},
-	);
+	it.each([
+		"src/env.ts",
+		"src/index.ts",
+		"README.md",
+		".gitignore",
+		".github/workflows/ci.yml",
+		"docs/node_modules.md",
+		"new/dir/file.ts",
+	])("allows %s", (path) => {
+		expect(reason(path)).toBeUndefined();
+	});
 	it("blocks paths outside the project: .., absolute, home", () => {
 		expect(reason("../x")).toBe(`../x is outside the project (${project}); writes there are blocked`);
 		expect(reason("src/../../x.ts")).toMatch(/is outside the project/);
@@ -115,7 +122,9 @@ describe("protectedReason with configured patterns", () => {
 describe("the gates' own configuration", () => {
 	it(".pi/loop.json is always protected, whatever the list says", () => {
 		const root = mkdtempSync(join(tmpdir(), "pi-loop-gates-own-"));
-		expect(protectedReason(root, ".pi/loop.json", [])).toBe(".pi/loop.json holds the gates' own configuration; the agent cannot change it (edit it yourself)");
+		expect(protectedReason(root, ".pi/loop.json", [])).toBe(
+			".pi/loop.json holds the gates' own configuration; the agent cannot change it (edit it yourself)",
+		);
 		expect(protectedReason(root, ".pi/loop/state.json", [])).toBeUndefined();
 	});
 });

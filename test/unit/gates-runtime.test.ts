@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { GateRuntime, type GateIO } from "../../extensions/gates/runtime.ts";
+import { type GateIO, GateRuntime } from "../../extensions/gates/runtime.ts";
 
 interface Fake {
 	ctx: ExtensionContext;
@@ -36,7 +36,10 @@ let project: string;
 
 function runtimeWith(onDone: string, rounds = 2): GateRuntime {
 	mkdirSync(join(project, ".pi"), { recursive: true });
-	writeFileSync(join(project, ".pi", "loop.json"), JSON.stringify({ gates: { rounds, onWrite: [], onDone: [{ name: "tests", command: onDone }] } }));
+	writeFileSync(
+		join(project, ".pi", "loop.json"),
+		JSON.stringify({ gates: { rounds, onWrite: [], onDone: [{ name: "tests", command: onDone }] } }),
+	);
 	return new GateRuntime(project);
 }
 
@@ -109,7 +112,9 @@ describe("GateRuntime on done", () => {
 		expect(s.notices).toEqual([]);
 		r.agentEnded("stop");
 		await r.settled();
-		expect(s.notices.at(-1)).toBe("gates: still failing (fix rounds are off: gates.rounds = 0): tests. Stopped; the failures are yours to look at (/gates for details).");
+		expect(s.notices.at(-1)).toBe(
+			"gates: still failing (fix rounds are off: gates.rounds = 0): tests. Stopped; the failures are yours to look at (/gates for details).",
+		);
 	});
 
 	it("results for a session that was replaced meanwhile are not sent into the new one", async () => {
@@ -148,11 +153,16 @@ describe("GateRuntime on done", () => {
 		r.agentEnded("stop"); // prompt b ends while a's check still runs
 		await vi.waitFor(() => expect(s.sent).toHaveLength(1), { timeout: 5000 });
 		const waiting = r.settled();
-		const early = await Promise.race([waiting.then(() => "settled"), new Promise((res) => setTimeout(() => res("pending"), 300))]);
+		const early = await Promise.race([
+			waiting.then(() => "settled"),
+			new Promise((res) => setTimeout(() => res("pending"), 300)),
+		]);
 		expect(early).toBe("pending");
 		runFixRound(r, s, "stop"); // the fix round changed nothing: still checked
 		await waiting;
-		expect(s.notices.at(-1)).toBe("gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).");
+		expect(s.notices.at(-1)).toBe(
+			"gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).",
+		);
 		expect(s.notices).toContain("gates: ✗ tests — not sent to the agent: a newer prompt of yours came first");
 	});
 
@@ -185,6 +195,8 @@ describe("GateRuntime on done", () => {
 		runFixRound(r, s, "stop");
 		await r.settled();
 		expect(s.sent).toHaveLength(1);
-		expect(s.notices.at(-1)).toBe("gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).");
+		expect(s.notices.at(-1)).toBe(
+			"gates: still failing after 1 fix round: tests. Stopped; the failures are yours to look at (/gates for details).",
+		);
 	});
 });

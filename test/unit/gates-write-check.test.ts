@@ -14,10 +14,21 @@ import type { DiagnosticServers } from "../../extensions/gates/server-pool.ts";
 import { CheckMemory, checkWrites } from "../../extensions/gates/write-check.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "pi-loop-gates-write-check-"));
-const gate: Gate = { name: "types", languageServer: "typescript", glob: "**/*", kind: "onWrite", timeout: 5, origin: "config", source: "config" };
+const gate: Gate = {
+	name: "types",
+	languageServer: "typescript",
+	glob: "**/*",
+	kind: "onWrite",
+	timeout: 5,
+	origin: "config",
+	source: "config",
+};
 
 /** Servers answering with `diagnose` for TS/JS files (by extension, as the real pool does). */
-function fakeServers(diagnose: (files: string[]) => Promise<Diagnostic[]> | Diagnostic[], unavailable = new Map<string, string>()): DiagnosticServers {
+function fakeServers(
+	diagnose: (files: string[]) => Promise<Diagnostic[]> | Diagnostic[],
+	unavailable = new Map<string, string>(),
+): DiagnosticServers {
 	return {
 		serves: (_name: string, file: string) => /\.[cm]?[jt]sx?$/.test(file),
 		diagnostics: async (_name: string, files: string[]) => ({ found: await diagnose(files), unavailable }),
@@ -29,7 +40,11 @@ function fakeServer(asked: string[][]): DiagnosticServers {
 	return fakeServers(async (files) => {
 		asked.push(files.map((f) => f.slice(cwd.length + 1)));
 		const { readFileSync } = await import("node:fs");
-		return files.flatMap((f): Diagnostic[] => (readFileSync(f, "utf8").includes("BROKEN") ? [{ file: f.slice(cwd.length + 1), line: 1, col: 1, severity: "error", message: "broken", code: "TS1" }] : []));
+		return files.flatMap((f): Diagnostic[] =>
+			readFileSync(f, "utf8").includes("BROKEN")
+				? [{ file: f.slice(cwd.length + 1), line: 1, col: 1, severity: "error", message: "broken", code: "TS1" }]
+				: [],
+		);
 	});
 }
 
@@ -37,7 +52,13 @@ describe("checkWrites", () => {
 	it("asks again about files that still had errors, so the mark turns ✓ when a later write fixed them", async () => {
 		const asked: string[][] = [];
 		const results: GateResult[] = [];
-		const deps = { cwd, gates: [gate], servers: () => fakeServer(asked), memory: new CheckMemory(), record: (r: GateResult) => results.push(r) };
+		const deps = {
+			cwd,
+			gates: [gate],
+			servers: () => fakeServer(asked),
+			memory: new CheckMemory(),
+			record: (r: GateResult) => results.push(r),
+		};
 		writeFileSync(join(cwd, "use.ts"), "BROKEN until lib exists");
 		const first = await checkWrites(deps, [join(cwd, "use.ts")]);
 		expect(first.get(join(cwd, "use.ts"))).toContain("use.ts:1:1 error TS1: broken");
@@ -58,12 +79,22 @@ describe("checkWrites", () => {
 
 	it("an error found while asking again about another write is still new when its file is written next", async () => {
 		const results: GateResult[] = [];
-		const deps = { cwd, gates: [gate], servers: () => fakeServer([]), memory: new CheckMemory(), record: (r: GateResult) => results.push(r) };
+		const deps = {
+			cwd,
+			gates: [gate],
+			servers: () => fakeServer([]),
+			memory: new CheckMemory(),
+			record: (r: GateResult) => results.push(r),
+		};
 		writeFileSync(join(cwd, "b.ts"), "BROKEN one way");
 		await checkWrites(deps, [join(cwd, "b.ts")]);
 		writeFileSync(join(cwd, "b2.ts"), "x");
 		const server = fakeServers((files) =>
-			files.flatMap((f): Diagnostic[] => (f.endsWith("b.ts") ? [{ file: "b.ts", line: 2, col: 1, severity: "error", message: "broken another way", code: "TS2" }] : [])),
+			files.flatMap((f): Diagnostic[] =>
+				f.endsWith("b.ts")
+					? [{ file: "b.ts", line: 2, col: 1, severity: "error", message: "broken another way", code: "TS2" }]
+					: [],
+			),
 		);
 		await checkWrites({ ...deps, servers: () => server }, [join(cwd, "b2.ts")]);
 		expect(results.at(-1)).toMatchObject({ status: "failed", detail: "errors in b.ts" });
@@ -75,7 +106,10 @@ describe("checkWrites", () => {
 		const results: GateResult[] = [];
 		writeFileSync(join(cwd, "u.ts"), "x");
 		const servers = fakeServers(() => [], new Map([[join(cwd, "u.ts"), "timed out after 1s"]]));
-		const blocks = await checkWrites({ cwd, gates: [gate], servers: () => servers, memory: new CheckMemory(), record: (r) => results.push(r) }, [join(cwd, "u.ts")]);
+		const blocks = await checkWrites(
+			{ cwd, gates: [gate], servers: () => servers, memory: new CheckMemory(), record: (r) => results.push(r) },
+			[join(cwd, "u.ts")],
+		);
 		expect(blocks.get(join(cwd, "u.ts"))).toBe("[gates]\ntypes: diagnostics unavailable (timed out after 1s)");
 		expect(results.at(-1)).toMatchObject({ status: "unavailable", detail: "timed out after 1s" });
 	});

@@ -10,7 +10,10 @@ import { tempTree } from "../support/temp-tree.ts";
 
 const project = (files: Record<string, string>) => tempTree("pi-loop-hydrate-", files);
 
-const config = (budget: number): LoopConfig => ({ ...structuredClone(DEFAULT_CONFIG), hydration: { budget, progressLines: 5 } });
+const config = (budget: number): LoopConfig => ({
+	...structuredClone(DEFAULT_CONFIG),
+	hydration: { budget, progressLines: 5 },
+});
 
 describe("splitSections", () => {
 	it("splits at headings outside code fences and keeps the heading trail", () => {
@@ -57,7 +60,13 @@ describe("hydrate", () => {
 
 	it("puts the task, referenced specs whole, relevant sections and notes in order, within budget", () => {
 		const dir = project(files);
-		const h = hydrate({ task: "Implement login (specs/auth.md) with a session token", cwd: dir, config: config(600), index: new SpecIndex(dir, "specs"), failures: "FAIL login.test.js" });
+		const h = hydrate({
+			task: "Implement login (specs/auth.md) with a session token",
+			cwd: dir,
+			config: config(600),
+			index: new SpecIndex(dir, "specs"),
+			failures: "FAIL login.test.js",
+		});
 		expect(h.pieces.map((p) => `${p.kind}:${p.path ?? ""}`)).toEqual([
 			"task:",
 			"spec:specs/auth.md",
@@ -75,23 +84,37 @@ describe("hydrate", () => {
 	});
 	it("says when a piece was truncated", () => {
 		const dir = project(files);
-		const h = hydrate({ task: "Work on billing (specs/billing.md)", cwd: dir, config: config(500), index: new SpecIndex(dir, "specs") });
+		const h = hydrate({
+			task: "Work on billing (specs/billing.md)",
+			cwd: dir,
+			config: config(500),
+			index: new SpecIndex(dir, "specs"),
+		});
 		const spec = h.pieces.find((p) => p.path === "specs/billing.md");
 		expect(spec?.fullTokens).toBeGreaterThan(spec?.tokens ?? 0);
-		expect(renderHydration(h)).toMatch(/## specs\/billing\.md \(referenced by the task\) — truncated to \d+ of \d+ tokens/);
+		expect(renderHydration(h)).toMatch(
+			/## specs\/billing\.md \(referenced by the task\) — truncated to \d+ of \d+ tokens/,
+		);
 	});
 	it("ranks the same after incremental changes as a fresh index does", async () => {
 		const dir = project(files);
 		const input = { task: "session token login", cwd: dir, config: config(2000) };
 		const warm = new SpecIndex(dir, "specs");
 		hydrate({ ...input, index: warm });
-		for (let i = 0; i < 5; i++) writeFileSync(join(dir, `specs/extra${i}.md`), `# Extra ${i}\nsession token session token`);
+		for (let i = 0; i < 5; i++)
+			writeFileSync(join(dir, `specs/extra${i}.md`), `# Extra ${i}\nsession token session token`);
 		hydrate({ ...input, index: warm });
 		for (let i = 0; i < 5; i++) (await import("node:fs")).rmSync(join(dir, `specs/extra${i}.md`));
-		expect(renderHydration(hydrate({ ...input, index: warm }))).toBe(renderHydration(hydrate({ ...input, index: new SpecIndex(dir, "specs") })));
+		expect(renderHydration(hydrate({ ...input, index: warm }))).toBe(
+			renderHydration(hydrate({ ...input, index: new SpecIndex(dir, "specs") })),
+		);
 	});
 	it("reads nested .gitignore files", () => {
-		const dir = project({ ...files, "specs/old/.gitignore": "*.md\n", "specs/old/auth-v1.md": "# Old auth\nsession token login" });
+		const dir = project({
+			...files,
+			"specs/old/.gitignore": "*.md\n",
+			"specs/old/auth-v1.md": "# Old auth\nsession token login",
+		});
 		const index = new SpecIndex(dir, "specs");
 		index.refresh();
 		expect(index.paths()).not.toContain("specs/old/auth-v1.md");
@@ -99,13 +122,18 @@ describe("hydrate", () => {
 	it("is deterministic and skips AGENTS.md when pi already loaded it", () => {
 		const dir = project(files);
 		const input = { task: "session token login", cwd: dir, config: config(2000), index: new SpecIndex(dir, "specs") };
-		expect(renderHydration(hydrate(input))).toBe(renderHydration(hydrate({ ...input, index: new SpecIndex(dir, "specs") })));
+		expect(renderHydration(hydrate(input))).toBe(
+			renderHydration(hydrate({ ...input, index: new SpecIndex(dir, "specs") })),
+		);
 		const h = hydrate({ ...input, loadedContextFiles: [join(dir, "AGENTS.md")] });
 		expect(h.pieces.some((p) => p.kind === "agents")).toBe(false);
 		expect(h.skipped).toContain("AGENTS.md: already in pi's system prompt");
 	});
 	it("finds referenced specs in several spellings", () => {
 		const known = ["specs/a.md", "specs/sub/b.md"];
-		expect(referencedSpecs("do (specs/a.md) and ./specs/sub/b.md and specs/missing.md", "specs", known)).toEqual(["specs/a.md", "specs/sub/b.md"]);
+		expect(referencedSpecs("do (specs/a.md) and ./specs/sub/b.md and specs/missing.md", "specs", known)).toEqual([
+			"specs/a.md",
+			"specs/sub/b.md",
+		]);
 	});
 });

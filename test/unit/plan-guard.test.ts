@@ -14,7 +14,12 @@ function project(state: object | undefined): string {
 	return dir;
 }
 
-const planRun = { status: "running", preset: "plan", pid: process.pid, work: { file: "IMPLEMENTATION_PLAN.md", specsDir: "specs" } };
+const planRun = {
+	status: "running",
+	preset: "plan",
+	pid: process.pid,
+	work: { file: "IMPLEMENTATION_PLAN.md", specsDir: "specs" },
+};
 
 describe("planWriteBlock", () => {
 	it("allows the plan file and new spec files only", () => {

@@ -1,6 +1,13 @@
 /** Unit tests: model specs, role fallback chains and resolution. */
 import { describe, expect, it } from "vitest";
-import { chainFor, parseModelSpec, resolveRole, roleNames, skippedWarning, UnknownRoleError } from "../../extensions/roles/roles.ts";
+import {
+	chainFor,
+	parseModelSpec,
+	resolveRole,
+	roleNames,
+	skippedWarning,
+	UnknownRoleError,
+} from "../../extensions/roles/roles.ts";
 
 const models = [
 	{ provider: "anthropic", id: "claude-sonnet-4-5" },
@@ -14,8 +21,16 @@ const registry = {
 
 describe("parseModelSpec", () => {
 	it("reads provider, id and an optional thinking level", () => {
-		expect(parseModelSpec("anthropic/claude-sonnet-4-5:high")).toMatchObject({ provider: "anthropic", id: "claude-sonnet-4-5", thinking: "high" });
-		expect(parseModelSpec("openrouter/meta/llama-3")).toMatchObject({ provider: "openrouter", id: "meta/llama-3", thinking: undefined });
+		expect(parseModelSpec("anthropic/claude-sonnet-4-5:high")).toMatchObject({
+			provider: "anthropic",
+			id: "claude-sonnet-4-5",
+			thinking: "high",
+		});
+		expect(parseModelSpec("openrouter/meta/llama-3")).toMatchObject({
+			provider: "openrouter",
+			id: "meta/llama-3",
+			thinking: undefined,
+		});
 		expect(parseModelSpec("local/qwen3:32b")).toMatchObject({ id: "qwen3:32b", thinking: undefined });
 		expect(parseModelSpec("no-slash")).toBeUndefined();
 		expect(parseModelSpec("a/b c")).toBeUndefined();
@@ -37,12 +52,17 @@ describe("roles", () => {
 			{ role: "commit", spec: "openai/gpt-5", why: "no API key for openai" },
 			{ role: "commit", spec: "nope/x", why: "unknown model" },
 		]);
-		expect(skippedWarning(r)).toBe("role commit: skipped openai/gpt-5 (commit: no API key for openai), nope/x (commit: unknown model); using local/qwen3:32b (smol)");
+		expect(skippedWarning(r)).toBe(
+			"role commit: skipped openai/gpt-5 (commit: no API key for openai), nope/x (commit: unknown model); using local/qwen3:32b (smol)",
+		);
 	});
 	it("keep the session's model when nothing is configured, and reject unknown roles", () => {
 		const r = resolveRole("review", {}, registry);
 		expect([r.via, r.model, r.skipped]).toEqual(["session", undefined, []]);
-		expect(resolveRole("plan", { default: "anthropic/claude-sonnet-4-5:low" }, registry)).toMatchObject({ via: "default", thinking: "low" });
+		expect(resolveRole("plan", { default: "anthropic/claude-sonnet-4-5:low" }, registry)).toMatchObject({
+			via: "default",
+			thinking: "low",
+		});
 		expect(() => resolveRole("nope", {}, registry)).toThrow(UnknownRoleError);
 	});
 });

@@ -11,7 +11,13 @@ function project(git: boolean): string {
 	writeFileSync(join(dir, "a.txt"), "a");
 	writeFileSync(join(dir, "b.txt"), "b");
 	if (git) {
-		const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+		const env = {
+			...process.env,
+			GIT_AUTHOR_NAME: "t",
+			GIT_AUTHOR_EMAIL: "t@t",
+			GIT_COMMITTER_NAME: "t",
+			GIT_COMMITTER_EMAIL: "t@t",
+		};
 		execFileSync("git", ["init", "-q"], { cwd: dir });
 		execFileSync("git", ["add", "-A"], { cwd: dir });
 		execFileSync("git", ["commit", "-qm", "i"], { cwd: dir, env });

@@ -1,10 +1,16 @@
 /** Unit tests: stagnation, same-failure and consecutive-failure rules. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { limitReached, madeProgress } from "../../extensions/loop/stop-rules.ts";
 import type { CheckRecord, IterationRecord } from "../../extensions/loop/types.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 
-const check = (fp: string, exitCode = 1): CheckRecord => ({ exitCode, durationMs: 1, timedOut: false, fingerprint: fp, tail: "" });
+const check = (fp: string, exitCode = 1): CheckRecord => ({
+	exitCode,
+	durationMs: 1,
+	timedOut: false,
+	fingerprint: fp,
+	tail: "",
+});
 const iteration = (n: number, files: string[], agent: IterationRecord["agent"] = "ok"): IterationRecord => ({
 	n,
 	startedAt: "",
@@ -33,7 +39,10 @@ describe("limitReached", () => {
 		const checks = [check("a"), check("a"), check("a"), check("a")];
 		const history = [iteration(1, []), iteration(2, []), iteration(3, [])];
 		expect(limitReached(history.slice(0, 2), checks.slice(0, 3), opts)).toBeUndefined();
-		expect(limitReached(history, checks, opts)).toMatchObject({ reason: "stagnation", detail: expect.stringContaining("3 iterations in a row") });
+		expect(limitReached(history, checks, opts)).toMatchObject({
+			reason: "stagnation",
+			detail: expect.stringContaining("3 iterations in a row"),
+		});
 	});
 	it("progress in between resets the stagnation count", () => {
 		const checks = [check("a"), check("a"), check("b"), check("b"), check("b")];
@@ -43,7 +52,10 @@ describe("limitReached", () => {
 	it("stops when the same failure repeats M checks in a row even though files change", () => {
 		const checks = [check("a"), check("a"), check("a"), check("a")];
 		const history = [iteration(1, ["f"]), iteration(2, ["f"]), iteration(3, ["f"])];
-		expect(limitReached(history, checks, opts)).toMatchObject({ reason: "stagnation", detail: expect.stringContaining("same failure was seen 4 checks in a row") });
+		expect(limitReached(history, checks, opts)).toMatchObject({
+			reason: "stagnation",
+			detail: expect.stringContaining("same failure was seen 4 checks in a row"),
+		});
 		expect(limitReached(history.slice(0, 2), checks.slice(0, 3), opts)).toBeUndefined();
 	});
 	it("agent errors do not count toward stagnation", () => {
@@ -54,7 +66,10 @@ describe("limitReached", () => {
 	it("stops after consecutive agent errors", () => {
 		const checks = [check("a"), check("b"), check("c")];
 		const history = [iteration(1, [], "error"), { ...iteration(2, [], "error"), error: "rate limited" }];
-		expect(limitReached(history, checks, opts)).toEqual({ reason: "failures", detail: "2 consecutive agent errors (last: rate limited)" });
+		expect(limitReached(history, checks, opts)).toEqual({
+			reason: "failures",
+			detail: "2 consecutive agent errors (last: rate limited)",
+		});
 		expect(limitReached([iteration(1, [], "error"), iteration(2, ["x"])], checks, opts)).toBeUndefined();
 	});
 });

@@ -4,7 +4,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { isProcessAlive, processStatus } from "../../extensions/core/process-liveness.ts";
 import { acquireLock, LockError } from "../../extensions/loop/lock.ts";
 import {
@@ -16,10 +15,11 @@ import {
 	readControl,
 	readState,
 	requestControl,
-	saveState,
 	StateError,
+	saveState,
 } from "../../extensions/loop/store.ts";
 import type { LoopState } from "../../extensions/loop/types.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { waitFor } from "../support/harness.ts";
 
 function setup() {
@@ -76,7 +76,10 @@ describe("state store", () => {
 		ensureRunDir(paths, "r");
 		appendEvent(paths, "r", { type: "check", exitCode: 1 });
 		appendEvent(paths, "r", { type: "run_end", reason: "passed" });
-		const lines = readFileSync(join(paths.runs, "r", "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+		const lines = readFileSync(join(paths.runs, "r", "events.jsonl"), "utf8")
+			.trim()
+			.split("\n")
+			.map((l) => JSON.parse(l));
 		expect(lines.map((l) => l.type)).toEqual(["check", "run_end"]);
 		expect(typeof lines[0].ts).toBe("string");
 	});

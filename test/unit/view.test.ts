@@ -1,13 +1,20 @@
 /** Unit tests: widget/status text, the failure trend, the report table and the iteration prompt. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { hasPromise } from "../../extensions/loop/agent-answer.ts";
 import { buildIterationPrompt } from "../../extensions/loop/prompt.ts";
 import { renderReport } from "../../extensions/loop/report.ts";
 import type { CheckRecord, LoopState } from "../../extensions/loop/types.ts";
+import { DEFAULT_OPTIONS } from "../../extensions/loop/types.ts";
 import { formatDuration, statusText, trend, widgetLines } from "../../extensions/loop/view.ts";
 
-const check = (failures: number | undefined, exitCode = 1): CheckRecord => ({ exitCode, failures, durationMs: 10, timedOut: false, fingerprint: String(failures), tail: `${failures} failed` });
+const check = (failures: number | undefined, exitCode = 1): CheckRecord => ({
+	exitCode,
+	failures,
+	durationMs: 10,
+	timedOut: false,
+	fingerprint: String(failures),
+	tail: `${failures} failed`,
+});
 const usage = (cost: number) => ({ input: 10, output: 5, cacheRead: 0, cacheWrite: 0, cost });
 
 function sample(): LoopState {

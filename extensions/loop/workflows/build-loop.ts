@@ -8,9 +8,9 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { describeCheck } from "../check-text.ts";
 import type { IterationPlan, RunContext, StopDecision, Workflow } from "../engine.ts";
 import type { CheckRecord, IterationRecord, WorkState } from "../types.ts";
-import { describeCheck } from "../check-text.ts";
 import type { CommitMessageWriter } from "./commit-message.ts";
 import { commitItem } from "./git-commit.ts";
 import type { TaskSource } from "./tasks.ts";
@@ -33,7 +33,13 @@ function work(run: RunContext): WorkState {
 }
 
 function firstLine(text: string): string {
-	return text.split("\n").find((l) => /fail|error|✗|not ok/i.test(l))?.trim().slice(0, 160) ?? "checks failed";
+	return (
+		text
+			.split("\n")
+			.find((l) => /fail|error|✗|not ok/i.test(l))
+			?.trim()
+			.slice(0, 160) ?? "checks failed"
+	);
 }
 
 function appendProgress(cwd: string, file: string, line: string): void {
@@ -46,7 +52,12 @@ export function buildLoop(options: BuildOptions): Workflow {
 	const { tasks } = options;
 	const ending = options.ending;
 
-	const verify = async (run: RunContext, record: IterationRecord, item: string, check: CheckRecord): Promise<StopDecision | undefined> => {
+	const verify = async (
+		run: RunContext,
+		record: IterationRecord,
+		item: string,
+		check: CheckRecord,
+	): Promise<StopDecision | undefined> => {
 		const w = work(run);
 		const agentTicked = tasks.isDone(item);
 		const review = check.exitCode === 0 ? await reviewVerdict(run, record, item) : "pass";
@@ -64,18 +75,29 @@ export function buildLoop(options: BuildOptions): Workflow {
 			if (w.commit) {
 				const plain = `${record.summary || "Implemented by a pi-loop-factory build iteration."}\n\nChecks: ${run.state.check}`;
 				const paths = [tasks.file, ...(w.pendingFiles ?? []).map((p) => `:(top)${p}`)];
-				const result = await commitItem(options.cwd, item, paths, (diff) => messageBody(run, record, item, diff, plain));
+				const result = await commitItem(options.cwd, item, paths, (diff) =>
+					messageBody(run, record, item, diff, plain),
+				);
 				commit = result.commit;
 				if (result.error) run.event({ type: "commit_failed", item, detail: result.error });
 			}
-			appendProgress(options.cwd, options.progressFile, `- ${new Date().toISOString().slice(0, 10)} done: ${item} — ${record.summary || "no notes"}`);
+			appendProgress(
+				options.cwd,
+				options.progressFile,
+				`- ${new Date().toISOString().slice(0, 10)} done: ${item} — ${record.summary || "no notes"}`,
+			);
 			run.event({ type: "item_done", item, iteration: record.n, commit });
 			w.pendingFiles = [];
 			return undefined;
 		}
 		if (agentTicked) {
 			tasks.setDone(item, false);
-			run.event({ type: "tick_overridden", item, iteration: record.n, detail: "the agent ticked the item but the checks fail" });
+			run.event({
+				type: "tick_overridden",
+				item,
+				iteration: record.n,
+				detail: "the agent ticked the item but the checks fail",
+			});
 		}
 		const attempts = (w.attempts[item] ?? 0) + 1;
 		w.attempts[item] = attempts;
@@ -93,14 +115,28 @@ export function buildLoop(options: BuildOptions): Workflow {
 	};
 
 	/** A review pass after passing checks (--review), at most `reviewRounds` per item. */
-	const reviewVerdict = async (run: RunContext, record: IterationRecord, item: string): Promise<"pass" | "block" | "abort"> => {
+	const reviewVerdict = async (
+		run: RunContext,
+		record: IterationRecord,
+		item: string,
+	): Promise<"pass" | "block" | "abort"> => {
 		const w = work(run);
 		const rounds = w.reviews?.[item] ?? 0;
 		if (!run.deps.review || rounds >= options.reviewRounds) return "pass";
 		const call = await run.deps.review(record, item, run.signal);
 		run.state.calls ??= [];
 		run.state.calls.push({ ...call, item });
-		run.event({ type: "review", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
+		run.event({
+			type: "review",
+			iteration: record.n,
+			item,
+			role: call.role,
+			model: call.model,
+			usage: call.usage,
+			cost: call.usage.cost,
+			blocking: call.blocking,
+			failed: call.failed,
+		});
 		if (call.aborted || run.signal.aborted) return "abort"; // never tick an item whose review was cut off
 		if (call.failed) {
 			// A review model error does not hold the item back: the round is not used up, the failure is on record.
@@ -117,13 +153,27 @@ export function buildLoop(options: BuildOptions): Workflow {
 		return "block";
 	};
 
-	const messageBody = async (run: RunContext, record: IterationRecord, item: string, diff: string, plain: string): Promise<string> => {
+	const messageBody = async (
+		run: RunContext,
+		record: IterationRecord,
+		item: string,
+		diff: string,
+		plain: string,
+	): Promise<string> => {
 		if (!options.commitMessage) return plain;
 		try {
 			const { body, call } = await options.commitMessage(item, diff, run.signal);
 			run.state.calls ??= [];
 			run.state.calls.push({ ...call, iteration: record.n });
-			run.event({ type: "commit_message", iteration: record.n, item, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost });
+			run.event({
+				type: "commit_message",
+				iteration: record.n,
+				item,
+				role: call.role,
+				model: call.model,
+				usage: call.usage,
+				cost: call.usage.cost,
+			});
 			return body ? `${body}\n\nChecks: ${run.state.check}` : plain;
 		} catch (error) {
 			run.event({ type: "commit_message_failed", iteration: record.n, item, detail: (error as Error).message });
@@ -139,7 +189,13 @@ export function buildLoop(options: BuildOptions): Workflow {
 			if (k !== -1) before.splice(k, 1);
 			else if (i.text !== item) {
 				tasks.setDone(i.text, false);
-				run.event({ type: "tick_overridden", item: i.text, iteration: record.n, detail: "ticked by the agent while working on another item; items are ticked only after the harness verifies them" });
+				run.event({
+					type: "tick_overridden",
+					item: i.text,
+					iteration: record.n,
+					detail:
+						"ticked by the agent while working on another item; items are ticked only after the harness verifies them",
+				});
 			}
 		}
 	};
@@ -151,16 +207,24 @@ export function buildLoop(options: BuildOptions): Workflow {
 			const next = tasks.open();
 			w.current = next?.text;
 			w.remaining = items.filter((i) => !i.done && i.blocked === undefined).map((i) => i.text);
-			w.blockedInFile = items.filter((i) => i.blocked !== undefined).map((i) => ({ item: i.text, reason: i.blocked as string }));
+			w.blockedInFile = items
+				.filter((i) => i.blocked !== undefined)
+				.map((i) => ({ item: i.text, reason: i.blocked as string }));
 			run.save();
 			if (next) return undefined;
-			return { reason: ending, detail: `${w.done.length} done in this run, ${w.blockedInFile.length} blocked in ${tasks.file}` };
+			return {
+				reason: ending,
+				detail: `${w.done.length} done in this run, ${w.blockedInFile.length} blocked in ${tasks.file}`,
+			};
 		},
 
 		async prepare(run, n): Promise<IterationPlan> {
 			const w = work(run);
 			const item = w.current as string;
-			w.doneBefore = tasks.items().filter((i) => i.done).map((i) => i.text);
+			w.doneBefore = tasks
+				.items()
+				.filter((i) => i.done)
+				.map((i) => i.text);
 			const attempt = (w.attempts[item] ?? 0) + 1;
 			const last = run.state.checks.at(-1);
 			const retry = attempt > 1 && last !== undefined && last.exitCode !== 0;
@@ -175,8 +239,23 @@ export function buildLoop(options: BuildOptions): Workflow {
 				`When you finish, the harness runs \`${run.state.check}\`; the item is ticked${w.commit ? " and committed" : ""} only if it passes.`,
 				`This is attempt ${attempt} of ${options.attempts}.`,
 			];
-			if (retry && last) lines.push("", `The previous attempt ${describeCheck(last)}. Last part of the output:`, "", "```text", last.tail.trimEnd(), "```");
-			if (run.state.reviewFindings) lines.push("", "## Review findings to address first", "The checks passed, but a review blocked the item:", "", run.state.reviewFindings);
+			if (retry && last)
+				lines.push(
+					"",
+					`The previous attempt ${describeCheck(last)}. Last part of the output:`,
+					"",
+					"```text",
+					last.tail.trimEnd(),
+					"```",
+				);
+			if (run.state.reviewFindings)
+				lines.push(
+					"",
+					"## Review findings to address first",
+					"The checks passed, but a review blocked the item:",
+					"",
+					run.state.reviewFindings,
+				);
 			lines.push(
 				"",
 				"## Progress",

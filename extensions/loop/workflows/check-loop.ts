@@ -3,10 +3,11 @@
  * once — it is also the previous iteration's "after" check — and ends the run
  * when it passes (with --promise: when it passes and the agent promised).
  */
+
+import { plural } from "../check-text.ts";
 import type { RunContext, StopDecision, Workflow } from "../engine.ts";
 import { buildIterationPrompt } from "../prompt.ts";
 import type { CheckRecord } from "../types.ts";
-import { plural } from "../check-text.ts";
 
 /** With --review: a review of the last iteration once its check passes. */
 async function reviewVerdict(run: RunContext, rounds: number): Promise<"pass" | "block" | "abort"> {
@@ -17,7 +18,16 @@ async function reviewVerdict(run: RunContext, rounds: number): Promise<"pass" | 
 	const call = await run.deps.review(previous, state.goal, run.signal);
 	state.calls ??= [];
 	state.calls.push(call);
-	run.event({ type: "review", iteration: previous.n, role: call.role, model: call.model, usage: call.usage, cost: call.usage.cost, blocking: call.blocking, failed: call.failed });
+	run.event({
+		type: "review",
+		iteration: previous.n,
+		role: call.role,
+		model: call.model,
+		usage: call.usage,
+		cost: call.usage.cost,
+		blocking: call.blocking,
+		failed: call.failed,
+	});
 	if (call.aborted || run.signal.aborted) return "abort";
 	if (call.failed) {
 		run.event({ type: "review_failed", iteration: previous.n, detail: call.findings });
@@ -39,11 +49,26 @@ async function verdict(run: RunContext, check: CheckRecord, reviewRounds: number
 		if (review === "abort") return { reason: "aborted", detail: "the review pass was aborted" };
 		if (review === "block") return undefined;
 		state.reviewFindings = undefined;
-		if (!promise) return { reason: "passed", detail: previous ? `passed after ${plural(state.history.length, "iteration")}` : "passed at the start; no model call was needed" };
+		if (!promise)
+			return {
+				reason: "passed",
+				detail: previous
+					? `passed after ${plural(state.history.length, "iteration")}`
+					: "passed at the start; no model call was needed",
+			};
 		if (previous?.promiseMade) return { reason: "promise", detail: `check passes and the agent promised "${promise}"` };
-		if (previous) event({ type: "promise_missing", iteration: previous.n, detail: "check passes but the agent has not made its promise yet" });
+		if (previous)
+			event({
+				type: "promise_missing",
+				iteration: previous.n,
+				detail: "check passes but the agent has not made its promise yet",
+			});
 	} else if (previous?.promiseMade) {
-		event({ type: "promise_rejected", iteration: previous.n, detail: "the agent promised completion but the check fails" });
+		event({
+			type: "promise_rejected",
+			iteration: previous.n,
+			detail: "the agent promised completion but the check fails",
+		});
 	}
 	return undefined;
 }

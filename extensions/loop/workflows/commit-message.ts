@@ -7,7 +7,11 @@ import { completeSimple } from "@mariozechner/pi-ai";
 import type { ModelChoice } from "../../roles/switcher.ts";
 import type { SideCall, Usage } from "../types.ts";
 
-export type CommitMessageWriter = (item: string, diff: string, signal: AbortSignal) => Promise<{ body: string; call: Omit<SideCall, "iteration"> }>;
+export type CommitMessageWriter = (
+	item: string,
+	diff: string,
+	signal: AbortSignal,
+) => Promise<{ body: string; call: Omit<SideCall, "iteration"> }>;
 
 /** A commit message is not worth holding up the loop for longer than this. */
 const TIMEOUT_MS = 120_000;
@@ -17,18 +21,45 @@ export interface RequestAuth {
 	headers?: Record<string, string>;
 }
 
-const SYSTEM = "You write git commit message bodies. Reply with the body only: 2-6 short lines saying what changed and why, plain text, no subject line, no markdown.";
+const SYSTEM =
+	"You write git commit message bodies. Reply with the body only: 2-6 short lines saying what changed and why, plain text, no subject line, no markdown.";
 
 export function modelCommitWriter(choice: ModelChoice, auth: () => Promise<RequestAuth>): CommitMessageWriter {
 	return async (item, diff, signal) => {
 		const { apiKey, headers } = await auth();
 		const reply = await completeSimple(
 			choice.model,
-			{ systemPrompt: SYSTEM, messages: [{ role: "user", content: `Task: ${item}\n\nStaged diff:\n${diff.slice(0, 40_000)}`, timestamp: Date.now() }] },
+			{
+				systemPrompt: SYSTEM,
+				messages: [
+					{ role: "user", content: `Task: ${item}\n\nStaged diff:\n${diff.slice(0, 40_000)}`, timestamp: Date.now() },
+				],
+			},
 			{ apiKey, headers, signal: AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]) },
 		);
-		const usage: Usage = { input: reply.usage.input, output: reply.usage.output, cacheRead: reply.usage.cacheRead, cacheWrite: reply.usage.cacheWrite, cost: reply.usage.cost.total };
-		const body = reply.stopReason === "error" || reply.stopReason === "aborted" ? "" : reply.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n").trim();
-		return { body, call: { kind: "commit-message", item, role: choice.role ?? "commit", model: `${reply.provider}/${reply.model}`, usage } };
+		const usage: Usage = {
+			input: reply.usage.input,
+			output: reply.usage.output,
+			cacheRead: reply.usage.cacheRead,
+			cacheWrite: reply.usage.cacheWrite,
+			cost: reply.usage.cost.total,
+		};
+		const body =
+			reply.stopReason === "error" || reply.stopReason === "aborted"
+				? ""
+				: reply.content
+						.flatMap((c) => (c.type === "text" ? [c.text] : []))
+						.join("\n")
+						.trim();
+		return {
+			body,
+			call: {
+				kind: "commit-message",
+				item,
+				role: choice.role ?? "commit",
+				model: `${reply.provider}/${reply.model}`,
+				usage,
+			},
+		};
 	};
 }

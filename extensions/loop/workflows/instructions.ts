@@ -14,7 +14,10 @@ function withoutFrontmatter(text: string): string {
 	return text.replace(/^---\n[\s\S]*?\n---\n/, "").trim();
 }
 
-export function loadInstructions(cwd: string, name: "plan" | "build" | "code-review"): { text: string; source: string } {
+export function loadInstructions(
+	cwd: string,
+	name: "plan" | "build" | "code-review",
+): { text: string; source: string } {
 	const override = join(cwd, ".pi", "loop", "prompts", `${name === "code-review" ? "review" : name}.md`);
 	const source = existsSync(override) ? override : join(PACKAGE_PROMPTS, `loop-${name}.md`);
 	return { text: withoutFrontmatter(readFileSync(source, "utf8")), source };

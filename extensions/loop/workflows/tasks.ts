@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ChecklistItem, firstOpen, findItem, parseChecklist, setBlocked, setDone } from "../checklist.ts";
+import { type ChecklistItem, findItem, firstOpen, parseChecklist, setBlocked, setDone } from "../checklist.ts";
 import { writeFileAtomic } from "../store.ts";
 
 export interface TaskSource {
