@@ -40,7 +40,8 @@ const NOISE: [RegExp, string][] = [
 	// Rust panics name the thread id: `thread 'tests::sum' (19274) panicked`.
 	[/^(thread '[^']*') \(\d+\)/gm, "$1"],
 	[/\bpid[ =:]?\d+\b/gi, "pid <n>"],
-	[/\/tmp\/[^\s:'")]+/g, "<tmp>"],
+	// A temp directory's random name; what lies below it (a project's own files) stays.
+	[/\/tmp\/[^\s:'")/]+/g, "<tmp>"],
 	[/\bport \d+\b/gi, "port <n>"],
 ];
 

@@ -11,6 +11,8 @@ export interface CheckRun {
 	durationMs: number;
 	timedOut: boolean;
 	aborted: boolean;
+	/** Where it ran: paths below it are made relative when failures are identified. */
+	cwd?: string;
 }
 
 const KEEP_BYTES = 512 * 1024;
@@ -87,7 +89,7 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 			let text = output.length > KEEP_BYTES ? output.slice(-KEEP_BYTES) : output;
 			if (timedOut) text += `\n[loop] check timed out after ${timeoutMs} ms; its process tree was killed\n`;
 			text += extra;
-			resolve({ exitCode, output: text, durationMs: Date.now() - started, timedOut, aborted });
+			resolve({ exitCode, output: text, durationMs: Date.now() - started, timedOut, aborted, cwd });
 		};
 		child.on("error", (error) => finish(127, `\n[loop] could not start check: ${error.message}\n`));
 		const exitStatus = (code: number | null, sig: NodeJS.Signals | null) => code ?? (sig ? 128 + 15 : 1);

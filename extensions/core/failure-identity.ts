@@ -55,6 +55,24 @@ function nextNonEmpty(lines: string[], from: number, skip?: RegExp): string {
 	return "";
 }
 
+/** Lines that carry an assertion's values: jest's Expected/Received, Rust's left/right, node's `3 !== 5`. */
+const VALUES = /^\s*(Expected|Received|left|right):|^\s*\S+ !==? \S+$/;
+
+/**
+ * A failure's message: its first line, plus the lines with the compared values where the first line is generic
+ * ("expect(received).toBe(expected)", "assertion `left == right` failed"), so a changed value is a changed failure.
+ */
+function messageAt(lines: string[], from: number): string {
+	const first = nextNonEmpty(lines, from);
+	const start = lines.findIndex((l, i) => i >= from && l.trim() === first);
+	const values: string[] = [];
+	for (const line of lines.slice(start + 1, start + 10)) {
+		if (VALUES.test(line)) values.push(line.trim());
+		else if (line.trim() !== "") break; // the values end where other text begins
+	}
+	return [first, ...values].join(" ");
+}
+
 function withMessage(name: string, message: string): string {
 	return message ? `${name} — ${message}` : name;
 }
@@ -74,21 +92,40 @@ function eachLine(
 	return ids;
 }
 
+const SPEC_FAILURE = /^\s*✖ (.+?)(?: \(\d+(?:\.\d+)?m?s\))?$/;
+
 const nodeSpec: Parser = {
 	runner: "node-test",
 	signature: /^ℹ (tests|fail) \d+$/m,
-	// Failing tests and suites print `✖ name (1.2ms)`; the closing list repeats them.
-	parse: (lines) =>
-		eachLine(lines, /^\s*✖ (.+?)(?: \(\d+(?:\.\d+)?m?s\))?$/, (m) => (m[1] === "failing tests:" ? undefined : m[1])),
+	// The closing list names each failure's file (`test at test/a.test.js:5:1` above `✖ name (1.2ms)`); without
+	// that list, the `✖` lines of the run itself.
+	parse(lines) {
+		const list = lines.findIndex((l) => /^✖ failing tests:$/.test(l));
+		if (list === -1) return eachLine(lines, SPEC_FAILURE, (m) => m[1]);
+		let file = "";
+		return eachLine(
+			lines.slice(list + 1),
+			/^(?:test at (.+?)(?::\d+:\d+)?|✖ (.+?)(?: \(\d+(?:\.\d+)?m?s\))?)$/,
+			(m) => {
+				if (m[1] !== undefined) file = m[1];
+				return m[2] === undefined ? undefined : `${file} › ${m[2]}`;
+			},
+		);
+	},
 };
 
 const tap: Parser = {
 	runner: "tap",
 	signature: /^\s*(TAP version \d+|1\.\.\d+|# (tests|fail) \d+)$/m,
+	// node's TAP gives each result a YAML block with `location: '<file>:l:c'`; other producers may not.
 	parse: (lines) =>
-		eachLine(lines, /^\s*not ok \d+(?: -)? ?(.*)$/, (m) =>
-			/#\s*todo\b/i.test(m[1] ?? "") ? undefined : m[1] || "(unnamed)",
-		),
+		eachLine(lines, /^\s*not ok \d+(?: -)? ?(.*)$/, (m, i) => {
+			if (/#\s*todo\b/i.test(m[1] ?? "")) return undefined;
+			const name = m[1] || "(unnamed)";
+			const block = lines.slice(i + 1, i + 12).find((l) => /^\s*location: /.test(l));
+			const file = block?.match(/^\s*location: '?(.+?)(?::\d+:\d+)?'?$/)?.[1];
+			return file ? `${file} › ${name}` : name;
+		}),
 };
 
 const vitest: Parser = {
@@ -110,7 +147,7 @@ const jest: Parser = {
 			const header = line.match(/^\s*FAIL\s+(\S.*?)\s*$/);
 			if (header) file = header[1] as string;
 			const block = line.match(/^\s*● (.+?)\s*$/);
-			if (block) ids.push(withMessage(`${file} › ${block[1]}`, nextNonEmpty(lines, i + 1)));
+			if (block) ids.push(withMessage(`${file} › ${block[1]}`, messageAt(lines, i + 1)));
 		});
 		return ids;
 	},
@@ -135,7 +172,7 @@ const mocha: Parser = {
 				.map((p) => p.trim())
 				.join(" › ")
 				.replace(/:$/, "");
-			ids.push(withMessage(title, nextNonEmpty(lines, j + 1)));
+			ids.push(withMessage(title, messageAt(lines, j + 1)));
 			i = j;
 		}
 		return ids;
@@ -144,7 +181,9 @@ const mocha: Parser = {
 
 const pytest: Parser = {
 	runner: "pytest",
-	signature: /^=+ .*\b(passed|failed|errors?|no tests ran|skipped)\b.* in [\d.]+s/m,
+	// The closing line, decorated with "=" (default) or bare (-q), or the short summary's header.
+	signature:
+		/^=+ .*\b(passed|failed|errors?|no tests ran|skipped)\b.* in [\d.]+s|^\d+ (passed|failed|errors?)(, \d+ \w+)* in [\d.]+s|short test summary info/m,
 	parse: (lines) =>
 		eachLine(lines, /^(FAILED|ERROR) (\S+)(?: - (.*))?$/, (m) => withMessage(`${m[1]} ${m[2]}`, m[3] ?? "")),
 };
@@ -154,14 +193,20 @@ const cargoTest: Parser = {
 	signature: /^test result: (ok|FAILED)\./m,
 	parse(lines) {
 		// Panic messages by test: `thread 'name' (tid) panicked at file:l:c:` then the message.
+		// Each test binary starts with `Running unittests src/lib.rs (target/…)`: the same test name in two crates or
+		// test files stays two failures.
 		const messages = new Map<string, string>();
+		let target = "";
+		const ids: string[] = [];
 		lines.forEach((line, i) => {
+			const running = line.match(/^\s*Running (?:unittests )?(\S+)/);
+			if (running) target = running[1] as string;
 			const m = line.match(/^thread '(.+?)'(?: \(\d+\))? panicked at (?:'(.*)', )?/);
-			if (m) messages.set(m[1] as string, m[2] ?? nextNonEmpty(lines, i + 1));
+			if (m) messages.set(`${target}\0${m[1]}`, m[2] ?? messageAt(lines, i + 1));
+			const failed = line.match(/^test (\S+) \.\.\. FAILED$/);
+			if (failed) ids.push(`${target}\0${failed[1]}`);
 		});
-		return eachLine(lines, /^test (\S+) \.\.\. FAILED$/, (m) =>
-			withMessage(m[1] as string, messages.get(m[1] as string) ?? ""),
-		);
+		return ids.map((key) => withMessage(key.replace("\0", " › "), messages.get(key) ?? ""));
 	},
 };
 
@@ -175,10 +220,22 @@ const goTest: Parser = {
 	runner: "go-test",
 	signature: /^((FAIL|ok|\?)\s*\t\S+\t|\s*--- FAIL: )/m,
 	parse(lines) {
-		const tests = eachLine(lines, /^\s*--- FAIL: (\S+)/, (m, i) => {
-			const next = (lines[i + 1] ?? "").match(/^\s+\S+\.go:\d+: (.*)$/);
-			return withMessage(m[1] as string, next?.[1] ?? "");
+		// A package's failing tests come before its `FAIL\t<package>\t0.01s` line: that line names them.
+		const tests: string[] = [];
+		let pending: string[] = [];
+		lines.forEach((line, i) => {
+			const failed = line.match(/^\s*--- FAIL: (\S+)/);
+			if (failed) {
+				const next = (lines[i + 1] ?? "").match(/^\s+\S+\.go:\d+: (.*)$/);
+				pending.push(withMessage(failed[1] as string, next?.[1] ?? ""));
+			}
+			const pkg = line.match(/^(?:FAIL|ok)\s*\t(\S+)\t/);
+			if (pkg) {
+				tests.push(...pending.map((id) => `${pkg[1]} › ${id}`));
+				pending = [];
+			}
 		});
+		tests.push(...pending);
 		const builds = eachLine(lines, /^FAIL\s+(\S+) \[(build failed|setup failed)\]/, (m) => `${m[1]} [${m[2]}]`);
 		const compile = eachLine(lines, /^(\.?\/?[\w./-]+\.go):\d+:\d+: (.+)$/, (m) => `${m[1]}: ${m[2]}`);
 		return [...tests, ...builds, ...compile];
@@ -305,9 +362,25 @@ export function parseFailures(output: string): { runners: string[]; ids: string[
 }
 
 /** "No tests found" in the runner's words, when the output says so. */
+/** Words of a real failure; none may stand beside a "no tests" message for it to count as one. */
+const FAILURE_WORDS =
+	/\b(fail\w*|error\w*|assert\w*|exception|traceback|panic\w*|segmentation|abort\w*|killed|timed out|timeout)\b/i;
+/** npm's own lines around a failed script (`npm error …`, `> pkg@1.0.0 test`, `> command`). */
+const NPM_CHATTER = /^(npm (error|ERR!)|> )/;
+
+/**
+ * "No tests found" in the runner's words — only when nothing else in the output failed: a workspace whose
+ * other package fails, or a crash beside pytest's "no tests ran", is a failure like any other.
+ */
 export function noTestsFound(output: string): string | undefined {
 	const text = stripAnsi(output).replace(/\r\n?/g, "\n");
-	return NO_TESTS.find(([pattern]) => pattern.test(text))?.[1];
+	const found = NO_TESTS.find(([pattern]) => pattern.test(text));
+	if (!found) return undefined;
+	const other = text
+		.split("\n")
+		.filter((line) => !NPM_CHATTER.test(line) && !NO_TESTS.some(([pattern]) => pattern.test(line)))
+		.some((line) => FAILURE_WORDS.test(line.replace(/\S*\/\S*/g, ""))); // paths are no words: "/tmp/failure-x/"
+	return other ? undefined : found[1];
 }
 
 function hash(text: string): string {
@@ -335,20 +408,28 @@ export function printedFailureCount(output: string): number | undefined {
 	return undefined;
 }
 
+/** Output with absolute paths below `cwd` made relative (`/work/app/src/a.ts` → `src/a.ts`, also as file: URLs). */
+function relativeTo(output: string, cwd: string | undefined): string {
+	if (!cwd || cwd === "/") return output;
+	const dir = cwd.replace(/\/+$/, "");
+	return output.replaceAll(`file://${dir}/`, "").replaceAll(`${dir}/`, "");
+}
+
 /**
- * The identity of one check run. A passing exit is "passed" whatever it
- * printed; a failing one is its parsed failures, else "no tests" when the
- * runner says it found none, else its denoised output.
+ * The identity of one check run (`cwd`: where it ran, so the project's paths read the same wherever it lies).
+ * A passing exit is "passed" whatever it printed; a failing one is its parsed failures, else "no tests" when
+ * the runner says it found none and nothing else failed, else its denoised output.
  */
-export function identifyCheck(exitCode: number, output: string): IdentifiedCheck {
+export function identifyCheck(exitCode: number, rawOutput: string, cwd?: string): IdentifiedCheck {
 	if (exitCode === 0) return { identity: { kind: "passed" }, key: hash("passed"), count: 0 };
+	const output = relativeTo(rawOutput, cwd);
 	const parsed = parseFailures(output);
 	if (parsed.ids.length > 0) {
 		const identity: FailureIdentity = { kind: "failures", ...parsed };
 		return { identity, key: hash(`exit ${exitCode}\n${parsed.ids.join("\n")}`), count: parsed.ids.length };
 	}
 	const none = noTestsFound(output);
-	if (none) return { identity: { kind: "no-tests", detail: none }, key: hash("no-tests"), count: 0 };
+	if (none) return { identity: { kind: "no-tests", detail: none }, key: hash(`no-tests\n${none}`), count: 0 };
 	return {
 		identity: { kind: "output" },
 		key: hash(`exit ${exitCode}\n${normalizeOutput(output)}`),

@@ -46,12 +46,16 @@ function linuxStatus(pid: number): ProcessStatus | undefined {
 
 function psStatus(pid: number): ProcessStatus | undefined {
 	try {
+		// lstart is printed in local time and language: fix both, so every reader gets the same stamp.
+		const env = { ...process.env, TZ: "UTC", LC_ALL: "C" };
 		const out = execFileSync("ps", ["-o", "stat=,lstart=", "-p", String(pid)], {
 			encoding: "utf8",
 			timeout: 5000,
-		}).trim();
-		const [state = "", ...start] = out.split(/\s+/);
-		return out ? { zombie: state.startsWith("Z"), started: `ps:${start.join(" ")}` } : undefined;
+			env,
+		});
+		if (!out.trim()) return undefined;
+		const [state = "", ...start] = out.trim().split(/\s+/);
+		return { zombie: state.startsWith("Z"), started: `ps:${start.join(" ")}` };
 	} catch {
 		return undefined;
 	}

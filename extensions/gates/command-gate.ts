@@ -58,7 +58,7 @@ export async function runCommandGate(
 			cannotRun: true,
 		};
 	}
-	const { identity } = identifyCheck(run.exitCode, run.output);
+	const { identity } = identifyCheck(run.exitCode, run.output, cwd);
 	if (identity.kind === "no-tests") return { status: "no-tests", reason: identity.detail, durationMs: run.durationMs };
 	return { status: "failed", exitCode: run.exitCode, output: stripAnsi(run.output), durationMs: run.durationMs };
 }

@@ -54,7 +54,8 @@ interface LiveLsp extends LiveProcess {
 	/** Push servers: the latest publication per URI, the serial it had when the text was last sent, who waits. */
 	published: Map<string, Published>;
 	sentAt: Map<string, number>;
-	waiters: Map<string, () => void>;
+	/** Who waits for the next publication of a file (a write check and a /gates run may wait on one file). */
+	waiters: Map<string, (() => void)[]>;
 	ready: Promise<void>;
 }
 
@@ -80,7 +81,7 @@ export class LspClient extends WarmServer<LiveLsp> {
 			new StreamMessageWriter(towards(child)),
 		);
 		const published = new Map<string, Published>();
-		const waiters = new Map<string, () => void>();
+		const waiters = new Map<string, (() => void)[]>();
 		connection.onRequest("workspace/configuration", (params: { items?: { section?: string }[] }) =>
 			(params.items ?? []).map((item) => (item.section && this.options.settings?.[item.section]) ?? null),
 		);
@@ -93,7 +94,9 @@ export class LspClient extends WarmServer<LiveLsp> {
 			(params: { uri: string; version?: number; diagnostics: LspDiagnostic[] }) => {
 				const serial = (published.get(params.uri)?.serial ?? 0) + 1;
 				published.set(params.uri, { version: params.version, items: params.diagnostics, serial });
-				waiters.get(params.uri)?.();
+				const waiting = waiters.get(params.uri) ?? [];
+				waiters.delete(params.uri);
+				for (const wake of waiting) wake();
 			},
 		);
 		connection.onError(() => undefined);
@@ -212,8 +215,9 @@ export class LspClient extends WarmServer<LiveLsp> {
 		const sentAt = live.sentAt.get(uri) ?? 0;
 		const current = (p: Published | undefined) =>
 			p !== undefined && p.serial > sentAt && (p.version === undefined || p.version >= version);
-		while (!current(live.published.get(uri))) await new Promise<void>((resolve) => live.waiters.set(uri, resolve));
-		live.waiters.delete(uri);
+		while (!current(live.published.get(uri))) {
+			await new Promise<void>((resolve) => live.waiters.set(uri, [...(live.waiters.get(uri) ?? []), resolve]));
+		}
 		return live.published.get(uri)?.items ?? [];
 	}
 

@@ -239,7 +239,7 @@ export const MAX_RECORDED_IDS = 20;
 
 /** Adds a check result to the state and links it as the "after" check of the last iteration. */
 export function recordCheck(state: LoopState, run: CheckRun): CheckRecord {
-	const { identity, key, count } = identifyCheck(run.exitCode, run.output);
+	const { identity, key, count } = identifyCheck(run.exitCode, run.output, run.cwd);
 	const check: CheckRecord = {
 		exitCode: run.exitCode,
 		durationMs: run.durationMs,

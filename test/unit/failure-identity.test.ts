@@ -79,7 +79,84 @@ describe("failure identity", () => {
 		const { identity, key, count } = identifyCheck(1, text);
 		expect(identity.kind).toBe("no-tests");
 		expect(count).toBe(0);
-		expect(key).toBe(identifyCheck(5, "===== no tests ran in 3.2s =====").key);
+		expect(key).toBe(identifyCheck(2, `\n${text}\n`).key);
+	});
+	it("is not 'no tests' when something else in the output failed", () => {
+		const workspaces = [
+			"> a@1.0.0 test",
+			'> echo "Error: no test specified" && exit 1',
+			"Error: no test specified",
+			"npm error Lifecycle script `test` failed with error:",
+			"npm error workspace a@1.0.0",
+			"> b@1.0.0 test",
+			"> node test.js",
+			"AssertionError [ERR_ASSERTION]: 1 == 2",
+			"npm error workspace b@1.0.0",
+		].join("\n");
+		expect(identifyCheck(1, workspaces).identity.kind).toBe("output");
+		const crashed = "Segmentation fault (core dumped)\n======== no tests ran in 0.01s ========";
+		expect(identifyCheck(139, crashed).identity.kind).toBe("output");
+	});
+	it("names the file or package of each failure, so equal test names in two places stay two failures", () => {
+		const tap = (files: string[]) =>
+			[
+				"TAP version 13",
+				...files.flatMap((f, i) => [`not ok ${i + 1} - works`, "  ---", `  location: '/work/app/${f}:3:1'`, "  ..."]),
+				`1..${files.length}`,
+			].join("\n");
+		const both = identifyCheck(1, tap(["test/a.test.js", "test/b.test.js"]), "/work/app");
+		expect(both.count).toBe(2);
+		expect(both.key).not.toBe(identifyCheck(1, tap(["test/a.test.js"]), "/work/app").key);
+		expect(parseFailures(tap(["test/a.test.js"]).replaceAll("/work/app/", "")).ids).toEqual([
+			"tap: test/a.test.js › works",
+		]);
+		const go = "--- FAIL: TestX (0.00s)\nFAIL\tex.com/a\t0.01s\n--- FAIL: TestX (0.00s)\nFAIL\tex.com/b\t0.01s\nFAIL";
+		expect(parseFailures(go).ids).toEqual(["go-test: ex.com/a › TestX", "go-test: ex.com/b › TestX"]);
+		const cargo = [
+			"     Running unittests src/lib.rs (target/debug/deps/a-1)",
+			"test tests::x ... FAILED",
+			"     Running tests/api.rs (target/debug/deps/api-2)",
+			"test tests::x ... FAILED",
+			"test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+		].join("\n");
+		expect(parseFailures(cargo).ids).toEqual([
+			"cargo-test: src/lib.rs › tests::x",
+			"cargo-test: tests/api.rs › tests::x",
+		]);
+	});
+	it("reads paths below the check's directory as relative ones, and keeps what lies below a temp directory", () => {
+		const eslint = (file: string) =>
+			`${file}\n  1:7  error  'x' is assigned a value but never used  no-unused-vars\n\n✖ 1 problem (1 error, 0 warnings)`;
+		expect(parseFailures(eslint("src/a.js")).ids).toEqual([
+			"eslint: src/a.js: no-unused-vars 'x' is assigned a value but never used",
+		]);
+		expect(identifyCheck(1, eslint("/work/app/src/a.js"), "/work/app").key).toBe(
+			identifyCheck(1, eslint("src/a.js")).key,
+		);
+		const inTmp = (file: string) => identifyCheck(1, eslint(`/tmp/ci-x81/app/${file}`)).key;
+		expect(inTmp("src/a.js")).not.toBe(inTmp("src/b.js"));
+	});
+	it("reads pytest -q, whose closing line has no '=' around it", () => {
+		const quiet = "F.\nFAILED t.py::test_a - assert 1 == 2\n1 failed, 1 passed in 0.05s";
+		expect(parseFailures(quiet).ids).toEqual(["pytest: FAILED t.py::test_a — assert 1 == 2"]);
+	});
+	it("takes the compared values into a generic assertion's message, so a changed value is a changed failure", () => {
+		const jest = (received: number) =>
+			[
+				"FAIL test/a.test.js",
+				"  ● adds",
+				"",
+				"    expect(received).toBe(expected) // Object.is equality",
+				"",
+				"    Expected: 5",
+				`    Received: ${received}`,
+				"",
+				"Tests:       1 failed, 1 total",
+			].join("\n");
+		expect(parseFailures(jest(4)).ids).toEqual([
+			"jest: test/a.test.js › adds — expect(received).toBe(expected) // Object.is equality Expected: 5 Received: 4",
+		]);
+		expect(identifyCheck(1, jest(4)).key).not.toBe(identifyCheck(1, jest(6)).key);
 	});
 	it("prefers real failures over a 'no tests' line elsewhere in the output", () => {
 		const text = "src/a.ts(1,1): error TS2304: Cannot find name 'x'.\nNo test files found, exiting with code 1";
@@ -146,9 +223,10 @@ describe("failure identity on real runner output", () => {
 		it.runIf(variants.includes("fixed"))("passes when fixed", () => {
 			expect(run(dir, "fixed")?.identity.kind).toBe("passed");
 		});
-		it.runIf(variants.includes("none"))("knows when there were no tests", () => {
-			const none = run(dir, "none");
-			expect(["no-tests", "passed"]).toContain(none?.identity.kind);
+		it.runIf(variants.includes("none"))("knows when there were no tests (a pass when the runner exits 0)", () => {
+			const meta = JSON.parse(readFileSync(join(CORPUS, dir, "meta.json"), "utf8")) as CorpusMeta;
+			const passes = meta.variants.none?.exitCode === 0;
+			expect(run(dir, "none")?.identity.kind).toBe(passes ? "passed" : "no-tests");
 		});
 	});
 });
