@@ -57,7 +57,9 @@ function source(i, broken = false) {
 	const head =
 		i === 0
 			? `export interface Record${i} {\n\tid: number;\n\tlabel: string;\n\ttags: readonly string[];\n}\n`
-			: `import { step${prev}, type Record${prev} } from "./m${prev}";\n\nexport interface Record${i} {\n\tid: number;\n\tlabel: string;\n\ttags: readonly string[];\n\tprevious?: Record${prev};\n}\n`;
+			: `import { step${prev}, type Record${prev} } from "./m${prev}";\n\n` +
+				`export interface Record${i} {\n\tid: number;\n\tlabel: string;\n\ttags: readonly string[];\n` +
+				`\tprevious?: Record${prev};\n}\n`;
 	const previous = i === 0 ? "" : `\tconst previous = step${prev}(input + 1, label);\n`;
 	const link = i === 0 ? "" : ", previous";
 	return `${head}
@@ -185,7 +187,10 @@ function fail(what, e, detail) {
 	);
 }
 
-/** (a), (c), (d): the warm server the registry picks, EDITS edits, each answer checked (`code`: the one error expected). */
+/**
+ * (a), (c), (d): the warm server the registry picks, EDITS edits, each answer
+ * checked (`code`: the one error expected).
+ */
 async function serverLatency(DiagnosticServers, dir, server, code, kind = KINDS.ts) {
 	const pool = new DiagnosticServers(dir);
 	const ask = async (path, timeoutMs) => {
@@ -266,7 +271,8 @@ function tscRun(tsc, dir, k) {
 /** (b): `runs` edits, or as many as fit in budgetMs (at least minRuns) when runs is undefined. */
 function tscLatency(tsc, dir, { runs, budgetMs, minRuns }) {
 	const times = [];
-	const first = tscRun(tsc, dir, 1); // the clean version of edit 1 (file back as generated); untimed warm-up and cost estimate
+	// the clean version of edit 1 (file back as generated); untimed warm-up and cost estimate
+	const first = tscRun(tsc, dir, 1);
 	const n = runs ?? Math.max(minRuns, Math.min(EDITS, Math.floor(budgetMs / first)));
 	for (let k = 0; k < n; k++) times.push(tscRun(tsc, dir, k));
 	// leave the project as generated whatever n was

@@ -43,10 +43,10 @@ const SYLLABLES = [
 	"wex",
 	"yal",
 ];
-const COMMON =
-	"the system must should request response user data value field record service handler returns stores validates updates when after before each every error state".split(
-		" ",
-	);
+const COMMON = (
+	"the system must should request response user data value field record service handler returns stores " +
+	"validates updates when after before each every error state"
+).split(" ");
 
 function word(next, length) {
 	let w = "";

@@ -182,8 +182,14 @@ const mocha: Parser = {
 const pytest: Parser = {
 	runner: "pytest",
 	// The closing line, decorated with "=" (default) or bare (-q), or the short summary's header.
-	signature:
-		/^=+ .*\b(passed|failed|errors?|no tests ran|skipped)\b.* in [\d.]+s|^\d+ (passed|failed|errors?)(, \d+ \w+)* in [\d.]+s|short test summary info/m,
+	signature: new RegExp(
+		[
+			String.raw`^=+ .*\b(passed|failed|errors?|no tests ran|skipped)\b.* in [\d.]+s`,
+			String.raw`^\d+ (passed|failed|errors?)(, \d+ \w+)* in [\d.]+s`,
+			"short test summary info",
+		].join("|"),
+		"m",
+	),
 	parse: (lines) =>
 		eachLine(lines, /^(FAILED|ERROR) (\S+)(?: - (.*))?$/, (m) => withMessage(`${m[1]} ${m[2]}`, m[3] ?? "")),
 };

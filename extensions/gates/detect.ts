@@ -98,7 +98,10 @@ function ruffMarker(cwd: string): string | undefined {
  * reformat the whole crate.
  */
 function rustfmtCommand(program: string, cwd: string): string {
-	return `rc=0; for f in {files}; do out=$(${program} --edition ${rustEdition(cwd)} < "$f") && printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`;
+	return (
+		`rc=0; for f in {files}; do out=$(${program} --edition ${rustEdition(cwd)} < "$f") && ` +
+		`printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`
+	);
 }
 
 /**
@@ -133,8 +136,10 @@ function detectFormatter(cwd: string): DetectedGate | undefined {
 			glob: rule.glob,
 			source,
 		};
-		if (!binary)
-			gate.unavailable = `${rule.binary} is not installed${rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)"}`;
+		if (!binary) {
+			const where = rule.local ? " (node_modules/.bin or PATH)" : " (not on PATH)";
+			gate.unavailable = `${rule.binary} is not installed${where}`;
+		}
 		return gate;
 	}
 	return undefined;

@@ -219,7 +219,9 @@ function onPathServer(
 		const broken = cannotRun(program, probe);
 		if (broken)
 			return {
-				unavailable: `${binary} on PATH does not run: \`${binary} ${probe.join(" ")}\` says "${broken}" (${install} enables it)`,
+				unavailable:
+					`${binary} on PATH does not run: \`${binary} ${probe.join(" ")}\` says "${broken}" ` +
+					`(${install} enables it)`,
 			};
 		return { key: `lsp:${program}`, command: { program, args }, protocol, label: `${binary} from PATH (${program})` };
 	};

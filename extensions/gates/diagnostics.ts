@@ -87,7 +87,8 @@ export function renderFindings(findings: FileFinding[], previous: (gate: string)
 		else if (f.status === "unavailable") head.push(`${f.gate}: diagnostics unavailable (${f.reason})`);
 		else if (f.status === "failed") {
 			head.push(`${f.gate}: failed (exit ${f.exitCode})`);
-			listed.push(...tailLines(f.output, MAX_LINES - 1).map((l) => `  ${l}`)); // with its "… earlier lines" marker: MAX_LINES
+			// with its "… earlier lines" marker: MAX_LINES
+			listed.push(...tailLines(f.output, MAX_LINES - 1).map((l) => `  ${l}`));
 		} else if (f.status === "diagnostics") {
 			if (f.items.length === 0) {
 				head.push(`${f.gate}: clean`);

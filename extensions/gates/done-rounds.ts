@@ -21,7 +21,10 @@ export interface DoneTicket {
 }
 
 export const FIX_START_GRACE_MS = 10_000;
-/** After a fix round's run ends in an error, how long pi may take to retry it (its backoff is 2 + 4 + 8 s) or compact. */
+/**
+ * After a fix round's run ends in an error, how long pi may take to retry it
+ * (its backoff is 2 + 4 + 8 s) or compact.
+ */
 export const FIX_RETRY_WAIT_MS = 60_000;
 
 /** A fix round from sending to the end of its agent run. */

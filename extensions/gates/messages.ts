@@ -86,9 +86,12 @@ export function gatesReport(
 ): string {
 	const lines: string[] = [];
 	if (plan.configError) return `gates are off: the config has an error — ${plan.configError}`;
-	lines.push(
-		`gates: ${!plan.enabled ? 'off (config "gates.enabled": false)' : off ? "off for this pi session (/gates on)" : "on"} · fix rounds on done: ${plan.rounds}`,
-	);
+	const state = !plan.enabled
+		? 'off (config "gates.enabled": false)'
+		: off
+			? "off for this pi session (/gates on)"
+			: "on";
+	lines.push(`gates: ${state} · fix rounds on done: ${plan.rounds}`);
 	for (const kind of ["onWrite", "onTurnEnd", "onDone"] as const) {
 		const gates = plan.gates.filter((g) => g.kind === kind);
 		lines.push(`${kind}:${gates.length === 0 ? " none" : ""}`);
@@ -99,9 +102,8 @@ export function gatesReport(
 	}
 	if (extra.servers && extra.servers.length > 0)
 		lines.push("diagnostic servers:", ...extra.servers.flatMap((s) => s.split("\n")).map((s) => `  ${s}`));
-	lines.push(
-		`protected paths: ${plan.protectedPaths.length > 0 ? plan.protectedPaths.join(", ") : "none"} (and anything outside the project)`,
-	);
+	const paths = plan.protectedPaths.length > 0 ? plan.protectedPaths.join(", ") : "none";
+	lines.push(`protected paths: ${paths} (and anything outside the project)`);
 	return lines.join("\n");
 }
 

@@ -185,10 +185,10 @@ export function renderHydration(h: Hydration): string {
 
 /** One line per piece, for previews and the collapsed message. */
 export function summarizeHydration(h: Hydration): string[] {
-	const lines = h.pieces.map(
-		(p) =>
-			`${p.kind.padEnd(8)} ${String(p.tokens).padStart(6)} tok  ${p.path ?? p.title}${p.fullTokens ? ` (truncated from ${p.fullTokens})` : ""}`,
-	);
+	const lines = h.pieces.map((p) => {
+		const truncated = p.fullTokens ? ` (truncated from ${p.fullTokens})` : "";
+		return `${p.kind.padEnd(8)} ${String(p.tokens).padStart(6)} tok  ${p.path ?? p.title}${truncated}`;
+	});
 	for (const s of h.skipped) lines.push(`skipped           ${s}`);
 	lines.push(`total    ${String(h.tokens).padStart(6)} tok  of ${h.budget}`);
 	return lines;

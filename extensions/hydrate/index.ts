@@ -63,7 +63,8 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 			const text = args.trim();
 			try {
 				if (text === "on" || text === "off") {
-					(await import("../shared/config.ts")).loadConfig(ctx.cwd); // a broken config is reported now, not at the next prompt
+					// a broken config is reported now, not at the next prompt
+					(await import("../shared/config.ts")).loadConfig(ctx.cwd);
 					pi.appendEntry(MODE_ENTRY, { on: text === "on" });
 					say(ctx, text === "on" ? "hydration on: each prompt gets context from specs" : "hydration off");
 					return;

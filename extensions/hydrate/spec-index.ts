@@ -32,9 +32,10 @@ const SPACE_OR_PUNCTUATION = /[\n\r\p{Z}\p{P}]+/u;
 
 // Words too common to tell specs apart; leaving them out keeps queries fast on large corpora.
 const STOP_WORDS = new Set(
-	"a an and are as at be but by can do does for from has have if in into is it its must not of on or should so such that the their then there these this to was when which while will with within without would you your".split(
-		" ",
-	),
+	(
+		"a an and are as at be but by can do does for from has have if in into is it its must not of on or should so " +
+		"such that the their then there these this to was when which while will with within without would you your"
+	).split(" "),
 );
 
 function toPosix(path: string): string {

@@ -260,7 +260,8 @@ async function drive(
 					await switchNow(userModel);
 				} catch (error) {
 					out.say(
-						`loop: could not restore your model ${userModel.model.provider}/${userModel.model.id}: ${(error as Error).message}`,
+						`loop: could not restore your model ${userModel.model.provider}/${userModel.model.id}: ` +
+							`${(error as Error).message}`,
 						"warning",
 					);
 				}
@@ -359,10 +360,12 @@ export function statusText(cwd: string): string {
 				: "interrupted — /loop resume continues it";
 	const last = state.checks.at(-1);
 	const check = last ? `last run ${describeCheck(last)}` : "not run yet";
+	const inProgress = state.current ? ` (iteration ${state.current.n} in progress)` : "";
 	return [
 		`loop ${state.preset} · run ${state.runId} · ${condition}`,
 		`check: ${state.check} — ${check}`,
-		`iterations: ${state.history.length}/${state.options.max}${state.current ? ` (iteration ${state.current.n} in progress)` : ""} · ${formatDuration(state.elapsedMs)} · ${formatCost(totalUsage(state).cost)}`,
+		`iterations: ${state.history.length}/${state.options.max}${inProgress} · ` +
+			`${formatDuration(state.elapsedMs)} · ${formatCost(totalUsage(state).cost)}`,
 		`report: ${join(runDir(paths, state.runId), "report.md")}`,
 	].join("\n");
 }

@@ -56,10 +56,14 @@ export interface AcquiredLock {
 }
 
 function heldError(path: string, h: LockHolder): LockError {
+	const elsewhere =
+		h.host === hostname()
+			? ""
+			: "; it was taken on another host, so it is never considered stale here — delete it if that loop is gone";
 	return new LockError(
 		`another loop is running in this project: run ${h.runId}, pid ${h.pid} on ${h.host}, since ${h.since}. ` +
 			`Use /loop stop or /loop abort there, or wait for it to end (lock: ${path}` +
-			`${h.host === hostname() ? "" : `; it was taken on another host, so it is never considered stale here — delete it if that loop is gone`}).`,
+			`${elsewhere}).`,
 	);
 }
 

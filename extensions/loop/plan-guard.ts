@@ -46,6 +46,8 @@ export function planWriteBlock(
 	if (isNewSpec) return undefined;
 	return {
 		block: true,
-		reason: `planning loop: only ${plan} and new spec files under ${specs}/ may be written; ${rel} was not changed. Record the work as a plan item instead.`,
+		reason:
+			`planning loop: only ${plan} and new spec files under ${specs}/ may be written; ${rel} was not changed. ` +
+			"Record the work as a plan item instead.",
 	};
 }

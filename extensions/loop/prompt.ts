@@ -16,7 +16,8 @@ export const DEFAULT_INSTRUCTIONS = [
 	"- Do not weaken, skip or delete tests or the check itself to make it pass.",
 	"- You may run the check yourself to confirm a fix; the loop runs it again after you finish.",
 	"- Never push, merge or change git history.",
-	"- Finish with two or three sentences: what you changed, and what the next iteration should try if the check still fails.",
+	"- Finish with two or three sentences: what you changed, and what the next iteration should try " +
+		"if the check still fails.",
 ].join("\n");
 
 /** Said when the check's runner found no tests: there is nothing to fix yet, so the tests come first. */
@@ -47,11 +48,11 @@ function failureText(check: CheckRecord | undefined): string {
 }
 
 function oneIteration(it: IterationRecord, checks: CheckRecord[]): string {
+	const more = it.filesChanged.length > 8 ? ` (+${it.filesChanged.length - 8} more)` : "";
 	const files =
-		it.filesChanged.length === 0
-			? "no files changed"
-			: `changed ${it.filesChanged.slice(0, 8).join(", ")}${it.filesChanged.length > 8 ? ` (+${it.filesChanged.length - 8} more)` : ""}`;
-	const trend = `failures ${failureText(checks[it.checkBefore])}→${failureText(it.checkAfter === undefined ? undefined : checks[it.checkAfter])}`;
+		it.filesChanged.length === 0 ? "no files changed" : `changed ${it.filesChanged.slice(0, 8).join(", ")}${more}`;
+	const after = it.checkAfter === undefined ? undefined : checks[it.checkAfter];
+	const trend = `failures ${failureText(checks[it.checkBefore])}→${failureText(after)}`;
 	const agent = it.agent === "ok" ? "" : ` · agent ${it.agent}${it.error ? `: ${it.error}` : ""}`;
 	const said = it.summary ? ` · said: "${it.summary}"` : "";
 	return `- #${it.n}: ${files} · ${trend}${agent}${said}`;
@@ -71,7 +72,8 @@ export function buildIterationPrompt(state: LoopState, n: number): string {
 	const check = state.checks.at(-1) as CheckRecord;
 	const status = describeCheck(check);
 	const promise = state.options.promise
-		? `\n\nThe loop also needs your word: only when the goal is fully met and the check passes, end your reply with <promise>${state.options.promise}</promise>. Never write it otherwise.`
+		? "\n\nThe loop also needs your word: only when the goal is fully met and the check passes, " +
+			`end your reply with <promise>${state.options.promise}</promise>. Never write it otherwise.`
 		: "";
 	return [
 		`# Loop iteration ${n} of ${state.options.max}`,

@@ -63,9 +63,12 @@ export function renderReport(state: LoopState): string {
 		`- Loop: \`/loop ${state.preset}\` on \`${state.check}\` (${state.checkSource})`,
 		`- Goal: ${state.goal}`,
 		`- Ending: ${ending}`,
-		`- Started: ${state.startedAt}${state.endedAt ? ` · ended ${state.endedAt}` : ""} · loop time ${formatDuration(state.elapsedMs)}`,
-		`- Limits: max ${o.max} iterations · stagnation ${o.stagnation} · max failures ${o.maxFailures} · same failure ${o.sameFailure}` +
-			`${o.timeoutMs ? ` · timeout ${formatDuration(o.timeoutMs)}` : ""} · check timeout ${formatDuration(o.checkTimeoutMs)}` +
+		`- Started: ${state.startedAt}${state.endedAt ? ` · ended ${state.endedAt}` : ""} · ` +
+			`loop time ${formatDuration(state.elapsedMs)}`,
+		`- Limits: max ${o.max} iterations · stagnation ${o.stagnation} · max failures ${o.maxFailures} · ` +
+			`same failure ${o.sameFailure}` +
+			`${o.timeoutMs ? ` · timeout ${formatDuration(o.timeoutMs)}` : ""} · ` +
+			`check timeout ${formatDuration(o.checkTimeoutMs)}` +
 			`${o.promise ? ` · promise "${o.promise}"` : ""}`,
 		"",
 		"| # | check before | check after | files changed | agent | model | tokens in/out | cost | time | summary |",
@@ -81,7 +84,9 @@ export function renderReport(state: LoopState): string {
 		const agent =
 			it.agent === "ok" ? (it.promiseMade ? "ok, promised" : "ok") : `${it.agent}${it.error ? `: ${it.error}` : ""}`;
 		lines.push(
-			`| ${it.n} | ${checkCell(state.checks[it.checkBefore])} | ${checkCell(after)} | ${cell(files)} | ${cell(agent)} | ${it.model ?? "—"} | ${it.usage.input}/${it.usage.output} | ${formatCost(it.usage.cost)} | ${formatDuration(it.durationMs)} | ${cell(it.summary)} |`,
+			`| ${it.n} | ${checkCell(state.checks[it.checkBefore])} | ${checkCell(after)} | ${cell(files)} | ` +
+				`${cell(agent)} | ${it.model ?? "—"} | ${it.usage.input}/${it.usage.output} | ` +
+				`${formatCost(it.usage.cost)} | ${formatDuration(it.durationMs)} | ${cell(it.summary)} |`,
 		);
 	}
 	if (state.history.length === 0)
@@ -101,7 +106,8 @@ export function renderReport(state: LoopState): string {
 	}
 	lines.push(
 		"",
-		`**Totals:** ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ${usage.input} input / ${usage.output} output tokens` +
+		`**Totals:** ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ` +
+			`${usage.input} input / ${usage.output} output tokens` +
 			` (${usage.cacheRead} cache read, ${usage.cacheWrite} cache write) · ${formatCost(usage.cost)}`,
 		"",
 	);

@@ -39,7 +39,8 @@ export function projectChecks(cwd: string, config: LoopConfig): { check: string;
 	}
 	if (found.length === 0) {
 		throw new SetupError(
-			`build loops verify each item with the project's checks, and none were found. ${misses[0] ?? ""} Or set "checks" in .pi/loop.json.`,
+			`build loops verify each item with the project's checks, and none were found. ${misses[0] ?? ""} ` +
+				'Or set "checks" in .pi/loop.json.',
 		);
 	}
 	return { check: found.map((f) => f.command).join(" && "), source: found.map((f) => f.source).join(", ") };
@@ -80,7 +81,8 @@ function assertUnique(file: string, items: ChecklistItem[]): void {
 	const duplicates = duplicateOpenItems(items);
 	if (duplicates.length > 0)
 		throw new SetupError(
-			`${file} has open items with the same text, which the loop cannot tell apart: "${duplicates.join('", "')}"; make each item's text unique`,
+			`${file} has open items with the same text, which the loop cannot tell apart: ` +
+				`"${duplicates.join('", "')}"; make each item's text unique`,
 		);
 }
 

@@ -39,9 +39,9 @@ export function trend(checks: CheckRecord[], width = 12): string {
 	const recent = checks.slice(-width);
 	const values = recent.map(failureValue);
 	const max = Math.max(1, ...values.map((v) => v ?? 0));
-	return values
-		.map((v, i) => (recent[i]?.noTests ? "○" : v === undefined ? "✗" : BARS[Math.round((v / max) * (BARS.length - 1))]))
-		.join("");
+	const bar = (v: number | undefined, i: number) =>
+		recent[i]?.noTests ? "○" : v === undefined ? "✗" : BARS[Math.round((v / max) * (BARS.length - 1))];
+	return values.map(bar).join("");
 }
 
 function failingPart(state: LoopState): string {
@@ -73,7 +73,10 @@ export function statusText(state: LoopState): string {
 export function iterationLine(state: LoopState, it: IterationRecord): string {
 	const files = it.filesChanged.length === 0 ? "no files changed" : `${plural(it.filesChanged.length, "file")} changed`;
 	const agent = it.agent === "ok" ? "" : ` · agent ${it.agent}`;
-	return `loop ${state.preset} · iteration ${it.n}/${state.options.max} done · ${files}${agent} · ${formatDuration(it.durationMs)} · ${formatCost(it.usage.cost)}`;
+	return (
+		`loop ${state.preset} · iteration ${it.n}/${state.options.max} done · ${files}${agent} · ` +
+		`${formatDuration(it.durationMs)} · ${formatCost(it.usage.cost)}`
+	);
 }
 
 export function checkLine(state: LoopState, check: CheckRecord): string {
@@ -100,7 +103,8 @@ export function summaryText(state: LoopState, reportPath: string): string {
 	const mark = ok ? "✓" : "✗";
 	const lines = [
 		`${mark} loop ${state.preset} ended: ${state.reason} — ${REASON_TEXT[state.reason ?? ""] ?? ""}`,
-		`  ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ${formatDuration(state.elapsedMs)} · ${formatCost(usage.cost)} · ${usage.input + usage.output} tokens`,
+		`  ${plural(state.history.length, "iteration")} · ${plural(state.checks.length, "check run")} · ` +
+			`${formatDuration(state.elapsedMs)} · ${formatCost(usage.cost)} · ${usage.input + usage.output} tokens`,
 	];
 	if (state.detail) lines.push(`  ${state.detail}`);
 	lines.push(`  report: ${reportPath}`);

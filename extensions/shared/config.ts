@@ -164,7 +164,8 @@ export function configProblems(value: unknown): string[] {
 		const roleValue = [...roleValues].find((p) => error.instancePath === p || error.instancePath.startsWith(`${p}/`));
 		if (roleValue) {
 			problems.add(
-				`key "${keyName(roleValue)}": must be a model spec "provider/model-id[:thinking]" (thinking: ${THINKING_LEVELS.join(", ")}) or a non-empty list of them`,
+				`key "${keyName(roleValue)}": must be a model spec "provider/model-id[:thinking]" ` +
+					`(thinking: ${THINKING_LEVELS.join(", ")}) or a non-empty list of them`,
 			);
 			continue;
 		}
@@ -240,7 +241,8 @@ function checkGates(gates: LoopConfigFile["gates"], file: string): void {
 				problems.push(`key "${key}": give exactly one of "command" or "languageServer"`);
 			if (gate.languageServer !== undefined && !(LANGUAGE_SERVERS as readonly string[]).includes(gate.languageServer)) {
 				problems.push(
-					`key "${key}.languageServer": unknown language server "${gate.languageServer}" (known: ${LANGUAGE_SERVERS.join(", ")})`,
+					`key "${key}.languageServer": unknown language server "${gate.languageServer}" ` +
+						`(known: ${LANGUAGE_SERVERS.join(", ")})`,
 				);
 			}
 			if (gate.languageServer && kind !== "onWrite")

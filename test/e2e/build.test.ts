@@ -167,7 +167,8 @@ describe("/loop plan", () => {
 		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toBe("- [ ] Add alpha (specs/alpha.md)\n");
 		const blocked = requests(fx)[1]?.messages.at(-1)?.text ?? "";
 		expect(blocked).toContain(
-			"planning loop: only IMPLEMENTATION_PLAN.md and new spec files under specs/ may be written; src/alpha.js was not changed",
+			"planning loop: only IMPLEMENTATION_PLAN.md and new spec files under specs/ may be written; " +
+				"src/alpha.js was not changed",
 		);
 		expect(events(fx).at(-1)).toMatchObject({ reason: "plan-stable", iterations: 2 });
 		expect(requests(fx)[0]?.messages[0]?.text).toContain("Specs (1): specs/alpha.md");

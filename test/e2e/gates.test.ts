@@ -49,7 +49,9 @@ function userMessages(fx: Fixture): string[] {
 }
 
 describe("gates in print mode", () => {
-	it("a type error comes back in the write's tool result, the fix comes back clean, and prettier formats on disk", async () => {
+	const typeErrorRoundTrip =
+		"a type error comes back in the write's tool result, the fix comes back clean, and prettier formats on disk";
+	it(typeErrorRoundTrip, async () => {
 		const fx = tsFixture();
 		setScript(fx, {
 			steps: [
@@ -133,7 +135,9 @@ describe("gates in print mode", () => {
 		expect(JSON.stringify(steered?.messages)).toContain("lint: no-var at src/e.ts:1");
 	});
 
-	it("parallel writes in one message are checked together, once, each result getting its own file's findings", async () => {
+	const parallelWrites =
+		"parallel writes in one message are checked together, once, each result getting its own file's findings";
+	it(parallelWrites, async () => {
 		const counter = "echo run >> ../gate-runs.txt # {files}";
 		const fx = tsFixture({
 			config: {
@@ -223,7 +227,9 @@ function ownTypeScriptFixture(target: string, config?: object): Fixture {
 }
 
 describe("diagnostic servers for the project's own toolchain", () => {
-	it("TypeScript 5.9 of its own: TS2322 from its tsserver in the write result, clean after the fixing write", async () => {
+	const ownTypeScript =
+		"TypeScript 5.9 of its own: TS2322 from its tsserver in the write result, clean after the fixing write";
+	it(ownTypeScript, async () => {
 		const fx = ownTypeScriptFixture(join(REPO_ROOT, "node_modules", "typescript"));
 		setScript(fx, {
 			steps: [
@@ -237,7 +243,12 @@ describe("diagnostic servers for the project's own toolchain", () => {
 		const written = toolResults(requests(fx)[1])[0];
 		expect(written).toMatch(/^Successfully wrote 43 bytes to src\/value\.ts\n+\[gates\]\n/);
 		expect(written).toMatch(
-			/\[gates\]\ntypescript: 1 error new\n {2}src\/value\.ts:1:14 error TS2322: Type 'string' is not assignable to type 'number'\.$/,
+			new RegExp(
+				[
+					String.raw`\[gates\]\ntypescript: 1 error new\n {2}src\/value\.ts:1:14 `,
+					String.raw`error TS2322: Type 'string' is not assignable to type 'number'\.$`,
+				].join(""),
+			),
 		);
 		expect(toolResults(requests(fx)[2]).at(-1)).toContain("[gates]\ntypescript: clean");
 		const listing = await runPrint(fx, "/gates");
@@ -262,7 +273,9 @@ describe("diagnostic servers for the project's own toolchain", () => {
 		);
 	});
 
-	it("a tsserver that hangs is reported unavailable after the gate's timeout, and a new one answers the next write", async () => {
+	const hangingTsserver =
+		"a tsserver that hangs is reported unavailable after the gate's timeout, and a new one answers the next write";
+	it(hangingTsserver, async () => {
 		const fake = makeFixture({
 			files: { "typescript/package.json": JSON.stringify({ name: "typescript", version: "5.9.3" }) },
 		});
@@ -311,7 +324,12 @@ describe("diagnostic servers for the project's own toolchain", () => {
 		const result = await runPrint(fx, "write main.py");
 		expect(result.code, result.stderr).toBe(0);
 		expect(toolResults(requests(fx)[1])[0]).toMatch(
-			/\[gates\]\npython: 1 error new\n {2}app\/main\.py:1:10 error reportAssignmentType: Type "Literal\['a'\]" is not assignable to declared type "int"/,
+			new RegExp(
+				[
+					String.raw`\[gates\]\npython: 1 error new\n {2}app\/main\.py:1:10 error reportAssignmentType: `,
+					String.raw`Type "Literal\['a'\]" is not assignable to declared type "int"`,
+				].join(""),
+			),
 		);
 		expect(toolResults(requests(fx)[2]).at(-1)).toContain("[gates]\npython: clean");
 		const listing = await runPrint(fx, "/gates");
@@ -361,10 +379,14 @@ describe("gates over RPC", () => {
 		client = undefined;
 	});
 
-	it("diagnostics reach the client in the tool result; a fix round follows failing tests and the footer shows the results", async () => {
+	const diagnosticsAndFixRound =
+		"diagnostics reach the client in the tool result; a fix round follows failing tests " +
+		"and the footer shows the results";
+	it(diagnosticsAndFixRound, async () => {
 		const fx = tsFixture({
 			tests:
-				"const fs = require('node:fs'); if (!fs.existsSync('src/fixed.ts')) { console.log('needs src/fixed.ts'); process.exit(1); }\n",
+				"const fs = require('node:fs'); " +
+				"if (!fs.existsSync('src/fixed.ts')) { console.log('needs src/fixed.ts'); process.exit(1); }\n",
 		});
 		setScript(fx, {
 			steps: [

@@ -60,7 +60,9 @@ describe("model roles", () => {
 		]);
 	});
 
-	it("builds on the implement model, reviews on the review model, and writes the commit message with the commit model", async () => {
+	const threeRoles =
+		"builds on the implement model, reviews on the review model, and writes the commit message with the commit model";
+	it(threeRoles, async () => {
 		const fx = rolesFixture({ "package.json": NODE_TEST_PACKAGE, "IMPLEMENTATION_PLAN.md": "- [ ] Add alpha\n" });
 		setScript(fx, {
 			steps: [
@@ -120,7 +122,8 @@ describe("model roles", () => {
 		expect(modelsHit(fx)).toEqual(["impl-m", "impl-m"]);
 		const warnings = result.stderr.split("\n").filter((l) => l.includes("skipped faux-locked/locked-1"));
 		expect(warnings).toEqual([
-			"role implement: skipped faux-locked/locked-1 (implement: no API key for faux-locked); using faux/impl-m (implement)",
+			"role implement: skipped faux-locked/locked-1 (implement: no API key for faux-locked); " +
+				"using faux/impl-m (implement)",
 		]);
 	});
 
@@ -215,7 +218,13 @@ describe("model roles", () => {
 		expect(result.stderr).toMatch(/^role\s+configured\s+resolved\s+usable\s+why not/m);
 		expect(result.stderr).toMatch(/^plan\s+faux\/plan-m\s+faux\/plan-m\s+yes/m);
 		expect(result.stderr).toMatch(
-			/^smol\s+faux-locked\/locked-1\s+—\s+session model \(faux\/faux-1\)\s+faux-locked\/locked-1: no API key for faux-locked/m,
+			new RegExp(
+				[
+					String.raw`^smol\s+faux-locked\/locked-1\s+—\s+session model \(faux\/faux-1\)\s+`,
+					String.raw`faux-locked\/locked-1: no API key for faux-locked`,
+				].join(""),
+				"m",
+			),
 		);
 		expect(result.stderr).toMatch(/^slow\s+faux\/nope\s+.*faux\/nope: unknown model/m);
 		expect(result.stderr).toMatch(/^commit\s+faux\/commit-m\s+faux\/commit-m\s+yes/m);

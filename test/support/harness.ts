@@ -51,7 +51,8 @@ export const BUGGY_LIB: Record<string, string> = {
 export const NODE_TEST_PACKAGE = JSON.stringify({ name: "sample", scripts: { test: "node --test" } });
 export const passingTest = (name: string) => `const test = require("node:test");\ntest("${name}", () => {});\n`;
 export const failingTest = (name: string) =>
-	`const test = require("node:test");\nconst assert = require("node:assert");\ntest("${name}", () => assert.equal(1, 2));\n`;
+	`const test = require("node:test");\nconst assert = require("node:assert");\n` +
+	`test("${name}", () => assert.equal(1, 2));\n`;
 
 export const LIB_HALF_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a + b;\n";
 export const LIB_FIXED = "exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a * b;\n";

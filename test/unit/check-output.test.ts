@@ -16,7 +16,8 @@ describe("output helpers", () => {
 	});
 	it("removes run-to-run noise so equal failures normalize alike", () => {
 		const a =
-			"\u001b[32m✓\u001b[0m parse 12ms\nFAIL at 2026-11-21T08:00:01.123Z pid 4242 buffer 0x7ffde4a1\nDuration 1.52s\n 1 failed";
+			"\u001b[32m✓\u001b[0m parse 12ms\nFAIL at 2026-11-21T08:00:01.123Z pid 4242 buffer 0x7ffde4a1\n" +
+			"Duration 1.52s\n 1 failed";
 		const b = "✓ parse 340ms\nFAIL at 2026-11-22T09:13:44.999Z pid 99 buffer 0x55aa00ff\nDuration 0.9s\n 1 failed";
 		expect(normalizeOutput(a)).toBe(normalizeOutput(b));
 		expect(normalizeOutput("2 failed")).not.toBe(normalizeOutput("1 failed"));

@@ -50,7 +50,13 @@ describe("detectCheck", () => {
 	it("names everything it looked for when nothing is found", () => {
 		const dir = project({});
 		expect(() => detectCheck(dir, "types")).toThrow(
-			/looked for a package.json script "typecheck", "type-check", "types", "check-types" \(or a tsconfig.json\), Cargo.toml, go.mod, Python project files .* and a Makefile target "typecheck", "types"\. Name the command yourself/,
+			new RegExp(
+				[
+					'looked for a package.json script "typecheck", "type-check", "types", "check-types" ',
+					String.raw`\(or a tsconfig.json\), Cargo.toml, go.mod, Python project files .* `,
+					String.raw`and a Makefile target "typecheck", "types"\. Name the command yourself`,
+				].join(""),
+			),
 		);
 	});
 	it("reports an unreadable package.json instead of guessing", () => {

@@ -1,4 +1,7 @@
-/** Unit tests: command gates ({files}, quoting, globs, outcomes; command-gate.ts) and the gates' texts (messages.ts). */
+/**
+ * Unit tests: command gates ({files}, quoting, globs, outcomes; command-gate.ts)
+ * and the gates' texts (messages.ts).
+ */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -196,16 +199,19 @@ describe("fix round, stop and turn-end messages", () => {
 	});
 	it("the stop message depends on the rounds", () => {
 		expect(stopMessage(failures, 0)).toBe(
-			"gates: still failing (fix rounds are off: gates.rounds = 0): tests, lint. Stopped; the failures are yours to look at (/gates for details).",
+			"gates: still failing (fix rounds are off: gates.rounds = 0): tests, lint. " +
+				"Stopped; the failures are yours to look at (/gates for details).",
 		);
 		expect(stopMessage(failures, 2)).toBe(
-			"gates: still failing after 2 fix rounds: tests, lint. Stopped; the failures are yours to look at (/gates for details).",
+			"gates: still failing after 2 fix rounds: tests, lint. " +
+				"Stopped; the failures are yours to look at (/gates for details).",
 		);
 		expect(stopMessage(failures.slice(0, 1), 1)).toMatch(/^gates: still failing after 1 fix round: tests\. /);
 	});
 	it("the turn-end steer lists the failures", () => {
 		expect(turnEndMessage(failures.slice(0, 1))).toBe(
-			"[gates] After your last changes these checks fail:\n\n✗ tests (exit 1): npm test\nFAIL a.test.ts\nexpected 1 to be 2",
+			"[gates] After your last changes these checks fail:\n\n" +
+				"✗ tests (exit 1): npm test\nFAIL a.test.ts\nexpected 1 to be 2",
 		);
 	});
 });

@@ -94,7 +94,8 @@ describe("detectGates onWrite: formatter", () => {
 		});
 		// File by file through stdin, with the crate's edition (rustfmt alone assumes 2015).
 		expect(cargo?.command).toBe(
-			`rc=0; for f in {files}; do out=$(rustfmt --edition 2021 < "$f") && printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`,
+			`rc=0; for f in {files}; do out=$(rustfmt --edition 2021 < "$f") && ` +
+				`printf '%s\\n' "$out" > "$f" || rc=1; done; exit $rc`,
 		);
 		const [gate] = detectGates(project({ "go.mod": "module x", "node_modules/.bin/gofmt": null }), "onWrite");
 		expect(gate).toMatchObject({ name: "gofmt", command: "gofmt -w {files}", glob: "**/*.go", source: "go.mod" });

@@ -111,7 +111,8 @@ describe("Python, Go, Rust", () => {
 		expect(DIAGNOSTIC_SERVERS.rust.choose(dir)).toEqual({
 			unavailable:
 				"rust-analyzer on PATH does not run: `rust-analyzer --version` says " +
-				"\"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'.\" (rustup component add rust-analyzer enables it)",
+				"\"error: Unknown binary 'rust-analyzer' in official toolchain 'stable'.\" " +
+				"(rustup component add rust-analyzer enables it)",
 		});
 	});
 	it("the plan marks a gate whose server is missing unavailable, and /gates says what would enable it", () => {

@@ -118,7 +118,8 @@ describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyz
 	it("answers from the last publication when the text did not change", async () => {
 		const started = Date.now();
 		expect((await push.diagnostics([main], 20_000)).map((d) => d.code)).toEqual(["E1"]);
-		expect(Date.now() - started).toBeLessThan(40); // no new publication is waited for (the server sends one 50 ms after a change)
+		// no new publication is waited for (the server sends one 50 ms after a change)
+		expect(Date.now() - started).toBeLessThan(40);
 	});
 });
 

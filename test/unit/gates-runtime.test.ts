@@ -113,7 +113,8 @@ describe("GateRuntime on done", () => {
 		r.agentEnded("stop");
 		await r.settled();
 		expect(s.notices.at(-1)).toBe(
-			"gates: still failing (fix rounds are off: gates.rounds = 0): tests. Stopped; the failures are yours to look at (/gates for details).",
+			"gates: still failing (fix rounds are off: gates.rounds = 0): tests. " +
+				"Stopped; the failures are yours to look at (/gates for details).",
 		);
 	});
 
@@ -145,7 +146,9 @@ describe("GateRuntime on done", () => {
 		expect(s.notices[0]).toMatch(/^gates: could not run tests \(command not found or not executable \(exit 127\)/);
 	});
 
-	it("print mode waits for a fix round sent for a later prompt even when an earlier prompt's check was superseded", async () => {
+	const supersededCheck =
+		"print mode waits for a fix round sent for a later prompt even when an earlier prompt's check was superseded";
+	it(supersededCheck, async () => {
 		const r = runtimeWith("sleep 0.2; exit 1", 1);
 		const s = await promptThatWrote(r); // prompt a
 		r.inputSeen("prompt b");

@@ -53,7 +53,8 @@ describe("roles", () => {
 			{ role: "commit", spec: "nope/x", why: "unknown model" },
 		]);
 		expect(skippedWarning(r)).toBe(
-			"role commit: skipped openai/gpt-5 (commit: no API key for openai), nope/x (commit: unknown model); using local/qwen3:32b (smol)",
+			"role commit: skipped openai/gpt-5 (commit: no API key for openai), nope/x (commit: unknown model); " +
+				"using local/qwen3:32b (smol)",
 		);
 	});
 	it("keep the session's model when nothing is configured, and reject unknown roles", () => {

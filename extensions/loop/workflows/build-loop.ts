@@ -73,7 +73,8 @@ export function buildLoop(options: BuildOptions): Workflow {
 			delete w.attempts[item];
 			let commit: string | undefined;
 			if (w.commit) {
-				const plain = `${record.summary || "Implemented by a pi-loop-factory build iteration."}\n\nChecks: ${run.state.check}`;
+				const summary = record.summary || "Implemented by a pi-loop-factory build iteration.";
+				const plain = `${summary}\n\nChecks: ${run.state.check}`;
 				const paths = [tasks.file, ...(w.pendingFiles ?? []).map((p) => `:(top)${p}`)];
 				const result = await commitItem(options.cwd, item, paths, (diff) =>
 					messageBody(run, record, item, diff, plain),
@@ -236,7 +237,8 @@ export function buildLoop(options: BuildOptions): Workflow {
 				item,
 				"",
 				"## Verification",
-				`When you finish, the harness runs \`${run.state.check}\`; the item is ticked${w.commit ? " and committed" : ""} only if it passes.`,
+				`When you finish, the harness runs \`${run.state.check}\`; ` +
+					`the item is ticked${w.commit ? " and committed" : ""} only if it passes.`,
 				`This is attempt ${attempt} of ${options.attempts}.`,
 			];
 			if (retry && last)
@@ -259,7 +261,8 @@ export function buildLoop(options: BuildOptions): Workflow {
 			lines.push(
 				"",
 				"## Progress",
-				`${items.filter((i) => i.done).length} done · ${items.filter((i) => i.blocked).length} blocked · ${items.filter((i) => !i.done && !i.blocked).length} open`,
+				`${items.filter((i) => i.done).length} done · ${items.filter((i) => i.blocked).length} blocked · ` +
+					`${items.filter((i) => !i.done && !i.blocked).length} open`,
 				"",
 				"## Instructions",
 				options.instructions,

@@ -22,7 +22,8 @@ export interface RequestAuth {
 }
 
 const SYSTEM =
-	"You write git commit message bodies. Reply with the body only: 2-6 short lines saying what changed and why, plain text, no subject line, no markdown.";
+	"You write git commit message bodies. Reply with the body only: " +
+	"2-6 short lines saying what changed and why, plain text, no subject line, no markdown.";
 
 export function modelCommitWriter(choice: ModelChoice, auth: () => Promise<RequestAuth>): CommitMessageWriter {
 	return async (item, diff, signal) => {
