@@ -54,12 +54,16 @@ interface LiveLsp extends LiveProcess {
 	/** Push servers: the latest publication per URI, the serial it had when the text was last sent, who waits. */
 	published: Map<string, Published>;
 	sentAt: Map<string, number>;
+	/** Per file, the publication an earlier check already waited to settle (answered at once while it is the last). */
+	settled: Map<string, number>;
 	/** Who waits for the next publication of a file (a write check and a /gates run may wait on one file). */
 	waiters: Map<string, (() => void)[]>;
 	ready: Promise<void>;
 }
 
 const FILE_EVENT: Record<string, number> = { created: 1, changed: 2, deleted: 3 };
+/** Push-only servers: how long a file must stay without a new publication before its last one is the answer. */
+const PUSH_SETTLE_MS = 150;
 
 export class LspClient extends WarmServer<LiveLsp> {
 	constructor(
@@ -129,6 +133,7 @@ export class LspClient extends WarmServer<LiveLsp> {
 			open: new Map(),
 			published,
 			sentAt: new Map(),
+			settled: new Map(),
 			waiters,
 			stamps,
 			answered: false,
@@ -209,15 +214,26 @@ export class LspClient extends WarmServer<LiveLsp> {
 		return report.items ?? [];
 	}
 
-	/** The first publication after the text was last sent, and of its version when the server says versions. */
+	/**
+	 * The publication after the text was last sent (of its version when the server says versions). A server may
+	 * publish one version in parts (rust-analyzer: syntax, then semantics), so the answer is the last publication
+	 * once the file has been quiet for PUSH_SETTLE_MS.
+	 */
 	private async pushed(live: LiveLsp, uri: string): Promise<LspDiagnostic[]> {
 		const version = live.open.get(uri)?.version ?? 0;
 		const sentAt = live.sentAt.get(uri) ?? 0;
 		const current = (p: Published | undefined) =>
 			p !== undefined && p.serial > sentAt && (p.version === undefined || p.version >= version);
-		while (!current(live.published.get(uri))) {
-			await new Promise<void>((resolve) => live.waiters.set(uri, [...(live.waiters.get(uri) ?? []), resolve]));
+		const next = () =>
+			new Promise<void>((resolve) => live.waiters.set(uri, [...(live.waiters.get(uri) ?? []), resolve]));
+		while (!current(live.published.get(uri))) await next();
+		if (live.settled.get(uri) === live.published.get(uri)?.serial) return live.published.get(uri)?.items ?? [];
+		for (;;) {
+			const seen = live.published.get(uri)?.serial;
+			await Promise.race([next(), new Promise((resolve) => setTimeout(resolve, PUSH_SETTLE_MS))]);
+			if (live.published.get(uri)?.serial === seen) break;
 		}
+		live.settled.set(uri, live.published.get(uri)?.serial ?? 0);
 		return live.published.get(uri)?.items ?? [];
 	}
 

@@ -1,7 +1,10 @@
 // A stand-in language server that only pushes diagnostics (as gopls and
 // rust-analyzer do), for tests: after each didOpen/didChange it first
 // publishes a stale result for the previous version, then, 50 ms later, the
-// real one — one error when the text contains "ERR", none otherwise.
+// real one — one error when the text contains "ERR", none otherwise. A text
+// with "SPLIT" gets its real result in two parts of the same version, as
+// rust-analyzer publishes syntax and semantic diagnostics: none, then 30 ms
+// later the error.
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node.js";
 
 const connection = createMessageConnection(
@@ -26,7 +29,8 @@ const publish = (uri, version, text) => {
 };
 const changed = (uri, version, text) => {
 	publish(uri, version - 1, "ERR stale");
-	setTimeout(() => publish(uri, version, text), 50);
+	setTimeout(() => publish(uri, version, text.includes("SPLIT") ? "" : text), 50);
+	if (text.includes("SPLIT")) setTimeout(() => publish(uri, version, text), 80);
 };
 connection.onNotification("textDocument/didOpen", ({ textDocument: d }) => changed(d.uri, d.version, d.text));
 connection.onNotification("textDocument/didChange", ({ textDocument: d, contentChanges }) =>

@@ -115,6 +115,10 @@ describe("LspClient on a server that only pushes diagnostics (gopls, rust-analyz
 			{ file: "main.go", line: 1, col: 5, severity: "error", code: "E1", message: "pushed error" },
 		]);
 	});
+	it("takes the last of several publications of one version (syntax first, semantics later)", async () => {
+		writeFileSync(main, "x   ERR SPLIT\n");
+		expect((await push.diagnostics([main], 20_000)).map((d) => d.code)).toEqual(["E1"]);
+	});
 	it("answers from the last publication when the text did not change", async () => {
 		const started = Date.now();
 		expect((await push.diagnostics([main], 20_000)).map((d) => d.code)).toEqual(["E1"]);
