@@ -1,44 +1,33 @@
 /**
  * How a loop asks for context hydration of its next iteration: the engine
- * writes the task (and failures) for one exact prompt; the hydrate extension,
- * rebuilt in the iteration's new session, consumes it in before_agent_start.
+ * leaves the task (and failures) for one exact prompt in this pi process's
+ * memory; the hydrate extension, rebuilt in the iteration's new session,
+ * takes it in before_agent_start. Nothing is written to the project.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { processWide } from "./process-wide.ts";
 
 export interface HydrationRequest {
-	pid: number;
-	promptHash: string;
 	task: string;
 	failures?: string;
 }
 
-function requestFile(cwd: string): string {
-	return join(cwd, ".pi", "loop", "hydrate-request.json");
-}
+/** The pending request per project (one loop per project, so one at a time), with its prompt's hash. */
+const pending = () =>
+	processWide("hydration-requests", () => new Map<string, HydrationRequest & { promptHash: string }>());
 
 function hashPrompt(prompt: string): string {
 	return createHash("sha256").update(prompt).digest("hex");
 }
 
 export function requestHydration(cwd: string, prompt: string, task: string, failures?: string): void {
-	const file = requestFile(cwd);
-	mkdirSync(dirname(file), { recursive: true });
-	const request: HydrationRequest = { pid: process.pid, promptHash: hashPrompt(prompt), task, failures };
-	writeFileSync(file, JSON.stringify(request));
+	pending().set(cwd, { promptHash: hashPrompt(prompt), task, failures });
 }
 
-/** The request for exactly this prompt from this process, removed once read; otherwise undefined. */
+/** The request for exactly this prompt in this project, removed once taken; otherwise undefined. */
 export function takeHydrationRequest(cwd: string, prompt: string): HydrationRequest | undefined {
-	const file = requestFile(cwd);
-	let request: HydrationRequest;
-	try {
-		request = JSON.parse(readFileSync(file, "utf8")) as HydrationRequest;
-	} catch {
-		return undefined;
-	}
-	if (request.pid !== process.pid || request.promptHash !== hashPrompt(prompt)) return undefined;
-	rmSync(file, { force: true });
-	return request;
+	const request = pending().get(cwd);
+	if (!request || request.promptHash !== hashPrompt(prompt)) return undefined;
+	pending().delete(cwd);
+	return { task: request.task, failures: request.failures };
 }
