@@ -116,6 +116,15 @@ export interface AgentHooks {
 	beforePrompt(): Promise<void>;
 }
 
+/** Records a side call (a review pass or a commit message) in the state, and its `review`/`commit_message` event. */
+export function recordSideCall(run: RunContext, call: SideCall): void {
+	run.state.calls ??= [];
+	run.state.calls.push(call);
+	const { iteration, item, role, model, usage, blocking, failed } = call;
+	const type = call.kind === "review" ? "review" : "commit_message";
+	run.event({ type, iteration, item, role, model, usage, cost: usage.cost, blocking, failed });
+}
+
 /** The outcome of an agent run that failed before or instead of answering. */
 export function agentError(message: string): AgentOutcome {
 	return { status: "error", error: message, text: "", usage: { ...ZERO_USAGE } };

@@ -126,7 +126,8 @@ describe("failure identity", () => {
 	});
 	it("reads paths below the check's directory as relative ones, and keeps what lies below a temp directory", () => {
 		const eslint = (file: string) =>
-			`${file}\n  1:7  error  'x' is assigned a value but never used  no-unused-vars\n\n✖ 1 problem (1 error, 0 warnings)`;
+			`${file}\n  1:7  error  'x' is assigned a value but never used  no-unused-vars\n\n` +
+			"✖ 1 problem (1 error, 0 warnings)";
 		expect(parseFailures(eslint("src/a.js")).ids).toEqual([
 			"eslint: src/a.js: no-unused-vars 'x' is assigned a value but never used",
 		]);

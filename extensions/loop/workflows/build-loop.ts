@@ -9,7 +9,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describeCheck } from "../check-text.ts";
-import type { IterationPlan, RunContext, StopDecision, Workflow } from "../engine.ts";
+import { type IterationPlan, type RunContext, recordSideCall, type StopDecision, type Workflow } from "../engine.ts";
 import type { CheckRecord, IterationRecord, WorkState } from "../types.ts";
 import type { CommitMessageWriter } from "./commit-message.ts";
 import { commitItem } from "./git-commit.ts";
@@ -125,19 +125,7 @@ export function buildLoop(options: BuildOptions): Workflow {
 		const rounds = w.reviews?.[item] ?? 0;
 		if (!run.deps.review || rounds >= options.reviewRounds) return "pass";
 		const call = await run.deps.review(record, item, run.signal);
-		run.state.calls ??= [];
-		run.state.calls.push({ ...call, item });
-		run.event({
-			type: "review",
-			iteration: record.n,
-			item,
-			role: call.role,
-			model: call.model,
-			usage: call.usage,
-			cost: call.usage.cost,
-			blocking: call.blocking,
-			failed: call.failed,
-		});
+		recordSideCall(run, { ...call, item });
 		if (call.aborted || run.signal.aborted) return "abort"; // never tick an item whose review was cut off
 		if (call.failed) {
 			// A review model error does not hold the item back: the round is not used up, the failure is on record.
@@ -164,17 +152,7 @@ export function buildLoop(options: BuildOptions): Workflow {
 		if (!options.commitMessage) return plain;
 		try {
 			const { body, call } = await options.commitMessage(item, diff, run.signal);
-			run.state.calls ??= [];
-			run.state.calls.push({ ...call, iteration: record.n });
-			run.event({
-				type: "commit_message",
-				iteration: record.n,
-				item,
-				role: call.role,
-				model: call.model,
-				usage: call.usage,
-				cost: call.usage.cost,
-			});
+			recordSideCall(run, { ...call, iteration: record.n });
 			return body ? `${body}\n\nChecks: ${run.state.check}` : plain;
 		} catch (error) {
 			run.event({ type: "commit_message_failed", iteration: record.n, item, detail: (error as Error).message });

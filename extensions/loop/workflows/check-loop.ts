@@ -5,7 +5,7 @@
  */
 
 import { plural } from "../check-text.ts";
-import type { RunContext, StopDecision, Workflow } from "../engine.ts";
+import { type RunContext, recordSideCall, type StopDecision, type Workflow } from "../engine.ts";
 import { buildIterationPrompt } from "../prompt.ts";
 import type { CheckRecord } from "../types.ts";
 
@@ -16,18 +16,7 @@ async function reviewVerdict(run: RunContext, rounds: number): Promise<"pass" | 
 	const done = (state.calls ?? []).filter((c) => c.kind === "review" && !c.failed).length;
 	if (!run.deps.review || !previous || done >= rounds) return "pass";
 	const call = await run.deps.review(previous, state.goal, run.signal);
-	state.calls ??= [];
-	state.calls.push(call);
-	run.event({
-		type: "review",
-		iteration: previous.n,
-		role: call.role,
-		model: call.model,
-		usage: call.usage,
-		cost: call.usage.cost,
-		blocking: call.blocking,
-		failed: call.failed,
-	});
+	recordSideCall(run, call);
 	if (call.aborted || run.signal.aborted) return "abort";
 	if (call.failed) {
 		run.event({ type: "review_failed", iteration: previous.n, detail: call.findings });
