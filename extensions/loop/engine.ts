@@ -12,17 +12,10 @@ import { outputTail } from "../core/check-output.ts";
 import type { CheckRun } from "../core/check-runner.ts";
 import { identifyCheck } from "../core/failure-identity.ts";
 import { hasPromise, summarize } from "./agent-answer.ts";
+import type { LoopEvent } from "./events.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { limitReached, type StopDecision } from "./stop-rules.ts";
-import {
-	appendEvent,
-	clearControl,
-	type LoopEvent,
-	type LoopPaths,
-	readControl,
-	saveState,
-	writeReport,
-} from "./store.ts";
+import { appendEvent, clearControl, type LoopPaths, readControl, saveState, writeReport } from "./store.ts";
 import {
 	type AgentStatus,
 	type CheckRecord,

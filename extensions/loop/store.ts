@@ -15,6 +15,7 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { LoopEvent } from "./events.ts";
 import type { LoopState } from "./types.ts";
 
 export class StateError extends Error {}
@@ -129,8 +130,6 @@ export function listRuns(paths: LoopPaths): string[] {
 	if (!existsSync(paths.runs)) return [];
 	return readdirSync(paths.runs).sort();
 }
-
-export type LoopEvent = { type: string } & Record<string, unknown>;
 
 export function appendEvent(paths: LoopPaths, runId: string, event: LoopEvent): void {
 	const line = JSON.stringify({ ...event, ts: new Date().toISOString() });

@@ -74,8 +74,8 @@ describe("state store", () => {
 	it("appends events as JSON lines with a timestamp", () => {
 		const paths = setup();
 		ensureRunDir(paths, "r");
-		appendEvent(paths, "r", { type: "check", exitCode: 1 });
-		appendEvent(paths, "r", { type: "run_end", reason: "passed" });
+		appendEvent(paths, "r", { type: "check", exitCode: 1, durationMs: 5, timedOut: false, fingerprint: "f" });
+		appendEvent(paths, "r", { type: "run_end", reason: "passed", detail: "passed after 1 iteration", iterations: 1 });
 		const lines = readFileSync(join(paths.runs, "r", "events.jsonl"), "utf8")
 			.trim()
 			.split("\n")
