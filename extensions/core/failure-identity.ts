@@ -64,6 +64,7 @@ const VALUES = /^\s*(Expected|Received|left|right):|^\s*\S+ !==? \S+$/;
  */
 function messageAt(lines: string[], from: number): string {
 	const first = nextNonEmpty(lines, from);
+	if (first === "") return "";
 	const start = lines.findIndex((l, i) => i >= from && l.trim() === first);
 	const values: string[] = [];
 	for (const line of lines.slice(start + 1, start + 10)) {
@@ -367,7 +368,6 @@ export function parseFailures(output: string): { runners: string[]; ids: string[
 	return { runners, ids: ids.sort() };
 }
 
-/** "No tests found" in the runner's words, when the output says so. */
 /** Words of a real failure; none may stand beside a "no tests" message for it to count as one. */
 const FAILURE_WORDS =
 	/\b(fail\w*|error\w*|assert\w*|exception|traceback|panic\w*|segmentation|abort\w*|killed|timed out|timeout)\b/i;
