@@ -405,7 +405,7 @@ const COUNT_PATTERNS: RegExp[] = [
 	/(\d+) failed\b/,
 ];
 
-export function printedFailureCount(output: string): number | undefined {
+function printedFailureCount(output: string): number | undefined {
 	const text = stripAnsi(output);
 	for (const pattern of COUNT_PATTERNS) {
 		const last = [...text.matchAll(new RegExp(pattern.source, `${pattern.flags}g`))].at(-1);

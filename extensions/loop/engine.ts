@@ -237,7 +237,7 @@ export async function runLoop(state: LoopState, deps: EngineDeps, resume = false
 }
 
 /** How many failure ids a check record (and its event) keeps; the count covers them all. */
-export const MAX_RECORDED_IDS = 20;
+const MAX_RECORDED_IDS = 20;
 
 /** Adds a check result to the state and links it as the "after" check of the last iteration. */
 export function recordCheck(state: LoopState, run: CheckRun): CheckRecord {

@@ -52,5 +52,3 @@ export type LoopEvent =
 	| { type: "commit_failed"; item: string; detail: string }
 	| { type: "commit_message_failed"; iteration: number; item: string; detail: string }
 	| { type: "run_end"; reason: EndReason; detail: string; iterations: number };
-
-export type LoopEventType = LoopEvent["type"];
