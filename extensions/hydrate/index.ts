@@ -7,9 +7,10 @@
  */
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
-import { takeHydrationRequest } from "../shared/hydration-request.ts";
 import { notify as say } from "../shared/notify.ts";
 import { processWide } from "../shared/process-wide.ts";
+import { provideService } from "../shared/services.ts";
+import { requestHydration, takeHydrationRequest } from "./hydration-request.ts";
 
 const MESSAGE_TYPE = "loop-context";
 const MODE_ENTRY = "loop-hydrate-mode";
@@ -53,6 +54,7 @@ function sessionMode(ctx: ExtensionContext): boolean {
 }
 
 export default function hydrateExtension(pi: ExtensionAPI): void {
+	provideService("hydration", { request: requestHydration });
 	pi.registerCommand("hydrate", {
 		description: "Context from specs: /hydrate on|off, or /hydrate <task> to preview what would be injected",
 		getArgumentCompletions: (prefix) => {

@@ -10,10 +10,10 @@ import { runCheck } from "../core/check-runner.ts";
 import { UnknownRoleError } from "../roles/roles.ts";
 import { type ModelChoice, setActiveRole, showRoleStatus, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
-import { requestHydration } from "../shared/hydration-request.ts";
 import { markLoopRunning } from "../shared/loop-activity.ts";
 import type { Thinking } from "../shared/model-spec.ts";
 import { type Level, notify } from "../shared/notify.ts";
+import { findService } from "../shared/services.ts";
 import { type LoopRequest, USAGE } from "./args.ts";
 import { describeCheck } from "./check-text.ts";
 import { type AgentHooks, runLoop } from "./engine.ts";
@@ -222,6 +222,13 @@ async function drive(
 		out.follow(() => sessions.current);
 		state.originSession ??= sessions.originSession;
 		state.pid = process.pid;
+		const hydration = findService("hydration");
+		if (!hydration) {
+			out.say(
+				"loop: context hydration is off for this run — pi-loop-factory's hydrate extension is not loaded",
+				"warning",
+			);
+		}
 		const loopDone = markLoopRunning(cwd, state.check);
 		try {
 			return await runLoop(
@@ -230,7 +237,7 @@ async function drive(
 					paths,
 					workflow,
 					renderReport,
-					requestHydration: (prompt, task, failures) => requestHydration(cwd, prompt, task, failures),
+					requestHydration: hydration && ((prompt, task, failures) => hydration.request(cwd, prompt, task, failures)),
 					runCheck: (signal) => runCheck(state.check, cwd, state.options.checkTimeoutMs, signal),
 					snapshot: () => snapshots.take(),
 					changedSince: (before) => snapshots.changedSince(before),

@@ -12,6 +12,7 @@ import {
 	LIB_FIXED,
 	LIB_HALF_FIXED,
 	makeFixture,
+	REPO_ROOT,
 	readLoopState,
 	requests,
 	runPrint,
@@ -84,6 +85,19 @@ describe("/loop in print mode", () => {
 		expect(requests(fx)).toHaveLength(0);
 		expect(events(fx).at(-1)).toMatchObject({ reason: "passed", iterations: 0 });
 		expect(result.stderr).toContain("passed at the start");
+	});
+
+	it("without the hydrate extension the loop runs and says that hydration is off", async () => {
+		const fx = makeFixture();
+		fx.load = [join(REPO_ROOT, "extensions", "loop", "index.ts")];
+		setScript(fx, { steps: [], fallback: { text: "nothing to do" } });
+		const result = await runPrint(fx, `${UNTIL} --max 1`);
+		expect(result.code).toBe(1);
+		expect(result.stderr).toContain("context hydration is off for this run — pi-loop-factory's hydrate extension");
+		expect(requests(fx)).toHaveLength(1);
+		const full = makeFixture();
+		setScript(full, { steps: [], fallback: { text: "nothing to do" } });
+		expect((await runPrint(full, `${UNTIL} --max 1`)).stderr).not.toContain("context hydration is off");
 	});
 
 	it("ends with stagnation when iterations change nothing (exit 1)", async () => {

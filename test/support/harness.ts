@@ -19,6 +19,8 @@ export const SCRIPTED_MODEL = join(REPO_ROOT, "test", "support", "scripted-model
 export const HOST_PROBE = join(REPO_ROOT, "test", "support", "host-probe.ts");
 
 export interface Fixture {
+	/** Extension paths to load instead of the whole package (print mode). */
+	load?: string[];
 	/** When false, pi starts on the default model in the agent dir's settings instead of `--model`. */
 	modelFlag?: boolean;
 	root: string;
@@ -80,8 +82,10 @@ export function setScript(fx: Fixture, script: Script): void {
 	writeFileSync(fx.scriptPath, JSON.stringify(script));
 }
 
-export function piArgs(mode: string[], extra: string[] = [], modelFlag = true): string[] {
-	return ["-e", REPO_ROOT, "-e", SCRIPTED_MODEL, ...(modelFlag ? ["--model", "faux/faux-1"] : []), ...mode, ...extra];
+/** pi's arguments: this package (or only the given extension entry files) and the scripted model, then the rest. */
+export function piArgs(mode: string[], extra: string[] = [], modelFlag = true, load: string[] = [REPO_ROOT]): string[] {
+	const model = modelFlag ? ["--model", "faux/faux-1"] : [];
+	return [...load.flatMap((path) => ["-e", path]), "-e", SCRIPTED_MODEL, ...model, ...mode, ...extra];
 }
 
 /** The executable and arguments that start pi with these arguments (PI_NODE first when set). */
@@ -115,7 +119,7 @@ export function startPrint(
 	prompt: string,
 	extra: string[] = [],
 ): { child: ChildProcess; done: Promise<PiResult> } {
-	const [command, args] = piCommand(piArgs(["-p"], [...extra, prompt], fx.modelFlag !== false));
+	const [command, args] = piCommand(piArgs(["-p"], [...extra, prompt], fx.modelFlag !== false, fx.load));
 	const child = spawn(command, args, { cwd: fx.project, env: fx.env, stdio: ["ignore", "pipe", "pipe"] });
 	let stdout = "";
 	let stderr = "";

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { requestHydration, takeHydrationRequest } from "../../extensions/shared/hydration-request.ts";
+import { requestHydration, takeHydrationRequest } from "../../extensions/hydrate/hydration-request.ts";
 
 describe("hydration request", () => {
 	it("is taken once, for exactly its prompt and project, and writes nothing into the project", () => {

@@ -5,7 +5,7 @@
  * takes it in before_agent_start. Nothing is written to the project.
  */
 import { createHash } from "node:crypto";
-import { processWide } from "./process-wide.ts";
+import { processWide } from "../shared/process-wide.ts";
 
 export interface HydrationRequest {
 	task: string;

@@ -1,0 +1,23 @@
+/**
+ * Services one extension of this package offers the others in the same pi
+ * process, found by name instead of through files or shared strings. An
+ * extension provides its service when pi loads it (again for every session;
+ * the latest wins); a caller that finds none can say which extension is off.
+ */
+import { processWide } from "./process-wide.ts";
+
+export interface Services {
+	/** The hydrate extension: add context from specs to one exact prompt of a loop iteration. */
+	hydration: { request(cwd: string, prompt: string, task: string, failures?: string): void };
+}
+
+const registry = () => processWide("services", () => new Map<keyof Services, Services[keyof Services]>());
+
+export function provideService<K extends keyof Services>(name: K, service: Services[K]): void {
+	registry().set(name, service);
+}
+
+/** The service, or undefined when the extension providing it is not loaded in this pi process. */
+export function findService<K extends keyof Services>(name: K): Services[K] | undefined {
+	return registry().get(name) as Services[K] | undefined;
+}
