@@ -7,7 +7,7 @@
  * tests" prompt from /loop tests.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,19 +16,13 @@ import {
 	events,
 	type Fixture,
 	failingTest,
+	linkBin,
 	makeFixture,
-	REPO_ROOT,
 	readLoopState,
 	requests,
 	runPrint,
 	setScript,
 } from "../support/harness.ts";
-
-/** Links a runner from this package's devDependencies into the fixture's node_modules/.bin. */
-function linkBin(fx: Fixture, name: string, target: string): void {
-	mkdirSync(join(fx.project, "node_modules", ".bin"), { recursive: true });
-	symlinkSync(join(REPO_ROOT, "node_modules", target), join(fx.project, "node_modules", ".bin", name));
-}
 
 const JEST_TEST = [
 	'test("adds numbers", () => { expect(1 + 1).toBe(3); });',

@@ -8,7 +8,16 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Fixture, makeFixture, REPO_ROOT, requests, runPrint, setScript, waitFor } from "../support/harness.ts";
+import {
+	type Fixture,
+	linkBin,
+	makeFixture,
+	REPO_ROOT,
+	requests,
+	runPrint,
+	setScript,
+	waitFor,
+} from "../support/harness.ts";
 import { RpcClient } from "../support/rpc-client.ts";
 import type { LoggedRequest } from "../support/scripted-model.ts";
 import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
@@ -30,11 +39,7 @@ function tsFixture(options: { tests?: string; config?: object } = {}): Fixture {
 			...(options.config ? { ".pi/loop.json": JSON.stringify(options.config) } : {}),
 		},
 	});
-	mkdirSync(join(fx.project, "node_modules", ".bin"), { recursive: true });
-	symlinkSync(
-		join(REPO_ROOT, "node_modules", "prettier", "bin", "prettier.cjs"),
-		join(fx.project, "node_modules", ".bin", "prettier"),
-	);
+	linkBin(fx, "prettier", "prettier/bin/prettier.cjs");
 	return fx;
 }
 

@@ -4,7 +4,7 @@
  * and RPC mode with this package loaded (`pi -e <checkout>`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commitAll, createSandbox } from "./sandbox.mjs";
@@ -76,6 +76,12 @@ export function makeFixture(options: ProjectOptions = {}): Fixture {
 	};
 	setScript(fixture, { steps: [] });
 	return fixture;
+}
+
+/** Links a tool from this package's node_modules (`target`, relative to it) into the fixture's node_modules/.bin. */
+export function linkBin(fx: Fixture, name: string, target: string): void {
+	mkdirSync(join(fx.project, "node_modules", ".bin"), { recursive: true });
+	symlinkSync(join(REPO_ROOT, "node_modules", target), join(fx.project, "node_modules", ".bin", name));
 }
 
 export function setScript(fx: Fixture, script: Script): void {
