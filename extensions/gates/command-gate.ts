@@ -8,6 +8,7 @@ import { minimatch } from "minimatch";
 import { stripAnsi } from "../core/check-output.ts";
 import { runCheck } from "../core/check-runner.ts";
 import { identifyCheck } from "../core/failure-identity.ts";
+import type { GateResult } from "./messages.ts";
 import type { Gate } from "./plan.ts";
 
 export type CommandOutcome =
@@ -61,4 +62,19 @@ export async function runCommandGate(
 	const { identity } = identifyCheck(run.exitCode, run.output, cwd);
 	if (identity.kind === "no-tests") return { status: "no-tests", reason: identity.detail, durationMs: run.durationMs };
 	return { status: "failed", exitCode: run.exitCode, output: stripAnsi(run.output), durationMs: run.durationMs };
+}
+
+/** The record of one command gate's outcome (footer, /gates, fix rounds). */
+export function commandResult(gate: Gate, outcome: CommandOutcome): GateResult {
+	const result: GateResult = {
+		gate: gate.name,
+		kind: gate.kind,
+		status: outcome.status,
+		command: gate.command,
+		at: Date.now(),
+	};
+	if (outcome.status === "failed") Object.assign(result, { exitCode: outcome.exitCode, detail: outcome.output });
+	if (outcome.status === "unavailable") Object.assign(result, { detail: outcome.reason, cannotRun: outcome.cannotRun });
+	if (outcome.status === "no-tests") Object.assign(result, { detail: outcome.reason });
+	return result;
 }

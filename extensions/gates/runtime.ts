@@ -10,7 +10,7 @@ import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { notify } from "../shared/notify.ts";
 import { posixRelative } from "../shared/posix-path.ts";
 import { processWide } from "../shared/process-wide.ts";
-import { filesFor, runCommandGate } from "./command-gate.ts";
+import { commandResult, filesFor, runCommandGate } from "./command-gate.ts";
 import { DoneRounds } from "./done-rounds.ts";
 import {
 	type GateResult,
@@ -183,17 +183,7 @@ export class GateRuntime {
 			if (signal?.aborted) break;
 			this.showStatus(`⟳ gates: ${gate.name}…`);
 			const outcome = await runCommandGate(gate, this.cwd, filesFor(gate, changed), signal);
-			const result: GateResult = {
-				gate: gate.name,
-				kind: gate.kind,
-				status: outcome.status,
-				command: gate.command,
-				at: Date.now(),
-			};
-			if (outcome.status === "failed") Object.assign(result, { exitCode: outcome.exitCode, detail: outcome.output });
-			if (outcome.status === "unavailable")
-				Object.assign(result, { detail: outcome.reason, cannotRun: outcome.cannotRun });
-			if (outcome.status === "no-tests") Object.assign(result, { detail: outcome.reason });
+			const result = commandResult(gate, outcome);
 			this.record(result);
 			results.push(result);
 		}

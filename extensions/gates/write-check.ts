@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { posixRelative } from "../shared/posix-path.ts";
-import { filesFor, runCommandGate } from "./command-gate.ts";
+import { commandResult, filesFor, runCommandGate } from "./command-gate.ts";
 import { type Diagnostic, type FileFinding, renderFindings } from "./diagnostics.ts";
 import type { GateResult } from "./messages.ts";
 import type { Gate } from "./plan.ts";
@@ -65,16 +65,7 @@ export async function checkWrites(deps: WriteCheckDeps, files: string[]): Promis
 		if (matched.length === 0) continue;
 		const before = new Map(matched.map((f) => [f, hashOf(resolve(cwd, f))]));
 		const outcome = await runCommandGate(gate, cwd, matched);
-		deps.record({
-			gate: gate.name,
-			kind: gate.kind,
-			status: outcome.status,
-			at: Date.now(),
-			command: gate.command,
-			exitCode: outcome.status === "failed" ? outcome.exitCode : undefined,
-			detail:
-				outcome.status === "failed" ? outcome.output : outcome.status === "unavailable" ? outcome.reason : undefined,
-		});
+		deps.record(commandResult(gate, outcome));
 		for (const f of matched) {
 			if (outcome.status === "passed")
 				add(f, { gate: gate.name, status: hashOf(resolve(cwd, f)) === before.get(f) ? "unchanged" : "formatted" });
