@@ -8,6 +8,9 @@ import { processWide } from "../shared/process-wide.ts";
 export interface CheckRun {
 	exitCode: number;
 	output: string;
+	/** The two streams apart (each cut to its last 512 KB too). */
+	stdout: string;
+	stderr: string;
 	durationMs: number;
 	timedOut: boolean;
 	aborted: boolean;
@@ -53,15 +56,19 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 		});
 		if (child.pid !== undefined) activeChecks().add(child.pid);
 		let output = "";
+		const streams = { stdout: "", stderr: "" };
 		let timedOut = false;
 		let aborted = false;
 		let killTimer: NodeJS.Timeout | undefined;
-		const keep = (chunk: Buffer) => {
-			output += chunk.toString("utf8");
+		const keep = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+			const text = chunk.toString("utf8");
+			output += text;
+			streams[stream] += text;
 			if (output.length > KEEP_BYTES * 2) output = output.slice(-KEEP_BYTES);
+			if (streams[stream].length > KEEP_BYTES * 2) streams[stream] = streams[stream].slice(-KEEP_BYTES);
 		};
-		child.stdout.on("data", keep);
-		child.stderr.on("data", keep);
+		child.stdout.on("data", keep("stdout"));
+		child.stderr.on("data", keep("stderr"));
 		const stop = () => {
 			killTree(child.pid, "SIGTERM");
 			killTimer = setTimeout(() => killTree(child.pid, "SIGKILL"), KILL_GRACE_MS);
@@ -89,7 +96,9 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 			let text = output.length > KEEP_BYTES ? output.slice(-KEEP_BYTES) : output;
 			if (timedOut) text += `\n[loop] check timed out after ${timeoutMs} ms; its process tree was killed\n`;
 			text += extra;
-			resolve({ exitCode, output: text, durationMs: Date.now() - started, timedOut, aborted, cwd });
+			const last = (t: string) => (t.length > KEEP_BYTES ? t.slice(-KEEP_BYTES) : t);
+			const { stdout, stderr } = streams;
+			resolve({ exitCode, output: text, stdout: last(stdout), stderr: last(stderr) + extra, durationMs: Date.now() - started, timedOut, aborted, cwd });
 		};
 		child.on("error", (error) => finish(127, `\n[loop] could not start check: ${error.message}\n`));
 		const exitStatus = (code: number | null, sig: NodeJS.Signals | null) => code ?? (sig ? 128 + 15 : 1);

@@ -26,8 +26,6 @@ export interface SpawnOptions {
 	timeout?: number;
 	/** Adds the hydration block (specs, plan, AGENTS.md) for the prompt, or for this task text. */
 	hydrate?: boolean | string;
-	/** "write" (default): on-write gates only; "all": the on-done gates too, with their fix rounds. */
-	gates?: "write" | "all";
 	/** A label for the step (a number or text), recorded with the result. */
 	step?: number | string;
 	/** Aborts this spawn only. */
@@ -116,7 +114,8 @@ export interface LoopSpec {
 	maxFailures?: number;
 }
 
-export type LoopEndReason = "passed" | "max-iterations" | "stagnation" | "same-failure" | "failures" | "stopped";
+/** stagnation: no progress, or the same failure again and again (the loop engine's rules); failures: agent errors. */
+export type LoopEndReason = "passed" | "max-iterations" | "stagnation" | "failures";
 
 export interface LoopOutcome {
 	reason: LoopEndReason;

@@ -28,16 +28,17 @@ const hydrationModules = () =>
 		Promise.all([import("../shared/config.ts"), import("./hydrator.ts"), import("./spec-index.ts")]),
 	);
 
-async function build(ctx: ExtensionContext, task: string, failures?: string, loadedContextFiles?: string[]) {
+async function build(cwd: string, task: string, failures?: string, loadedContextFiles?: string[], budget?: number) {
 	const [{ loadConfig }, { hydrate, renderHydration, summarizeHydration }, { sharedSpecIndex }] =
 		await hydrationModules();
-	const config = loadConfig(ctx.cwd);
+	const loaded = loadConfig(cwd);
+	const config = budget === undefined ? loaded : { ...loaded, hydration: { ...loaded.hydration, budget } };
 	const h = hydrate({
 		task,
 		failures,
-		cwd: ctx.cwd,
+		cwd,
 		config,
-		index: sharedSpecIndex(ctx.cwd, config.paths.specs),
+		index: sharedSpecIndex(cwd, config.paths.specs),
 		loadedContextFiles,
 	});
 	return { h, text: renderHydration(h), summary: summarizeHydration(h) };
@@ -54,7 +55,10 @@ function sessionMode(ctx: ExtensionContext): boolean {
 }
 
 export default function hydrateExtension(pi: ExtensionAPI): void {
-	provideService("hydration", { request: requestHydration });
+	provideService("hydration", {
+		request: requestHydration,
+		block: async (cwd, task, budget) => (await build(cwd, task, undefined, undefined, budget)).text,
+	});
 	pi.registerCommand("hydrate", {
 		description: "Context from specs: /hydrate on|off, or /hydrate <task> to preview what would be injected",
 		getArgumentCompletions: (prefix) => {
@@ -75,7 +79,7 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 					say(ctx, `hydration is ${sessionMode(ctx) ? "on" : "off"} — /hydrate on|off, or /hydrate <task> to preview`);
 					return;
 				}
-				const { h, text: block, summary } = await build(ctx, text);
+				const { h, text: block, summary } = await build(ctx.cwd, text);
 				if (ctx.hasUI) {
 					pi.sendMessage<ContextDetails>({
 						customType: MESSAGE_TYPE,
@@ -98,7 +102,7 @@ export default function hydrateExtension(pi: ExtensionAPI): void {
 		if (!request && !sessionMode(ctx)) return;
 		const loaded = event.systemPromptOptions.contextFiles?.map((f) => f.path);
 		try {
-			const { h, text, summary } = await build(ctx, request?.task ?? event.prompt, request?.failures, loaded);
+			const { h, text, summary } = await build(ctx.cwd, request?.task ?? event.prompt, request?.failures, loaded);
 			if (h.pieces.every((p) => p.kind === "task")) return; // nothing beyond what the prompt already says
 			return {
 				message: {

@@ -6,13 +6,17 @@
  */
 import { DEFAULT_OPTIONS, type LoopOptions, type Preset } from "./types.ts";
 
-export const PRESETS: readonly Preset[] = ["until", "tests", "lint", "types", "plan", "build", "prd"];
+/** Loop kinds started by name (a blueprint run, `/loop run`, has a request of its own). */
+export type StartPreset = Exclude<Preset, "run">;
+export const PRESETS: readonly StartPreset[] = ["until", "tests", "lint", "types", "plan", "build", "prd"];
 /** Presets that loop on a check command (the others work through a plan or PRD checklist). */
 export const CHECK_PRESETS: readonly Preset[] = ["until", "tests", "lint", "types"];
 export const CONTROL_SUBCOMMANDS = ["status", "stop", "abort", "resume", "report", "help"] as const;
 
 export type LoopRequest =
-	| { kind: "start"; preset: Preset; check?: string; file?: string; goal?: string; options: LoopOptions }
+	| { kind: "start"; preset: StartPreset; check?: string; file?: string; goal?: string; options: LoopOptions }
+	/** `/loop run [file] [flags] [-- args]`; no file: list the blueprints. */
+	| { kind: "run"; file?: string; args: string[]; options: LoopOptions }
 	| { kind: "status" | "stop" | "abort" | "resume" | "help" }
 	| { kind: "report"; runId?: string };
 
@@ -70,6 +74,13 @@ function roleName(value: string, flag: string): string {
 	return value;
 }
 
+function dollars(value: string, flag: string): number {
+	const text = value.trim().replace(/^\$/, "");
+	if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0)
+		throw new UsageError(`${flag} expects an amount in dollars above zero, e.g. 2.50, got "${value}"`);
+	return Number(text);
+}
+
 function nonEmpty(value: string, flag: string): string {
 	if (value.trim() === "") throw new UsageError(`${flag} expects a file path`);
 	return value;
@@ -117,7 +128,34 @@ export const FLAGS: Record<string, FlagSpec> = {
 		help: "review each passing iteration on the review model first",
 		only: ["build", "until"],
 	},
+	"--concurrency": {
+		key: "concurrency",
+		parse: integer(1, 64),
+		help: "run: agent spawns running at once; the rest queue (default 4)",
+		only: ["run"],
+	},
+	"--max-spawns": {
+		key: "maxSpawns",
+		parse: integer(1, 10_000),
+		help: "run: agent spawns allowed in the run (default 50)",
+		only: ["run"],
+	},
+	"--max-cost": { key: "maxCost", parse: dollars, help: "run: dollars the run may spend, e.g. 2.50", only: ["run"] },
+	"--spawn-timeout": {
+		key: "iterationTimeoutMs",
+		parse: parseDuration,
+		help: "run: default time limit of one spawn (default 30m)",
+		only: ["run"],
+	},
+	"--strict-models": {
+		key: "strictModels",
+		help: "run: a spawn's model that is unknown or has no API key is an error, not a fallback",
+		only: ["run"],
+	},
 };
+
+/** Flags of other kinds that blueprint runs take too. */
+const RUN_FLAGS = ["--timeout", "--check-timeout", "--role"];
 
 /** Splits like a POSIX shell: whitespace separates, quotes group, backslash escapes. */
 export function tokenize(input: string): string[] {
@@ -158,6 +196,7 @@ export const USAGE = [
 	"/loop plan [flags]                             write/update IMPLEMENTATION_PLAN.md from specs/",
 	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
 	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
+	"/loop run [blueprint] [flags] [-- args]         run a blueprint script (alone: list them)",
 	"/loop status | stop | abort | resume | report [run-id] | help",
 	`flags: ${Object.keys(FLAGS).join(" ")}`,
 ].join("\n");
@@ -190,7 +229,8 @@ export function parseLoopArgs(raw: string): LoopRequest {
 	const tokens = tokenize(head);
 	const sub = tokens[0];
 	if (sub === undefined) throw new UsageError(`missing subcommand\n${USAGE}`);
-	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as Preset, tokens.slice(1), goal);
+	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as StartPreset, tokens.slice(1), goal);
+	if (sub === "run") return parseRun(tokens.slice(1), goal);
 	if (goal !== undefined) throw new UsageError(`/loop ${sub} takes no goal (nothing may follow --)`);
 	if (sub === "report") {
 		if (tokens.length > 2)
@@ -204,7 +244,14 @@ export function parseLoopArgs(raw: string): LoopRequest {
 	throw new UsageError(`unknown subcommand "${sub}"\n${USAGE}`);
 }
 
-function parseStart(preset: Preset, tokens: string[], goal: string | undefined): LoopRequest {
+/** Flags a kind accepts: those without `only`, or whose `only` names it; blueprint runs take RUN_FLAGS. */
+export function flagsFor(preset: Preset): string[] {
+	return Object.entries(FLAGS)
+		.filter(([name, f]) => (f.only ? f.only.includes(preset) : preset !== "run" || RUN_FLAGS.includes(name)))
+		.map(([name]) => name);
+}
+
+function parseFlags(preset: Preset, tokens: string[]): { options: LoopOptions; positionals: string[] } {
 	const options: LoopOptions = { ...DEFAULT_OPTIONS };
 	const seen = new Set<string>();
 	const positionals: string[] = [];
@@ -214,9 +261,7 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 			const eq = token.indexOf("=");
 			const flag = eq === -1 ? token : token.slice(0, eq);
 			const spec = FLAGS[flag];
-			const known = Object.entries(FLAGS)
-				.filter(([, f]) => !f.only || f.only.includes(preset))
-				.map(([name]) => name);
+			const known = flagsFor(preset);
 			if (!spec || !known.includes(flag))
 				throw new UsageError(`unknown flag ${flag} for /loop ${preset} (known: ${known.join(", ")})`);
 			if (seen.has(flag)) throw new UsageError(`${flag} given twice`);
@@ -234,6 +279,25 @@ function parseStart(preset: Preset, tokens: string[], goal: string | undefined):
 		}
 		positionals.push(token);
 	}
+	return { options, positionals };
+}
+
+function parseRun(tokens: string[], rest: string | undefined): LoopRequest {
+	const { options, positionals } = parseFlags("run", tokens);
+	if (positionals.length > 1)
+		throw new UsageError(
+			`/loop run takes one blueprint; script arguments go after --: /loop run ${positionals[0]} -- ${positionals
+				.slice(1)
+				.join(" ")}`,
+		);
+	const args = rest === undefined ? [] : tokenize(rest);
+	if (positionals.length === 0 && (args.length > 0 || tokens.length > 0))
+		throw new UsageError("/loop run: name the blueprint to run (/loop run alone lists them)");
+	return { kind: "run", file: positionals[0], args, options };
+}
+
+function parseStart(preset: StartPreset, tokens: string[], goal: string | undefined): LoopRequest {
+	const { options, positionals } = parseFlags(preset, tokens);
 	if (preset === "until") {
 		if (positionals.length === 0)
 			throw new UsageError('/loop until needs a check command, e.g. /loop until "npm test" --max 5');

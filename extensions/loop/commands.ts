@@ -15,6 +15,8 @@ import type { Thinking } from "../shared/model-spec.ts";
 import { type Level, notify } from "../shared/notify.ts";
 import { findService } from "../shared/services.ts";
 import { type LoopRequest, USAGE } from "./args.ts";
+import { renderBlueprintReport } from "./blueprint/blueprint-report.ts";
+import { BlueprintLoadError, BlueprintNotFound } from "./blueprint/blueprint-errors.ts";
 import { describeCheck } from "./check-text.ts";
 import { type AgentHooks, runLoop } from "./engine.ts";
 import { IdleInput } from "./idle-input.ts";
@@ -126,14 +128,27 @@ function freshState(
 	};
 }
 
+const USAGE_PROBLEMS = [ConfigError, SetupError, UnknownRoleError, BlueprintNotFound, BlueprintLoadError];
+
+function asUsage(error: unknown): unknown {
+	return USAGE_PROBLEMS.some((type) => error instanceof type) ? new CommandError((error as Error).message) : error;
+}
+
 /** Configuration and setup problems are usage errors: exit 2, nothing runs. */
 function prepared<T>(make: () => T): T {
 	try {
 		return make();
 	} catch (error) {
-		if (error instanceof ConfigError || error instanceof SetupError || error instanceof UnknownRoleError)
-			throw new CommandError(error.message);
-		throw error;
+		throw asUsage(error);
+	}
+}
+
+/** `prepared` for work that is async: its usage problems become CommandErrors too. */
+async function preparedAsync<T>(make: () => Promise<T>): Promise<T> {
+	try {
+		return await make();
+	} catch (error) {
+		throw asUsage(error);
 	}
 }
 
@@ -304,16 +319,39 @@ export async function startLoop(
 	const instructions = custom ?? (named ? loadInstructions(ctx.cwd, named).text : undefined);
 	ensureLoopDir(paths);
 	const work = prepared(() => initialWork(ctx.cwd, request, config, paths));
+	warnInterrupted(out, paths);
+	const state = freshState(newRunId(), request, check, instructions, work);
+	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, config)));
+}
+
+/** `/loop run`: the listing without a blueprint; otherwise resolve and check the script, then run it. */
+export async function runBlueprint(
+	pi: ExtensionAPI,
+	ctx: ExtensionCommandContext,
+	out: Output,
+	request: Extract<LoopRequest, { kind: "run" }>,
+): Promise<void> {
+	const blueprint = await import("./blueprint/run-blueprint.ts");
+	const { blueprintListing, driveBlueprint, freshBlueprintState, loadableBlueprint } = blueprint;
+	if (request.file === undefined) return out.say(blueprintListing(ctx.cwd));
+	const given = request.file;
+	const file = prepared(() => loadableBlueprint(ctx.cwd, given));
+	const config = prepared(() => loadConfig(ctx.cwd));
+	const paths = loopPaths(ctx.cwd);
+	ensureLoopDir(paths);
+	warnInterrupted(out, paths);
+	const state = freshBlueprintState(newRunId(), file, request);
+	out.exit(await preparedAsync(() => driveBlueprint(pi, ctx, out, paths, state, false, config)));
+}
+
+function warnInterrupted(out: Output, paths: LoopPaths): void {
 	const previous = readState(paths);
-	const runId = newRunId();
 	if (previous?.status === "running" && isStale(readLock(paths.lock))) {
 		out.say(
 			`starting a new run; the interrupted run ${previous.runId} stays on record in ${runDir(paths, previous.runId)}`,
 			"warning",
 		);
 	}
-	const state = freshState(runId, request, check, instructions, work);
-	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, config)));
 }
 
 export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: Output): Promise<void> {
@@ -323,10 +361,18 @@ export async function resumeLoop(pi: ExtensionAPI, ctx: ExtensionCommandContext,
 	if (state.status === "ended") {
 		throw new CommandError(`the last run ${state.runId} already ended (${state.reason}); start a new loop instead`);
 	}
-	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
 	// A run recorded by an older version lacks settings added since: they take their defaults.
 	state.options = { ...DEFAULT_OPTIONS, ...state.options };
 	const config = prepared(() => loadConfig(ctx.cwd));
+	if (state.blueprint) {
+		const { driveBlueprint, loadableBlueprint } = await import("./blueprint/run-blueprint.ts");
+		const file = state.blueprint.file;
+		out.say(`resuming blueprint run ${state.runId}: the script starts over, finished steps replay from its journal`);
+		prepared(() => loadableBlueprint(ctx.cwd, file));
+		out.exit(await preparedAsync(() => driveBlueprint(pi, ctx, out, paths, state, true, config)));
+		return;
+	}
+	out.say(`resuming run ${state.runId} after ${state.history.length} of ${state.options.max} iterations`);
 	out.exit(exitFor(await drive(pi, ctx, out, paths, state, true, config)));
 }
 
@@ -365,6 +411,16 @@ export function statusText(cwd: string): string {
 			: live
 				? `running (pid ${holder?.pid})`
 				: "interrupted — /loop resume continues it";
+	if (state.blueprint) {
+		const b = state.blueprint;
+		return [
+			`loop run · run ${state.runId} · ${condition}`,
+			`blueprint: ${b.file}${b.args.length > 0 ? ` -- ${b.args.join(" ")}` : ""}`,
+			`spawns: ${b.spawns.length}/${state.options.maxSpawns ?? "?"} · commands: ${b.execs.length} · ` +
+				`${formatDuration(state.elapsedMs)} · ${formatCost(totalUsage(state).cost)}`,
+			`report: ${join(runDir(paths, state.runId), "report.md")}`,
+		].join("\n");
+	}
 	const last = state.checks.at(-1);
 	const check = last ? `last run ${describeCheck(last)}` : "not run yet";
 	const inProgress = state.current ? ` (iteration ${state.current.n} in progress)` : "";
@@ -387,7 +443,7 @@ export function reportText(cwd: string, runId: string | undefined): string {
 	if (existsSync(file)) return readFileSync(file, "utf8");
 	const state = readRunState(paths, id);
 	if (!state) throw new CommandError(`run ${id} has no report and its state file is missing or unreadable`, 1);
-	return renderReport(state);
+	return state.blueprint ? renderBlueprintReport(state) : renderReport(state);
 }
 
 export const HELP_TEXT = USAGE;

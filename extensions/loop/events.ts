@@ -51,4 +51,36 @@ export type LoopEvent =
 	| { type: "item_not_attempted" | "tick_overridden"; item: string; iteration: number; detail: string }
 	| { type: "commit_failed"; item: string; detail: string }
 	| { type: "commit_message_failed"; iteration: number; item: string; detail: string }
-	| { type: "run_end"; reason: EndReason; detail: string; iterations: number };
+	| { type: "run_end"; reason: EndReason; detail: string; iterations: number }
+	// blueprint runs (/loop run); `position` is the step's place in the run (the journal's key)
+	| { type: "blueprint_start"; file: string; args: string[]; attempt: number; journaled: number }
+	| { type: "spawn_start"; position: number; agent: string; step?: number | string; model: string; role: string }
+	| ({
+			type: "spawn_end";
+			position: number;
+			agent: string;
+			step?: number | string;
+			exitCode: 0 | 1;
+			stopReason: string;
+			error?: string;
+			filesChanged: string[];
+			durationMs: number;
+			replayed?: boolean;
+	  } & Costed)
+	| {
+			type: "exec";
+			position: number;
+			kind: "exec" | "check";
+			command: string;
+			exitCode: number;
+			durationMs: number;
+			timedOut: boolean;
+			failures?: number;
+			replayed?: boolean;
+	  }
+	| { type: "log"; level: "debug" | "info" | "warning" | "error"; message: string; data?: unknown }
+	| { type: "phase"; title: string }
+	| { type: "metric"; name: string; value: number }
+	/** Replay ended: `steps` came from the journal; the step at `position` and all after it run live. */
+	| { type: "replayed"; steps: number; position: number; detail: string }
+	| { type: "model_fallback"; detail: string };

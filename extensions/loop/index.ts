@@ -35,11 +35,13 @@ async function handle(
 	ctx: ExtensionCommandContext,
 	out: Output,
 ): Promise<void> {
-	const { HELP_TEXT, reportText, resumeLoop, startLoop, statusText, stopLoop } = commands;
+	const { HELP_TEXT, reportText, resumeLoop, runBlueprint, startLoop, statusText, stopLoop } = commands;
 	const request = args.parseLoopArgs(raw);
 	switch (request.kind) {
 		case "start":
 			return startLoop(pi, ctx, out, request);
+		case "run":
+			return runBlueprint(pi, ctx, out, request);
 		case "resume":
 			return resumeLoop(pi, ctx, out);
 		case "stop":

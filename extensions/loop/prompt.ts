@@ -36,6 +36,7 @@ export function defaultGoal(state: Pick<LoopState, "preset" | "check">): string 
 		plan: "the checks",
 		build: "the checks",
 		prd: "the checks",
+		run: "the blueprint's checks",
 	}[state.preset];
 	return `Make ${what} pass: \`${state.check}\` must exit 0.`;
 }

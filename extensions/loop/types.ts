@@ -5,7 +5,7 @@
  */
 import type { FailureIdentity } from "../core/failure-identity.ts";
 
-export type Preset = "until" | "tests" | "lint" | "types" | "plan" | "build" | "prd";
+export type Preset = "until" | "tests" | "lint" | "types" | "plan" | "build" | "prd" | "run";
 
 export interface LoopOptions {
 	max: number;
@@ -25,6 +25,11 @@ export interface LoopOptions {
 	role?: string;
 	/** build/until: a review pass on the review model after the checks pass. */
 	review?: boolean;
+	/** Blueprints (/loop run): spawns running at once, spawn limit, dollar limit, unusable models are errors. */
+	concurrency?: number;
+	maxSpawns?: number;
+	maxCost?: number;
+	strictModels?: boolean;
 }
 
 export const DEFAULT_OPTIONS: LoopOptions = {
@@ -35,6 +40,9 @@ export const DEFAULT_OPTIONS: LoopOptions = {
 	checkTimeoutMs: 10 * 60_000,
 	iterationTimeoutMs: 30 * 60_000,
 };
+
+/** Blueprint runs' limits unless flags say otherwise. */
+export const RUN_DEFAULTS = { concurrency: 4, maxSpawns: 50 } as const;
 
 export type EndReason =
 	| "passed"
@@ -47,7 +55,11 @@ export type EndReason =
 	| "aborted"
 	| "plan-stable"
 	| "plan-complete"
-	| "prd-complete";
+	| "prd-complete"
+	// blueprints (/loop run): the script returned, threw, or a spawn was refused past a limit
+	| "completed"
+	| "failed"
+	| "budget";
 
 export const SUCCESS_REASONS: readonly EndReason[] = [
 	"passed",
@@ -55,6 +67,7 @@ export const SUCCESS_REASONS: readonly EndReason[] = [
 	"plan-stable",
 	"plan-complete",
 	"prd-complete",
+	"completed",
 ];
 
 /** Success: a success reason, and (build/prd) no item left blocked. */
@@ -163,6 +176,59 @@ export interface LoopState {
 	reviewFindings?: string;
 	/** The model the user had when the run started (restored when it ends). */
 	userModel?: { provider: string; id: string; thinking?: string };
+	/** Blueprint runs (/loop run): the script and what its steps did. */
+	blueprint?: BlueprintState;
+}
+
+/** One factory.spawn of a blueprint run. */
+export interface SpawnRecord {
+	position: number;
+	agent: string;
+	step?: number | string;
+	model: string;
+	role: string;
+	exitCode: 0 | 1;
+	stopReason: string;
+	error?: string;
+	usage: Usage;
+	durationMs: number;
+	filesChanged: string[];
+	/** Returned from the journal on resume: no model call. */
+	replayed?: boolean;
+}
+
+/** One factory.exec or factory.check. */
+export interface ExecRecord {
+	position: number;
+	kind: "exec" | "check";
+	command: string;
+	exitCode: number;
+	durationMs: number;
+	timedOut: boolean;
+	failures?: number;
+	replayed?: boolean;
+}
+
+export interface LogRecord {
+	level: "debug" | "info" | "warning" | "error";
+	message: string;
+	data?: unknown;
+	at: string;
+}
+
+export interface BlueprintState {
+	/** The script, absolute, and the arguments after `--`. */
+	file: string;
+	args: string[];
+	/** How many times the script has been started (1 + resumes). */
+	attempts: number;
+	spawns: SpawnRecord[];
+	execs: ExecRecord[];
+	logs: LogRecord[];
+	phases: string[];
+	metrics: Record<string, number>;
+	/** factory.state as the script left it. */
+	values: Record<string, unknown>;
 }
 
 export interface WorkState {
@@ -203,6 +269,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 export function totalUsage(state: LoopState): Usage {
-	const iterations = state.history.reduce((sum, it) => addUsage(sum, it.usage), ZERO_USAGE);
+	const spawns = (state.blueprint?.spawns ?? []).reduce((sum, s) => addUsage(sum, s.usage), ZERO_USAGE);
+	const iterations = state.history.reduce((sum, it) => addUsage(sum, it.usage), spawns);
 	return (state.calls ?? []).reduce((sum, c) => addUsage(sum, c.usage), iterations);
 }

@@ -8,7 +8,11 @@ import { processWide } from "./process-wide.ts";
 
 export interface Services {
 	/** The hydrate extension: add context from specs to one exact prompt of a loop iteration. */
-	hydration: { request(cwd: string, prompt: string, task: string, failures?: string): void };
+	hydration: {
+		request(cwd: string, prompt: string, task: string, failures?: string): void;
+		/** The hydration block for a task, within `budget` tokens (default: the configured budget). */
+		block(cwd: string, task: string, budget?: number): Promise<string>;
+	};
 }
 
 const registry = () => processWide("services", () => new Map<keyof Services, Services[keyof Services]>());

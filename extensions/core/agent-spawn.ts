@@ -1,0 +1,171 @@
+/**
+ * One agent run in a fresh in-process pi session (the SDK's createAgentSession):
+ * the host's extensions (so gates diagnose its writes), skills, AGENTS.md and
+ * tools, an in-memory session, the model handed in. It never replaces or
+ * touches the user's session, model or settings, and several run at once.
+ */
+import { resolve } from "node:path";
+import type { Api, AssistantMessage, Model } from "@mariozechner/pi-ai";
+import * as sdk from "@mariozechner/pi-coding-agent";
+import type { ModelRegistry } from "@mariozechner/pi-coding-agent";
+import { posixRelative } from "../shared/posix-path.ts";
+import type { ThinkingLevel, Usage } from "./factory-api.ts";
+
+export interface SpawnHost {
+	cwd: string;
+	modelRegistry: ModelRegistry;
+	/** Extension paths to load besides the installed ones (this package, the host's `-e` paths). */
+	extensionPaths: string[];
+	/** The host ran with --no-extensions: only extensionPaths load. */
+	noExtensions: boolean;
+}
+
+export interface AgentRunRequest {
+	prompt: string;
+	appendSystemPrompt?: string;
+	model?: Model<Api>;
+	thinking?: ThinkingLevel;
+	tools?: string[];
+	timeoutMs: number;
+	signal?: AbortSignal;
+}
+
+export interface AgentRunResult {
+	status: "ok" | "error" | "aborted" | "timeout";
+	text: string;
+	error?: string;
+	stopReason: string;
+	usage: Usage;
+	model: string;
+	filesChanged: string[];
+	durationMs: number;
+}
+
+/** The `-e`/`--extension` paths and `--no-extensions` of the pi command line this process runs. */
+export function hostExtensionFlags(argv: string[], cwd: string): { paths: string[]; noExtensions: boolean } {
+	const paths: string[] = [];
+	let noExtensions = false;
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
+		if ((arg === "-e" || arg === "--extension") && argv[i + 1] !== undefined)
+			paths.push(resolve(cwd, argv[++i] as string));
+		else if (arg === "--no-extensions" || arg === "-ne") noExtensions = true;
+	}
+	return { paths, noExtensions };
+}
+
+function zeroUsage(): Usage {
+	return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+}
+
+function usageOf(messages: readonly unknown[]): { usage: Usage; last?: AssistantMessage } {
+	const usage = zeroUsage();
+	let last: AssistantMessage | undefined;
+	for (const m of messages as { role?: string }[]) {
+		if (m.role !== "assistant") continue;
+		last = m as AssistantMessage;
+		usage.input += last.usage.input;
+		usage.output += last.usage.output;
+		usage.cacheRead += last.usage.cacheRead;
+		usage.cacheWrite += last.usage.cacheWrite;
+		usage.cost += last.usage.cost.total;
+	}
+	return { usage, last };
+}
+
+const WRITE_TOOLS = new Set(["write", "edit"]);
+
+export async function runAgentSession(host: SpawnHost, request: AgentRunRequest): Promise<AgentRunResult> {
+	const started = Date.now();
+	const fail = (status: AgentRunResult["status"], error: string): AgentRunResult => ({
+		status,
+		text: "",
+		error,
+		stopReason: status === "timeout" ? "timeout" : status === "aborted" ? "aborted" : "error",
+		usage: zeroUsage(),
+		model: request.model ? `${request.model.provider}/${request.model.id}` : "",
+		filesChanged: [],
+		durationMs: Date.now() - started,
+	});
+	if (request.signal?.aborted) return fail("aborted", "aborted before the agent started");
+	const { cwd } = host;
+	const agentDir = sdk.getAgentDir();
+	const settingsManager = sdk.SettingsManager.create(cwd, agentDir);
+	const extra = request.appendSystemPrompt;
+	const loader = new sdk.DefaultResourceLoader({
+		cwd,
+		agentDir,
+		settingsManager,
+		noExtensions: host.noExtensions,
+		additionalExtensionPaths: host.extensionPaths,
+		...(extra ? { appendSystemPromptOverride: (base: string[]) => [...base, extra] } : {}),
+	});
+	await loader.reload();
+	const { session } = await sdk.createAgentSession({
+		cwd,
+		agentDir,
+		model: request.model,
+		thinkingLevel: request.thinking,
+		modelRegistry: host.modelRegistry,
+		// pi 1.x: providers registered by extensions live in the registry's runtime (private in 0.73's types).
+		...({ modelRuntime: (host.modelRegistry as unknown as { runtime?: unknown }).runtime } as object),
+		resourceLoader: loader,
+		sessionManager: sdk.SessionManager.inMemory(cwd),
+		settingsManager,
+		...(request.tools ? { tools: request.tools } : {}),
+	});
+	// Paths of write/edit calls that succeeded (start events carry the arguments, end events the outcome).
+	const pathOfCall = new Map<string, string>();
+	const written = new Set<string>();
+	const unsubscribe = session.subscribe((event) => {
+		if (event.type === "tool_execution_start" && WRITE_TOOLS.has(event.toolName)) {
+			const path = (event.args as { path?: unknown } | undefined)?.path;
+			if (typeof path === "string") pathOfCall.set(event.toolCallId, path);
+		} else if (event.type === "tool_execution_end" && !event.isError) {
+			const path = pathOfCall.get(event.toolCallId);
+			if (path !== undefined) written.add(posixRelative(cwd, resolve(cwd, path)));
+		}
+	});
+	let timedOut = false;
+	const abort = () => void session.abort();
+	request.signal?.addEventListener("abort", abort, { once: true });
+	const timer = setTimeout(() => {
+		timedOut = true;
+		abort();
+	}, request.timeoutMs);
+	try {
+		try {
+			await session.prompt(request.prompt);
+			await session.agent.waitForIdle();
+		} catch (error) {
+			if (!timedOut && !request.signal?.aborted) return fail("error", (error as Error).message);
+		} finally {
+			clearTimeout(timer);
+			request.signal?.removeEventListener("abort", abort);
+			unsubscribe();
+		}
+		const { usage, last } = usageOf(session.messages);
+		const text = last ? last.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n") : "";
+		const base = {
+			text,
+			usage,
+			model: last ? `${last.provider}/${last.model}` : "",
+			filesChanged: [...written].sort(),
+			durationMs: Date.now() - started,
+		};
+		if (timedOut)
+			return { ...base, status: "timeout", stopReason: "timeout", error: `timed out after ${request.timeoutMs} ms` };
+		if (request.signal?.aborted) return { ...base, status: "aborted", stopReason: "aborted", error: "aborted" };
+		if (!last) return { ...base, status: "error", stopReason: "error", error: "the agent produced no response" };
+		if (last.stopReason === "error" || last.stopReason === "aborted")
+			return {
+				...base,
+				status: last.stopReason,
+				stopReason: last.stopReason,
+				error: last.errorMessage ?? "model error",
+			};
+		return { ...base, status: "ok", stopReason: last.stopReason };
+	} finally {
+		session.dispose();
+	}
+}

@@ -1,0 +1,103 @@
+/**
+ * A blueprint run's journal (`journal.jsonl`): every finished spawn, exec and
+ * check, keyed by its position in the run and a hash of its options. A resumed
+ * run replays recorded steps while positions and keys match; the first step
+ * that does not runs live, as does every later one. A `diverged` line marks
+ * that point, so a later resume never replays an older attempt's steps past it.
+ */
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+
+export type StepKind = "spawn" | "exec" | "check";
+
+interface StepLine {
+	type: "step";
+	position: number;
+	kind: StepKind;
+	key: string;
+	result: unknown;
+}
+interface DivergedLine {
+	type: "diverged";
+	position: number;
+	/** Why replay stopped there: "not recorded" or "options changed". */
+	why: string;
+}
+type JournalLine = StepLine | DivergedLine;
+
+/** JSON with object keys sorted, so equal options hash equally whatever their order. */
+function stableJson(value: unknown): string {
+	if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+	if (value && typeof value === "object") {
+		const entries = Object.entries(value as Record<string, unknown>)
+			.filter(([, v]) => v !== undefined && typeof v !== "function")
+			.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+		return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+	}
+	return JSON.stringify(value) ?? "null";
+}
+
+export function stepKey(kind: StepKind, options: unknown): string {
+	return createHash("sha256")
+		.update(`${kind}\n${stableJson(options)}`)
+		.digest("hex")
+		.slice(0, 16);
+}
+
+/** What `begin` decided for a step. */
+export interface StepStart {
+	position: number;
+	key: string;
+	/** The recorded result, when the step replays. */
+	replay?: { result: unknown };
+	/** Set on the step where replay stopped (once per run). */
+	diverged?: string;
+}
+
+export class Journal {
+	private readonly recorded = new Map<number, StepLine>();
+	private next = 0;
+	private live = false;
+
+	constructor(private readonly file: string) {
+		if (!existsSync(file)) return;
+		for (const text of readFileSync(file, "utf8").split("\n")) {
+			if (text.trim() === "") continue;
+			let line: JournalLine;
+			try {
+				line = JSON.parse(text) as JournalLine;
+			} catch {
+				continue; // a line cut off by a crash
+			}
+			if (line.type === "diverged") {
+				for (const position of [...this.recorded.keys()]) if (position >= line.position) this.recorded.delete(position);
+			} else if (line.type === "step") this.recorded.set(line.position, line);
+		}
+	}
+
+	/** Steps recorded by earlier attempts that a resumed run can replay. */
+	get size(): number {
+		return this.recorded.size;
+	}
+
+	/** Claims the next position (in call order, synchronously) and says whether the step replays. */
+	begin(kind: StepKind, options: unknown): StepStart {
+		const position = this.next++;
+		const key = stepKey(kind, options);
+		if (this.live) return { position, key };
+		const entry = this.recorded.get(position);
+		if (entry && entry.kind === kind && entry.key === key) return { position, key, replay: { result: entry.result } };
+		this.live = true;
+		const why = entry ? `${entry.kind} step ${position + 1} was recorded with other options` : "not recorded";
+		this.append({ type: "diverged", position, why });
+		return { position, key, diverged: this.recorded.size > 0 ? why : undefined };
+	}
+
+	record(start: StepStart, kind: StepKind, result: unknown): void {
+		this.append({ type: "step", position: start.position, kind, key: start.key, result });
+	}
+
+	private append(line: JournalLine): void {
+		appendFileSync(this.file, `${JSON.stringify(line)}\n`);
+	}
+}

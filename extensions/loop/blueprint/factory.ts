@@ -1,0 +1,302 @@
+/**
+ * The `factory` object a blueprint script gets: spawn, exec, check, loop,
+ * hydrate, observe, state, budget. Every step goes through the run's journal
+ * (replayed on resume), its limits and its records; the pi wiring (sessions,
+ * models, processes) comes in through BlueprintDeps.
+ */
+import { resolve } from "node:path";
+import type { AgentRunRequest, AgentRunResult } from "../../core/agent-spawn.ts";
+import type { RunBudget } from "../../core/budget.ts";
+import type { CheckRun } from "../../core/check-runner.ts";
+import type {
+	CheckResult,
+	ExecOptions,
+	ExecResult,
+	Factory,
+	LogLevel,
+	LoopOutcome,
+	LoopSpec,
+	SpawnOptions,
+	SpawnResult,
+	ThinkingLevel,
+} from "../../core/factory-api.ts";
+import { identifyCheck } from "../../core/failure-identity.ts";
+import type { Journal, StepKind, StepStart } from "../../core/journal.ts";
+import type { Limiter } from "../../core/limiter.ts";
+import type { LoopEvent } from "../events.ts";
+import type { BlueprintState, LogRecord } from "../types.ts";
+import type { AgentProfile } from "./agent-profile.ts";
+import { runLoopSpec } from "./factory-loop.ts";
+
+/** A step asked for after /loop stop, /loop abort or the run's time limit: the script is ended. */
+export class RunEndedError extends Error {
+	override name = "RunEndedError";
+}
+
+/** The model a spawn runs on, resolved from its model spec or role. */
+export interface SpawnModel {
+	model?: AgentRunRequest["model"];
+	thinking?: ThinkingLevel;
+	/** The role it came from ("" when a model was named directly). */
+	role: string;
+}
+
+export interface BlueprintDeps {
+	cwd: string;
+	runId: string;
+	args: string[];
+	state: BlueprintState;
+	journal: Journal;
+	budget: RunBudget;
+	limiter: Limiter;
+	/** The run's signal: aborted by /loop abort, Esc and --timeout. */
+	signal: AbortSignal;
+	/** Set by /loop stop: steps not yet started are refused. */
+	stopRequested(): boolean;
+	spawnTimeoutMs: number;
+	execTimeoutMs: number;
+	defaultRole: string;
+	resolveModel(spec: string | undefined, role: string): SpawnModel;
+	profile(agent: string): AgentProfile | undefined;
+	runAgent(request: AgentRunRequest): Promise<AgentRunResult>;
+	runCommand(command: string, cwd: string, timeoutMs: number, signal: AbortSignal): Promise<CheckRun>;
+	/** A named check's command (tests, lint, types); throws when the project has none. */
+	checkCommand(name: string): string;
+	hydrate?(task: string, budget?: number): Promise<string>;
+	event(event: LoopEvent): void;
+	/** Saves the state (after every step). */
+	save(): void;
+}
+
+const CHECK_NAMES = new Set(["tests", "lint", "types"]);
+
+function requireText(value: unknown, what: string): string {
+	if (typeof value !== "string" || value.trim() === "") throw new TypeError(`${what} must be non-empty text`);
+	return value;
+}
+
+/** What makes a spawn the same step on resume (the signal is not part of it). */
+function spawnKey(o: SpawnOptions, profile: AgentProfile | undefined) {
+	return {
+		agent: o.agent,
+		prompt: o.prompt,
+		systemPrompt: o.systemPrompt,
+		model: o.model ?? profile?.model,
+		role: o.role,
+		thinking: o.thinking ?? profile?.thinking,
+		tools: o.tools ?? profile?.tools,
+		hydrate: o.hydrate,
+		step: o.step,
+		timeout: o.timeout,
+	};
+}
+
+export function createFactory(deps: BlueprintDeps): Factory {
+	const { state, journal, budget } = deps;
+	let replayedSteps = 0;
+
+	/** Refuses a step once the run is ending; says where replay stopped. */
+	const begin = (kind: StepKind, key: unknown): StepStart => {
+		if (deps.signal.aborted) throw new RunEndedError(`the run was ${String(deps.signal.reason ?? "aborted")}`);
+		if (deps.stopRequested()) throw new RunEndedError("the run was stopped by /loop stop");
+		const start = journal.begin(kind, key);
+		if (start.replay) replayedSteps++;
+		if (start.diverged !== undefined)
+			deps.event({ type: "replayed", steps: replayedSteps, position: start.position, detail: start.diverged });
+		return start;
+	};
+
+	const spawn = async (options: SpawnOptions): Promise<SpawnResult> => {
+		if (!options || typeof options !== "object") throw new TypeError("factory.spawn expects an options object");
+		requireText(options.prompt, "factory.spawn: prompt");
+		const agent = options.agent ?? "agent";
+		const profile = options.agent ? deps.profile(options.agent) : undefined;
+		const key = spawnKey(options, profile);
+		const start = begin("spawn", key);
+		if (start.replay) {
+			const result = { ...(start.replay.result as SpawnResult), replayed: true };
+			budget.charge(result.cost);
+			budget.countReplayed();
+			recordSpawn(start.position, result);
+			return result;
+		}
+		budget.reserveSpawn();
+		const run = async (): Promise<SpawnResult> => {
+			const role = options.role ?? deps.defaultRole;
+			const chosen = deps.resolveModel(key.model, role);
+			const thinking = key.thinking ?? chosen.thinking;
+			let prompt = options.prompt;
+			if (options.hydrate && deps.hydrate) {
+				const task = typeof options.hydrate === "string" ? options.hydrate : options.prompt;
+				prompt = `${await deps.hydrate(task)}\n\n${prompt}`;
+			}
+			const system = [profile?.instructions, options.systemPrompt].filter((t) => t && t.trim() !== "").join("\n\n");
+			const modelName = chosen.model ? `${chosen.model.provider}/${chosen.model.id}` : "";
+			deps.event({
+				type: "spawn_start",
+				position: start.position,
+				agent,
+				step: options.step,
+				model: modelName,
+				role: chosen.role,
+			});
+			const signal = options.signal ? AbortSignal.any([deps.signal, options.signal]) : deps.signal;
+			const outcome = await deps.runAgent({
+				prompt,
+				appendSystemPrompt: system || undefined,
+				model: chosen.model,
+				thinking,
+				tools: key.tools,
+				timeoutMs: options.timeout ?? deps.spawnTimeoutMs,
+				signal,
+			});
+			return {
+				exitCode: outcome.status === "ok" ? 0 : 1,
+				text: outcome.text,
+				errorMessage: outcome.error,
+				stopReason: outcome.stopReason,
+				usage: outcome.usage,
+				cost: outcome.usage.cost,
+				model: outcome.model || modelName,
+				role: chosen.role,
+				durationMs: outcome.durationMs,
+				filesChanged: outcome.filesChanged,
+				agent,
+				step: options.step,
+			};
+		};
+		const result = await deps.limiter.run(run);
+		budget.charge(result.cost);
+		journal.record(start, "spawn", result);
+		recordSpawn(start.position, result);
+		return result;
+	};
+
+	const recordSpawn = (position: number, r: SpawnResult) => {
+		state.spawns.push({
+			position,
+			agent: r.agent,
+			step: r.step,
+			model: r.model,
+			role: r.role,
+			exitCode: r.exitCode,
+			stopReason: r.stopReason,
+			error: r.errorMessage,
+			usage: r.usage,
+			durationMs: r.durationMs,
+			filesChanged: r.filesChanged,
+			replayed: r.replayed,
+		});
+		deps.event({
+			type: "spawn_end",
+			position,
+			agent: r.agent,
+			step: r.step,
+			exitCode: r.exitCode,
+			stopReason: r.stopReason,
+			error: r.errorMessage,
+			filesChanged: r.filesChanged,
+			durationMs: r.durationMs,
+			replayed: r.replayed,
+			role: r.role,
+			model: r.model,
+			usage: r.usage,
+			cost: r.cost,
+		});
+		deps.save();
+	};
+
+	const runCommand = async (kind: "exec" | "check", command: string, options: ExecOptions = {}) => {
+		const cwd = options.cwd ? resolve(deps.cwd, options.cwd) : deps.cwd;
+		const start = begin(kind, { command, cwd: options.cwd, timeout: options.timeout });
+		let result: ExecResult;
+		if (start.replay) result = { ...(start.replay.result as ExecResult), replayed: true };
+		else {
+			const run = await deps.runCommand(command, cwd, options.timeout ?? deps.execTimeoutMs, deps.signal);
+			const { exitCode, stdout, stderr, output, durationMs, timedOut } = run;
+			result = { exitCode, stdout, stderr, output, durationMs, timedOut };
+		}
+		return { start, result, cwd };
+	};
+
+	const recordExec = (
+		kind: "exec" | "check",
+		start: StepStart,
+		command: string,
+		result: ExecResult,
+		failures?: number,
+	) => {
+		if (!result.replayed) journal.record(start, kind, result);
+		const { exitCode, durationMs, timedOut, replayed } = result;
+		state.execs.push({ position: start.position, kind, command, exitCode, durationMs, timedOut, failures, replayed });
+		deps.event({ type: "exec", position: start.position, kind, command, exitCode, durationMs, timedOut, failures, replayed });
+		deps.save();
+	};
+
+	const exec = async (command: string, options?: ExecOptions): Promise<ExecResult> => {
+		requireText(command, "factory.exec: command");
+		const { start, result } = await runCommand("exec", command, options);
+		recordExec("exec", start, command, result);
+		return result;
+	};
+
+	const check = async (name: string, options?: ExecOptions): Promise<CheckResult> => {
+		requireText(name, "factory.check: check");
+		const command = CHECK_NAMES.has(name) ? deps.checkCommand(name) : name;
+		const { start, result, cwd } = await runCommand("check", command, options);
+		const { identity, key, count } = identifyCheck(result.exitCode, result.output, cwd);
+		const checked: CheckResult = {
+			...result,
+			command,
+			passed: result.exitCode === 0,
+			noTests: identity.kind === "no-tests" ? identity.detail : undefined,
+			failures: identity.kind === "failures" ? identity.ids : [],
+			fingerprint: key,
+		};
+		recordExec("check", start, command, result, count);
+		return checked;
+	};
+
+	const log = (level: LogLevel, message: string, data?: unknown) => {
+		if (!["debug", "info", "warning", "error"].includes(level))
+			throw new TypeError(`factory.observe.log: level must be debug, info, warning or error, got "${level}"`);
+		const record: LogRecord = { level, message: String(message), at: new Date().toISOString() };
+		if (data !== undefined) record.data = data;
+		state.logs.push(record);
+		deps.event({ type: "log", level, message: record.message, data });
+	};
+
+	const factory: Factory = {
+		spawn,
+		exec,
+		check,
+		loop: (spec: LoopSpec): Promise<LoopOutcome> => runLoopSpec(spec, { spawn, check }),
+		hydrate: async (task, options) => {
+			requireText(task, "factory.hydrate: task");
+			if (!deps.hydrate) throw new Error("factory.hydrate: pi-loop-factory's hydrate extension is not loaded");
+			return deps.hydrate(task, options?.budget);
+		},
+		observe: {
+			log,
+			phase: (title) => {
+				state.phases.push(String(title));
+				deps.event({ type: "phase", title: String(title) });
+			},
+			metric: (name, value) => {
+				if (typeof value !== "number" || !Number.isFinite(value))
+					throw new TypeError(`factory.observe.metric: "${name}" needs a finite number, got ${String(value)}`);
+				state.metrics[name] = value;
+				deps.event({ type: "metric", name, value });
+			},
+		},
+		state: state.values,
+		args: deps.args,
+		runId: deps.runId,
+		signal: deps.signal,
+		get budget() {
+			return budget.view();
+		},
+	};
+	return factory;
+}
+
