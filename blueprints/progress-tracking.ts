@@ -13,13 +13,14 @@ interface Progress {
 	check: string;
 	/** Failure count seen before each fixer spawn, then after the last one. */
 	counts: number[];
-	best: number;
+	/** Lowest failure count so far (null before the first check: state is saved as JSON, which has no Infinity). */
+	best: number | null;
 	roundsWithoutDrop: number;
 }
 
 export default async function progressTracking(factory: Factory, args: string[]) {
 	const { check, max, stagnation } = parseArgs(args);
-	const progress: Progress = { check, counts: [], best: Number.POSITIVE_INFINITY, roundsWithoutDrop: 0 };
+	const progress: Progress = { check, counts: [], best: null, roundsWithoutDrop: 0 };
 	factory.state.progress = progress;
 	factory.observe.phase(`fixing ${check}`);
 	for (let round = 1; ; round++) {
@@ -33,7 +34,7 @@ export default async function progressTracking(factory: Factory, args: string[])
 		const count = failureCount(result);
 		progress.counts.push(count);
 		factory.observe.metric("failures", count);
-		if (count < progress.best) {
+		if (progress.best === null || count < progress.best) {
 			progress.best = count;
 			progress.roundsWithoutDrop = 0;
 		} else {

@@ -70,6 +70,7 @@ describe("progress-tracking", () => {
 		);
 		expect(factory.spawned).toHaveLength(3);
 		expect(factory.state.progress).toMatchObject({ check: "tests", counts: [5, 5, 5, 5], roundsWithoutDrop: 3 });
+		expect(JSON.parse(JSON.stringify(factory.state))).toEqual(factory.state);
 	});
 	it("counts a new lowest as progress and a rise as none", async () => {
 		const counts = [5, 4, 6, 3, 3, 4, 3];
