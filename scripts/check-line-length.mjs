@@ -1,6 +1,6 @@
 // npm run lint / npm test: lines stay under 120 columns. Lists every line longer than 120 characters (tabs count
-// one) in the files git tracks under extensions/, test/ (not test/fixtures/), bench/, scripts/ and demo/ (not
-// demo/sample/) ending in .ts, .mts, .js or .mjs, as `path:line: N columns`, and exits 1 if there is any. Biome
+// one) in the files git tracks under extensions/, blueprints/, test/ (not test/fixtures/), bench/, scripts/ and demo/
+// (not demo/sample/) ending in .ts, .mts, .js or .mjs, as `path:line: N columns`, and exits 1 if there is any. Biome
 // formats at width 120 but leaves long strings, template literals and comments as they are; this catches those.
 // Plain node, no dependencies: `node scripts/check-line-length.mjs`.
 import { execFileSync } from "node:child_process";
@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const MAX_COLUMNS = 120;
-const FOLDERS = ["extensions/", "test/", "bench/", "scripts/", "demo/"];
+const FOLDERS = ["extensions/", "blueprints/", "test/", "bench/", "scripts/", "demo/"];
 const SKIPPED = ["test/fixtures/", "demo/sample/"];
 const EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
 

@@ -18,8 +18,14 @@ describe("check-line-length", () => {
 	});
 	it("reads the project's own code, not fixtures, sample projects or other files", () => {
 		expect(
-			["extensions/loop/view.ts", "test/support/sandbox.d.mts", "bench/run.mjs", "demo/run.js"].map(isChecked),
-		).toEqual([true, true, true, true]);
+			[
+				"extensions/loop/view.ts",
+				"blueprints/lint-fixer.ts",
+				"test/support/sandbox.d.mts",
+				"bench/run.mjs",
+				"demo/run.js",
+			].map(isChecked),
+		).toEqual([true, true, true, true, true]);
 		expect(
 			["test/fixtures/a.ts", "demo/sample/slugify.js", "README.md", "biome.json", "skills/a.ts"].map(isChecked),
 		).toEqual([false, false, false, false, false]);
