@@ -6,8 +6,8 @@
  */
 import { resolve } from "node:path";
 import type { Api, AssistantMessage, Model } from "@mariozechner/pi-ai";
-import * as sdk from "@mariozechner/pi-coding-agent";
 import type { ModelRegistry } from "@mariozechner/pi-coding-agent";
+import * as sdk from "@mariozechner/pi-coding-agent";
 import { posixRelative } from "../shared/posix-path.ts";
 import type { ThinkingLevel, Usage } from "./factory-api.ts";
 

@@ -98,7 +98,16 @@ export function runCheck(command: string, cwd: string, timeoutMs: number, signal
 			text += extra;
 			const last = (t: string) => (t.length > KEEP_BYTES ? t.slice(-KEEP_BYTES) : t);
 			const { stdout, stderr } = streams;
-			resolve({ exitCode, output: text, stdout: last(stdout), stderr: last(stderr) + extra, durationMs: Date.now() - started, timedOut, aborted, cwd });
+			resolve({
+				exitCode,
+				output: text,
+				stdout: last(stdout),
+				stderr: last(stderr) + extra,
+				durationMs: Date.now() - started,
+				timedOut,
+				aborted,
+				cwd,
+			});
 		};
 		child.on("error", (error) => finish(127, `\n[loop] could not start check: ${error.message}\n`));
 		const exitStatus = (code: number | null, sig: NodeJS.Signals | null) => code ?? (sig ? 128 + 15 : 1);

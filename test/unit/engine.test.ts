@@ -12,7 +12,15 @@ import { DEFAULT_OPTIONS, type LoopOptions, type LoopState, totalUsage } from ".
 import { checkLoop } from "../../extensions/loop/workflows/check-loop.ts";
 
 const ZERO = { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, cost: 0.5 };
-const pass: CheckRun = { exitCode: 0, output: "ok", stdout: "ok", stderr: "", durationMs: 1, timedOut: false, aborted: false };
+const pass: CheckRun = {
+	exitCode: 0,
+	output: "ok",
+	stdout: "ok",
+	stderr: "",
+	durationMs: 1,
+	timedOut: false,
+	aborted: false,
+};
 const fail = (n: number): CheckRun => ({
 	exitCode: 1,
 	output: `${n} failed`,

@@ -68,7 +68,8 @@ export function blueprintSummary(state: LoopState, reportPath: string): string {
 	const usage = totalUsage(state);
 	const replayed = b?.spawns.filter((s) => s.replayed).length ?? 0;
 	const lines = [
-		`${ok ? "✓" : "✗"} blueprint ${b?.file ?? ""} ended: ${state.reason} — ${BLUEPRINT_REASONS[state.reason ?? ""] ?? ""}`,
+		`${ok ? "✓" : "✗"} blueprint ${b?.file ?? ""} ended: ${state.reason} — ` +
+			`${BLUEPRINT_REASONS[state.reason ?? ""] ?? ""}`,
 		`  ${plural(b?.spawns.length ?? 0, "spawn")}${replayed ? ` (${replayed} replayed)` : ""} · ` +
 			`${plural(b?.execs.length ?? 0, "command")} · ${formatDuration(state.elapsedMs)} · ${formatCost(usage.cost)}`,
 	];
@@ -123,7 +124,9 @@ export function renderBlueprintReport(state: LoopState): string {
 	if (b && b.logs.length > 0) {
 		lines.push("", "## Log", "");
 		for (const l of b.logs)
-			lines.push(`- ${l.at} **${l.level}** ${l.message}${l.data === undefined ? "" : ` \`${JSON.stringify(l.data)}\``}`);
+			lines.push(
+				`- ${l.at} **${l.level}** ${l.message}${l.data === undefined ? "" : ` \`${JSON.stringify(l.data)}\``}`,
+			);
 	}
 	if (b && Object.keys(b.metrics).length > 0) {
 		lines.push("", "## Metrics", "");

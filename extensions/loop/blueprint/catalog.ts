@@ -10,7 +10,6 @@ import { BlueprintNotFound } from "./blueprint-errors.ts";
 
 export const SCRIPT_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"];
 
-
 /** The package's own blueprints folder. */
 export const PACKAGE_BLUEPRINTS = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "blueprints");
 

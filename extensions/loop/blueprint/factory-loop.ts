@@ -3,8 +3,9 @@
  * failures, check again — ended by the loop engine's own stop rules
  * (stagnation, same failure, consecutive agent errors) or its iteration limit.
  */
-import type { CheckResult, LoopOutcome, LoopSpec, SpawnOptions, SpawnResult } from "../../core/factory-api.ts";
+
 import { outputTail } from "../../core/check-output.ts";
+import type { CheckResult, LoopOutcome, LoopSpec, SpawnOptions, SpawnResult } from "../../core/factory-api.ts";
 import { limitReached } from "../stop-rules.ts";
 import { type CheckRecord, DEFAULT_OPTIONS, type IterationRecord, type LoopOptions, ZERO_USAGE } from "../types.ts";
 
@@ -33,7 +34,8 @@ function checkRecord(c: CheckResult): CheckRecord {
 
 /** The prompt of an iteration: the task and what the check said. */
 export function loopPrompt(task: string, last: CheckResult): string {
-	return `${task}\n\nThe check \`${last.command}\` exits ${last.exitCode}. Its output ends:\n\n${outputTail(last.output)}`;
+	const said = outputTail(last.output);
+	return `${task}\n\nThe check \`${last.command}\` exits ${last.exitCode}. Its output ends:\n\n${said}`;
 }
 
 export async function runLoopSpec(spec: LoopSpec, steps: LoopSteps): Promise<LoopOutcome> {

@@ -229,7 +229,17 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		if (!result.replayed) journal.record(start, kind, result);
 		const { exitCode, durationMs, timedOut, replayed } = result;
 		state.execs.push({ position: start.position, kind, command, exitCode, durationMs, timedOut, failures, replayed });
-		deps.event({ type: "exec", position: start.position, kind, command, exitCode, durationMs, timedOut, failures, replayed });
+		deps.event({
+			type: "exec",
+			position: start.position,
+			kind,
+			command,
+			exitCode,
+			durationMs,
+			timedOut,
+			failures,
+			replayed,
+		});
 		deps.save();
 	};
 
@@ -299,4 +309,3 @@ export function createFactory(deps: BlueprintDeps): Factory {
 	};
 	return factory;
 }
-

@@ -39,10 +39,10 @@ import {
 import { type BlueprintState, type EndReason, type LoopState, RUN_DEFAULTS } from "../types.ts";
 import { formatCost } from "../view.ts";
 import { loadAgentProfile } from "./agent-profile.ts";
+import { BlueprintLoadError } from "./blueprint-errors.ts";
 import { blueprintSummary, execLine, renderBlueprintReport, spawnLine } from "./blueprint-report.ts";
 import { listBlueprints, resolveBlueprint } from "./catalog.ts";
 import { createFactory, RunEndedError, type SpawnModel } from "./factory.ts";
-import { BlueprintLoadError } from "./blueprint-errors.ts";
 import { checkSyntax, runScript } from "./script-loader.ts";
 
 /** The package root: spawns load this package's extensions (pi's loader drops a second copy). */
@@ -160,8 +160,7 @@ export async function driveBlueprint(
 		if (resume) {
 			clearControl(paths);
 			event({ type: "run_resume", iteration: b.spawns.length, elapsedMs: state.elapsedMs });
-		} else
-			event({ type: "run_start", preset: "run", check: "", goal: state.goal, options: state.options });
+		} else event({ type: "run_start", preset: "run", check: "", goal: state.goal, options: state.options });
 		event({ type: "blueprint_start", file: b.file, args: b.args, attempt: b.attempts, journaled: journal.size });
 		save();
 
@@ -186,7 +185,7 @@ export async function driveBlueprint(
 			else out.say(`blueprint ${b.file}: ${b.spawns.length} spawns so far`);
 		});
 		idle.attach(ctx);
-		const escape =
+		const stopEscapeListener =
 			ctx.hasUI &&
 			ctx.ui.onTerminalInput((data) => {
 				if (!matchesKey(data, "escape") || controller.signal.aborted) return undefined;
@@ -203,7 +202,10 @@ export async function driveBlueprint(
 			extensionPaths: [PACKAGE_ROOT, ...flags.paths],
 			noExtensions: flags.noExtensions,
 		};
-		const budget = new RunBudget({ maxSpawns: state.options.maxSpawns ?? RUN_DEFAULTS.maxSpawns, maxCost: state.options.maxCost });
+		const budget = new RunBudget({
+			maxSpawns: state.options.maxSpawns ?? RUN_DEFAULTS.maxSpawns,
+			maxCost: state.options.maxCost,
+		});
 		const session: SpawnModel = {
 			model: ctx.model,
 			thinking: pi.getThinkingLevel() as Thinking,
@@ -223,8 +225,7 @@ export async function driveBlueprint(
 				problem = "neither provider/model[:thinking] nor a role name";
 			} else {
 				const model = ctx.modelRegistry.find(parsed.provider, parsed.id);
-				if (model && ctx.modelRegistry.hasConfiguredAuth(model))
-					return { model, thinking: parsed.thinking, role: "" };
+				if (model && ctx.modelRegistry.hasConfiguredAuth(model)) return { model, thinking: parsed.thinking, role: "" };
 				problem = model ? `no API key for ${parsed.provider}` : "unknown model";
 			}
 			if (state.options.strictModels) throw new Error(`factory.spawn: model "${spec}": ${problem} (--strict-models)`);
@@ -287,7 +288,7 @@ export async function driveBlueprint(
 			clearInterval(watcher);
 			if (deadline) clearTimeout(deadline);
 			idle.detach();
-			if (escape) escape();
+			if (stopEscapeListener) stopEscapeListener();
 		}
 		if (budget.exceeded) ending = { reason: "budget", detail: budget.exceeded, exit: 1 };
 		else if (controller.signal.aborted) {
@@ -338,7 +339,10 @@ function blueprintView(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: RunO
 		onEvent(e: LoopEvent) {
 			switch (e.type) {
 				case "spawn_start":
-					running.set(e.position, `${e.agent}${e.step !== undefined ? ` #${e.step}` : ""} (${e.model || "session model"})`);
+					running.set(
+						e.position,
+						`${e.agent}${e.step !== undefined ? ` #${e.step}` : ""} (${e.model || "session model"})`,
+					);
 					if (!ctx.hasUI) log(`spawn ${e.position + 1} ${e.agent} started on ${e.model || "the session's model"}`);
 					break;
 				case "spawn_end": {
@@ -353,8 +357,7 @@ function blueprintView(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: RunO
 					break;
 				}
 				case "log":
-					if (!ctx.hasUI)
-						log(`${e.level}: ${e.message}${e.data === undefined ? "" : ` ${JSON.stringify(e.data)}`}`);
+					if (!ctx.hasUI) log(`${e.level}: ${e.message}${e.data === undefined ? "" : ` ${JSON.stringify(e.data)}`}`);
 					else if (e.level === "warning" || e.level === "error") out.say(e.message, e.level);
 					break;
 				case "phase":

@@ -10,7 +10,6 @@ import { createJiti } from "jiti";
 import type { Factory } from "../../core/factory-api.ts";
 import { BlueprintLoadError } from "./blueprint-errors.ts";
 
-
 const jiti = () => createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: false });
 
 interface JitiError {
@@ -58,7 +57,8 @@ export async function runScript(file: string, factory: Factory, args: string[]):
 			if (code && MODULE_ERRORS.has(code)) throw new BlueprintLoadError(`${file}: ${(error as Error).message}`);
 			throw error;
 		}
-		if (typeof loaded?.default === "function") await (loaded.default as (f: Factory, a: string[]) => unknown)(factory, args);
+		if (typeof loaded?.default === "function")
+			await (loaded.default as (f: Factory, a: string[]) => unknown)(factory, args);
 	} finally {
 		global.factory = previous;
 	}
