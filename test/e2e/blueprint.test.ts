@@ -15,6 +15,8 @@ import {
 	requests,
 	runPrint,
 	setScript,
+	startPrint,
+	waitFor,
 } from "../support/harness.ts";
 
 function blueprint(fx: { project: string }, name: string, source: string): string {
@@ -89,5 +91,105 @@ describe("/loop run (print mode)", () => {
 		const report = readFileSync(join(fx.project, ".pi", "loop", "runs", state.runId, "report.md"), "utf8");
 		expect(report).toContain("| 1 | fixer | 1 | faux/faux-1 |");
 		expect(report).toContain("## Cost by agent");
+	});
+
+	it("resumes a killed run: finished spawns replay from the journal, only the third calls the model", async () => {
+		const fx = makeFixture();
+		setScript(fx, {
+			steps: [{ text: "one done" }, { text: "two done" }, { hang: true }, { text: "three done" }],
+			costPerCall: 0.5,
+		});
+		const file = blueprint(
+			fx,
+			"three.ts",
+			[
+				"const texts: string[] = [];",
+				'for (const name of ["one", "two", "three"]) {',
+				'	const r = await factory.spawn({ agent: name, prompt: "do step " + name });',
+				"	texts.push(r.text);",
+				"}",
+				'const listed = await factory.exec("ls");',
+				"factory.state.texts = texts;",
+				"factory.state.listed = listed.exitCode;",
+			].join("\n"),
+		);
+		const first = startPrint(fx, `/loop run ${file}`);
+		await waitFor(() => requests(fx).length === 3, 30_000, "the third spawn's model call");
+		first.child.kill("SIGKILL");
+		await first.done;
+
+		const resumed = await runPrint(fx, "/loop resume");
+		expect(resumed.code, resumed.stderr).toBe(0);
+		const sent = requests(fx);
+		expect(sent).toHaveLength(4);
+		expect(sent[3]?.messages[0]?.text).toBe("do step three");
+		const state = readLoopState(fx);
+		expect(state.reason).toBe("completed");
+		expect(state.blueprint.attempts).toBe(2);
+		expect(state.blueprint.values).toEqual({ texts: ["one done", "two done", "three done"], listed: 0 });
+		expect(state.blueprint.spawns.map((s: { replayed?: boolean }) => s.replayed === true)).toEqual([true, true, false]);
+		const ev = events(fx);
+		expect(ev.find((e) => e.type === "replayed")).toMatchObject({ steps: 2, position: 2 });
+		// Paid once: the two replayed spawns keep their recorded cost, the live one adds its own.
+		expect(ev.at(-1)).toMatchObject({ type: "run_end", reason: "completed" });
+		expect(resumed.stderr).toContain("replayed 2 finished steps from the journal");
+	});
+
+	it("ends with reason budget when a spawn goes past --max-spawns, and exits 1", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [], fallback: { text: "ok" } });
+		const file = blueprint(
+			fx,
+			"many.ts",
+			'for (let i = 0; i < 5; i++) await factory.spawn({ agent: "w", prompt: "task " + i, step: i });\n',
+		);
+		const result = await runPrint(fx, `/loop run ${file} --max-spawns 2`);
+		expect(result.code).toBe(1);
+		expect(requests(fx)).toHaveLength(2);
+		const state = readLoopState(fx);
+		expect(state.reason).toBe("budget");
+		expect(state.detail).toContain("--max-spawns 2 reached");
+		expect(result.stderr).toContain("ended: budget");
+	});
+
+	it("ends with reason budget past --max-cost", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [], fallback: { text: "ok" }, costPerCall: 0.4 });
+		const file = blueprint(fx, "costly.ts", 'while (true) await factory.spawn({ prompt: "again" });\n');
+		const result = await runPrint(fx, `/loop run ${file} --max-cost 1`);
+		expect(result.code).toBe(1);
+		expect(requests(fx)).toHaveLength(3);
+		expect(readLoopState(fx)).toMatchObject({ reason: "budget" });
+	});
+
+	it("a syntax error is a usage error naming file:line, exit 2, nothing runs", async () => {
+		const fx = makeFixture();
+		const file = blueprint(fx, "broken.ts", "const ok = 1;\nconst bad: number = ;\n");
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code).toBe(2);
+		expect(result.stderr).toMatch(/broken\.ts:2:\d+: syntax error/);
+		expect(requests(fx)).toHaveLength(0);
+	});
+
+	it("a script that throws ends failed with where it threw, exit 1", async () => {
+		const fx = makeFixture();
+		const file = blueprint(fx, "throws.ts", 'const n: number = 1;\n\nthrow new Error("no luck " + n);\n');
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code).toBe(1);
+		const state = readLoopState(fx);
+		expect(state.reason).toBe("failed");
+		expect(state.detail).toMatch(/no luck 1 \(at .*throws\.ts:3:\d+\)/);
+	});
+
+	it("lists the blueprints without a name, and names the unknown one", async () => {
+		const fx = makeFixture();
+		blueprint(fx, "mine.ts", "/** My own blueprint. */\nexport default async function () {}\n");
+		const listing = await runPrint(fx, "/loop run");
+		expect(listing.code, listing.stderr).toBe(0);
+		expect(listing.stderr).toMatch(/mine\s+\[project\] My own blueprint\./);
+		expect(listing.stderr).toContain("lint-fixer");
+		const missing = await runPrint(fx, "/loop run nope");
+		expect(missing.code).toBe(2);
+		expect(missing.stderr).toContain('no blueprint "nope"');
 	});
 });
