@@ -2,7 +2,7 @@
  * Argument autocompletion for /loop: subcommands first, then flags for the
  * loop-starting subcommands, and run ids for /loop report. Pure.
  */
-import { CONTROL_SUBCOMMANDS, FLAGS, PRESETS } from "./args.ts";
+import { CONTROL_SUBCOMMANDS, FLAGS, flagsFor, PRESETS } from "./args.ts";
 import type { Preset } from "./types.ts";
 
 export interface Completion {
@@ -19,6 +19,7 @@ const SUBCOMMAND_HELP: Record<string, string> = {
 	plan: "write or update IMPLEMENTATION_PLAN.md from specs/ until it is stable",
 	build: "implement the plan one verified, committed item per iteration",
 	prd: "work through a PRD file's - [ ] items: /loop prd PRD.md",
+	run: "run a blueprint script: /loop run lint-fixer, /loop run .pi/blueprints/x.ts -- args",
 	status: "show the active or last run",
 	stop: "end the running loop after the current iteration",
 	abort: "end the running loop now",
@@ -28,11 +29,15 @@ const SUBCOMMAND_HELP: Record<string, string> = {
 };
 
 /** Completions for the text typed after `/loop `; each value is the whole new argument text. */
-export function completeLoopArgs(text: string, runIds: () => string[]): Completion[] | null {
+export function completeLoopArgs(
+	text: string,
+	runIds: () => string[],
+	blueprints: () => { name: string; summary?: string }[] = () => [],
+): Completion[] | null {
 	const words = text.split(/\s+/);
 	if (words.length <= 1) {
 		const prefix = words[0] ?? "";
-		const items = [...PRESETS, ...CONTROL_SUBCOMMANDS]
+		const items = [...PRESETS, "run", ...CONTROL_SUBCOMMANDS]
 			.filter((s) => s.startsWith(prefix))
 			.map((s) => ({ value: `${s} `, label: s, description: SUBCOMMAND_HELP[s] }));
 		return items.length > 0 ? items : null;
@@ -46,14 +51,17 @@ export function completeLoopArgs(text: string, runIds: () => string[]): Completi
 			.map((id) => ({ value: `${head}${id}`, label: id }));
 		return items.length > 0 ? items : null;
 	}
-	if (!(PRESETS as readonly string[]).includes(sub) || !last.startsWith("-") || text.includes(" -- ")) return null;
+	if (sub === "run" && words.length === 2 && !last.startsWith("-")) {
+		const items = blueprints()
+			.filter((b) => b.name.startsWith(last))
+			.map((b) => ({ value: `${head}${b.name} `, label: b.name, description: b.summary }));
+		return items.length > 0 ? items : null;
+	}
+	const kinds: readonly string[] = [...PRESETS, "run"];
+	if (!kinds.includes(sub) || !last.startsWith("-") || text.includes(" -- ")) return null;
+	const allowed = flagsFor(sub as Preset);
 	const items = Object.entries(FLAGS)
-		.filter(
-			([flag, spec]) =>
-				flag.startsWith(last) &&
-				!words.slice(1, -1).includes(flag) &&
-				(!spec.only || spec.only.includes(sub as Preset)),
-		)
+		.filter(([flag]) => flag.startsWith(last) && !words.slice(1, -1).includes(flag) && allowed.includes(flag))
 		.map(([flag, spec]) => ({ value: `${head}${flag} `, label: flag, description: spec.help }));
 	return items.length > 0 ? items : null;
 }

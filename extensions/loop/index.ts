@@ -5,6 +5,7 @@
  * the loop's progress messages, and a startup hint about interrupted runs.
  * Parsing, the engine, state and rendering live in their own modules.
  */
+import { readFileSync } from "node:fs";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
 import { completeLoopArgs } from "./completions.ts";
@@ -65,7 +66,14 @@ export default function loopExtension(pi: ExtensionAPI): void {
 		description: "Ralph loop: run the agent in fresh sessions until a check passes (/loop help)",
 		getArgumentCompletions: async (prefix) => {
 			const { listRuns, loopPaths } = await import("./store.ts");
-			return completeLoopArgs(prefix, () => listRuns(loopPaths(process.cwd())));
+			const cwd = process.cwd();
+			const blueprints = prefix.startsWith("run ") ? await import("./blueprint/catalog.ts") : undefined;
+			const read = (file: string) => readFileSync(file, "utf8");
+			return completeLoopArgs(
+				prefix,
+				() => listRuns(loopPaths(cwd)),
+				() => blueprints?.listBlueprints(cwd, read) ?? [],
+			);
 		},
 		handler: async (args, ctx) => {
 			const modules = await commandModules();

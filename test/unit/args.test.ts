@@ -78,4 +78,15 @@ describe("parseLoopArgs", () => {
 	])("rejects %j", (input, message) => {
 		expect(() => parseLoopArgs(input)).toThrow(message);
 	});
+	it("parses /loop run: a blueprint, its flags, and script arguments after --", () => {
+		expect(parseLoopArgs("run")).toMatchObject({ kind: "run", file: undefined, args: [] });
+		const r = parseLoopArgs('run lint-fixer --max-spawns 5 --max-cost $2.50 --concurrency 2 -- src "a b"');
+		expect(r).toMatchObject({ kind: "run", file: "lint-fixer", args: ["src", "a b"] });
+		expect(r.kind === "run" && r.options).toMatchObject({ maxSpawns: 5, maxCost: 2.5, concurrency: 2 });
+		expect(() => parseLoopArgs("run a.ts b.ts")).toThrow(/script arguments go after --/);
+		expect(() => parseLoopArgs("run a.ts --max 3")).toThrow(/unknown flag --max for \/loop run/);
+		expect(() => parseLoopArgs("run a.ts --max-cost free")).toThrow(/--max-cost expects an amount in dollars/);
+		expect(() => parseLoopArgs("run -- x")).toThrow(/name the blueprint/);
+		expect(() => parseLoopArgs("tests --max-spawns 3")).toThrow(/unknown flag --max-spawns/);
+	});
 });

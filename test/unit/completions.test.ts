@@ -14,6 +14,7 @@ describe("completeLoopArgs", () => {
 			"plan",
 			"build",
 			"prd",
+			"run",
 			"status",
 			"stop",
 			"abort",
@@ -32,6 +33,15 @@ describe("completeLoopArgs", () => {
 		expect(completeLoopArgs("build --no", none)?.map((c) => c.label)).toEqual(["--no-commit"]);
 		expect(completeLoopArgs("tests --no", none)).toBeNull();
 		expect(completeLoopArgs("tests -- fix --m", none)).toBeNull();
+	});
+	it("completes blueprint names after run, then the flags blueprint runs take", () => {
+		const catalog = () => [{ name: "lint-fixer", summary: "fix lint" }, { name: "mine" }];
+		expect(completeLoopArgs("run li", none, catalog)?.map((c) => c.value)).toEqual(["run lint-fixer "]);
+		expect(completeLoopArgs("run ", none, catalog)?.map((c) => c.label)).toEqual(["lint-fixer", "mine"]);
+		const flags = completeLoopArgs("run mine --", none, catalog)?.map((c) => c.label);
+		expect(flags).toEqual(expect.arrayContaining(["--max-spawns", "--max-cost", "--concurrency", "--timeout"]));
+		expect(flags).not.toContain("--max");
+		expect(completeLoopArgs("tests --max-s", none)).toBeNull();
 	});
 	it("completes run ids for report", () => {
 		expect(completeLoopArgs("report 2026", () => ["2026-a", "2025-b"])?.map((c) => c.value)).toEqual(["report 2026-a"]);
