@@ -10,6 +10,8 @@
  */
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { processWide } from "../shared/process-wide.ts";
+import { provideService } from "../shared/services.ts";
+import { loopStarted } from "./loop-activity.ts";
 import type { GateIO, GateRuntime } from "./runtime.ts";
 import { registerGateRenderers } from "./tool-render.ts";
 
@@ -41,6 +43,7 @@ function pathOf(input: Record<string, unknown>): string | undefined {
 }
 
 export default function gatesExtension(pi: ExtensionAPI): void {
+	provideService("gates", { loopStarted });
 	const io: GateIO = {
 		sendUserMessage: (text, deliverAs) => pi.sendUserMessage(text, deliverAs ? { deliverAs } : undefined),
 		steer: (text) => pi.sendMessage({ customType: "gates", content: text, display: true }, { deliverAs: "steer" }),

@@ -6,12 +6,12 @@
  * and bind the current session's ctx and pi each time.
  */
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
-import { runningLoopCheck } from "../shared/loop-activity.ts";
 import { notify } from "../shared/notify.ts";
 import { posixRelative } from "../shared/posix-path.ts";
 import { processWide } from "../shared/process-wide.ts";
 import { commandResult, filesFor, runCommandGate } from "./command-gate.ts";
 import { DoneRounds } from "./done-rounds.ts";
+import { runningLoopCheck } from "./loop-activity.ts";
 import {
 	type GateResult,
 	gatesReport,

@@ -10,7 +10,6 @@ import { runCheck } from "../core/check-runner.ts";
 import { UnknownRoleError } from "../roles/roles.ts";
 import { type ModelChoice, setActiveRole, showRoleStatus, switchNow } from "../roles/switcher.ts";
 import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
-import { markLoopRunning } from "../shared/loop-activity.ts";
 import type { Thinking } from "../shared/model-spec.ts";
 import { type Level, notify } from "../shared/notify.ts";
 import { findService } from "../shared/services.ts";
@@ -244,7 +243,7 @@ async function drive(
 				"warning",
 			);
 		}
-		const loopDone = markLoopRunning(cwd, state.check);
+		const loopDone = findService("gates")?.loopStarted(cwd, state.check) ?? (() => undefined);
 		try {
 			return await runLoop(
 				state,

@@ -13,6 +13,11 @@ export interface Services {
 		/** The hydration block for a task, within `budget` tokens (default: the configured budget). */
 		block(cwd: string, task: string, budget?: number): Promise<string>;
 	};
+	/**
+	 * The gates extension: a loop says it runs in a project (and its check command), so on-done gates leave
+	 * "done" to the loop; the returned function says it has ended.
+	 */
+	gates: { loopStarted(cwd: string, check: string | undefined): () => void };
 }
 
 const registry = () => processWide("services", () => new Map<keyof Services, Services[keyof Services]>());

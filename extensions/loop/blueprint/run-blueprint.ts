@@ -17,7 +17,6 @@ import { Journal } from "../../core/journal.ts";
 import { Limiter } from "../../core/limiter.ts";
 import { parseModelSpec, roleNames } from "../../roles/roles.ts";
 import type { LoopConfig } from "../../shared/config.ts";
-import { markLoopRunning } from "../../shared/loop-activity.ts";
 import type { Thinking } from "../../shared/model-spec.ts";
 import { findService } from "../../shared/services.ts";
 import type { LoopRequest } from "../args.ts";
@@ -269,7 +268,8 @@ export async function driveBlueprint(
 			save,
 		});
 
-		const loopDone = markLoopRunning(cwd, "");
+		// On-done gates stay quiet in spawns: the script decides when checks run.
+		const loopDone = findService("gates")?.loopStarted(cwd, undefined) ?? (() => undefined);
 		let ending: Ending;
 		try {
 			await runScript(b.file, factory, b.args);
