@@ -1,10 +1,11 @@
 // npm run bench: prints each benchmark with its baseline side by side.
-// BENCH=loop, BENCH=hydration or BENCH=gates runs one section.
+// BENCH=loop, BENCH=hydration, BENCH=gates or BENCH=spawn runs one section.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gatesBench } from "./gates.mjs";
 import { hydrationBench } from "./hydration.mjs";
 import { loopOverhead } from "./loop-overhead.mjs";
+import { spawnBench } from "./spawn.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const only = process.env.BENCH;
@@ -63,4 +64,34 @@ if (!only || only === "gates") {
 	console.log(`    pyright ${g.pyright.version} CLI per edit:        ${line(g.pyright)}`);
 	console.log(`ratio p50 pyright CLI / (d):             ${g.ratioPython.toFixed(1)}x`);
 	console.log(`goal (d) p50 < 50 ms and >= 30x faster than the pyright CLI: ${g.goalPythonMet ? "met" : "NOT met"}`);
+	console.log("");
+}
+
+if (!only || only === "spawn") {
+	console.log("== agent spawn overhead, factory.spawn in one pi process vs a pi process per step (scripted model) ==");
+	const s = await spawnBench(repo, Number(process.env.BENCH_SPAWNS ?? 20));
+	const a = s.inProcess;
+	const c = s.parallel;
+	const row = (label, value) => console.log(`${label.padEnd(49)} ${value}`);
+	row("steps per side:", s.steps);
+	if (a.unavailable) console.log(`in-process side unavailable: ${a.unavailable}`);
+	else {
+		row("(a) /loop run, sequential factory.spawn, median:", `${fmt(a.medianMs)}   (spawn_end durationMs)`);
+		row(`    whole pi process wall time / ${s.steps}:`, fmt(a.wallPerStepMs));
+		if (a.failedSpawns) row("    spawns that ended with exitCode 1:", a.failedSpawns);
+		if (a.note) row("    note:", a.note);
+	}
+	row("(b) pi --mode json -p per step, median:", `${fmt(s.baselineMs)}   (process wall time)`);
+	row("ratio (b)/(a):", a.unavailable ? "-" : `${s.ratio.toFixed(1)}x`);
+	row("goal ratio >= 20x:", s.goalMet ? "met" : "NOT met");
+	if (c.unavailable) console.log(`in-process side unavailable: ${c.unavailable}`);
+	else {
+		row(
+			`(c) ${s.concurrent} parallel spawns, answers in ${s.delayMs} ms:`,
+			`${fmt(c.wallMs)}   (first spawn_start to last spawn_end)`,
+		);
+		row("    model requests at once, most:", `${c.overlap} of ${c.requests}`);
+		if (c.note) row("    note:", c.note);
+	}
+	row("goal (c) < 1.5 s:", s.parallelGoalMet ? "met" : "NOT met");
 }

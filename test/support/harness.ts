@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commitAll, createSandbox } from "./sandbox.mjs";
-import type { LoggedRequest, Script } from "./scripted-model.ts";
+import type { LoggedEnd, LoggedRequest, Script } from "./scripted-model.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The pi CLI under test: this package's pinned pi, or LOOP_PI_BIN (npm run test:pi-latest sets it). */
@@ -157,6 +157,34 @@ export function requests(fx: Fixture): LoggedRequest[] {
 		.filter((l) => l.trim() !== "")
 		.map((l) => JSON.parse(l) as LoggedRequest)
 		.map((r) => ({ ...r, messages: r.messages.filter((m) => m.role !== "system") }));
+}
+
+export interface RequestTime {
+	call: number;
+	/** The route's match string; undefined for the global steps. */
+	route?: string;
+	/** Epoch ms the request arrived. */
+	startedAt: number;
+	/** Epoch ms it was answered (after its delay); undefined while it is still pending (a hang). */
+	endedAt?: number;
+}
+
+/** When each request started and was answered (the log joined with its `.ends` sidecar), in call order. */
+export function requestTimes(fx: Fixture): RequestTime[] {
+	const lines = (path: string) =>
+		existsSync(path)
+			? readFileSync(path, "utf8")
+					.split("\n")
+					.filter((l) => l.trim() !== "")
+			: [];
+	const ends = new Map<number, number>();
+	for (const line of lines(`${fx.logPath}.ends`)) {
+		const end = JSON.parse(line) as LoggedEnd;
+		ends.set(end.call, end.endedAt);
+	}
+	return lines(fx.logPath)
+		.map((l) => JSON.parse(l) as LoggedRequest)
+		.map((r) => ({ call: r.call, route: r.route, startedAt: r.startedAt, endedAt: ends.get(r.call) }));
 }
 
 export function loopDir(fx: Fixture): string {

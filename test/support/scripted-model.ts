@@ -8,8 +8,16 @@
  * pi rebuilding this extension on every new session and even a restarted
  * process. Each request's full context is appended to the log so tests can
  * assert exactly what the model was sent.
+ *
+ * Routes serve concurrent sessions (parallel spawns) by who is asking: a
+ * request whose first user message contains a route's `match` takes that
+ * route's next step, counted the same way (earlier logged requests with that
+ * match). A step may answer after `delayMs`; the time it answered goes to a
+ * second log, `${LOOP_FAUX_LOG}.ends`, since the request's line is written
+ * when it starts.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as piAi from "@mariozechner/pi-ai";
 import {
 	type AssistantMessage,
@@ -21,8 +29,8 @@ import {
 } from "@mariozechner/pi-ai";
 import type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
 
-/** One scripted model response. */
-export type ScriptStep =
+/** One scripted model response; `delayMs` makes it answer that much later (an abort meanwhile answers aborted). */
+export type ScriptStep = (
 	| { text: string }
 	| { write: { path: string; content: string }; text?: string }
 	/** Several writes in one assistant message (pi runs them as parallel tool calls). */
@@ -30,22 +38,47 @@ export type ScriptStep =
 	| { edit: { path: string; oldText: string; newText: string } }
 	| { bash: string }
 	| { error: string }
-	| { hang: true };
+	| { hang: true }
+) & { delayMs?: number };
+
+/** Steps for the requests whose first user message contains `match` (one session, or a group of them). */
+export interface ScriptRoute {
+	match: string;
+	steps: ScriptStep[];
+	/** Served once this route's steps run out; without it the route's exhausted requests are model errors. */
+	fallback?: ScriptStep;
+}
 
 export interface Script {
+	/** For requests that match no route: position = earlier logged requests that match no route. */
 	steps: ScriptStep[];
 	/** Served once the steps run out; without it an exhausted script is a model error. */
 	fallback?: ScriptStep;
+	/** The first route whose `match` the request's first user message contains serves it. */
+	routes?: ScriptRoute[];
+	/** Delay before every answer, unless the step sets its own `delayMs`. */
+	delayMs?: number;
 	/** Cost in dollars charged per request (faux usage has no cost of its own). */
 	costPerCall?: number;
 }
 
 /** What the log records of each request. */
 export interface LoggedRequest {
+	/** Requests logged before this one (all routes). */
 	call: number;
 	model: string;
 	systemPrompt: string;
 	messages: { role: string; text: string }[];
+	/** The `match` of the route that served it; undefined for the global steps. */
+	route?: string;
+	/** Epoch ms when the request arrived (when it was answered: `${LOOP_FAUX_LOG}.ends`, `requestTimes(fx)`). */
+	startedAt: number;
+}
+
+/** A line of `${LOOP_FAUX_LOG}.ends`: when request `call` was answered (after its delay), epoch ms. */
+export interface LoggedEnd {
+	call: number;
+	endedAt: number;
 }
 
 function messageText(message: Context["messages"][number]): string {
@@ -67,11 +100,36 @@ function messageText(message: Context["messages"][number]): string {
 type SystemPromptOf = (messages: readonly { role: string }[]) => string;
 const currentSystemPrompt = (piAi as unknown as { getCurrentSystemPrompt?: SystemPromptOf }).getCurrentSystemPrompt;
 
-function loggedCalls(logPath: string): number {
-	if (!existsSync(logPath)) return 0;
+function loggedLines(logPath: string): string[] {
+	if (!existsSync(logPath)) return [];
 	return readFileSync(logPath, "utf8")
 		.split("\n")
-		.filter((line) => line.trim() !== "").length;
+		.filter((line) => line.trim() !== "");
+}
+
+/** The text of the first user message: what routes match on (a session's first prompt stays first). */
+export function firstUserText(messages: readonly { role: string; text: string }[]): string {
+	return messages.find((m) => m.role === "user")?.text ?? "";
+}
+
+function routeOf(script: Script, messages: readonly { role: string; text: string }[]): ScriptRoute | undefined {
+	const first = firstUserText(messages);
+	return script.routes?.find((route) => first.includes(route.match));
+}
+
+/**
+ * The step for a request: its route's next one, else the global steps' next one. Positions count the earlier logged
+ * requests that went (by the current script's routes) the same way; without routes, the log's line count.
+ */
+function pick(script: Script, earlier: string[], route: ScriptRoute | undefined): ScriptStep | undefined {
+	const same = (line: string) => routeOf(script, (JSON.parse(line) as LoggedRequest).messages) === route;
+	const position = script.routes?.length ? earlier.filter(same).length : earlier.length;
+	const steps = route ? route.steps : script.steps;
+	return steps[position] ?? (route ? route.fallback : script.fallback);
+}
+
+function aborted(): AssistantMessage {
+	return fauxAssistantMessage("", { stopReason: "aborted", errorMessage: "aborted" });
 }
 
 function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
@@ -82,12 +140,28 @@ function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
 	});
 }
 
-async function respond(step: ScriptStep | undefined, signal: AbortSignal | undefined): Promise<AssistantMessage> {
+/** Waits `ms`; false when the signal aborted first. */
+async function delay(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+	if (signal?.aborted) return false;
+	try {
+		await sleep(ms, undefined, { signal });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+async function respond(
+	step: ScriptStep | undefined,
+	delayMs: number,
+	signal: AbortSignal | undefined,
+): Promise<AssistantMessage> {
+	if (delayMs > 0 && !(await delay(delayMs, signal))) return aborted();
 	if (!step) return fauxAssistantMessage("", { stopReason: "error", errorMessage: "scripted model: script exhausted" });
 	if ("error" in step) return fauxAssistantMessage("", { stopReason: "error", errorMessage: step.error });
 	if ("hang" in step) {
 		await waitForAbort(signal);
-		return fauxAssistantMessage("", { stopReason: "aborted", errorMessage: "aborted" });
+		return aborted();
 	}
 	if ("write" in step) {
 		const call = fauxToolCall("write", { path: step.write.path, content: step.write.content });
@@ -125,33 +199,54 @@ export default function scriptedModel(pi: ExtensionAPI): void {
 		// Whole responses in one chunk: an instant model, so tests and benchmarks time the harness.
 		tokenSize: { min: 100_000, max: 100_000 },
 	});
+	// The faux provider takes one queued response per request, synchronously; every response is this same function,
+	// so the queue only must never run dry, also for requests arriving in the same tick (concurrent sessions).
+	const topUp = () => {
+		if (faux.getPendingResponseCount() === 0) faux.appendResponses([step]);
+	};
 	const step = async (
 		context: Context,
 		options: { signal?: AbortSignal } | undefined,
 		_state: unknown,
 		model: { id: string },
 	) => {
-		faux.appendResponses([step]);
-		const call = loggedCalls(logPath);
+		topUp();
+		const startedAt = Date.now();
+		const messages = context.messages.map((m) => ({ role: m.role, text: messageText(m) }));
+		const route = routeOf(script, messages);
+		// Read, pick and append with no await between: concurrent requests in this process each get their own slot.
+		const earlier = loggedLines(logPath);
+		const chosen = pick(script, earlier, route);
 		const entry: LoggedRequest = {
-			call,
+			call: earlier.length,
 			model: model.id,
 			systemPrompt: context.systemPrompt || currentSystemPrompt?.(context.messages) || "",
-			messages: context.messages.map((m) => ({ role: m.role, text: messageText(m) })),
+			messages,
+			route: route?.match,
+			startedAt,
 		};
 		appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
-		return respond(script.steps[call] ?? script.fallback, options?.signal);
+		const answer = await respond(chosen, chosen?.delayMs ?? script.delayMs ?? 0, options?.signal);
+		const end: LoggedEnd = { call: entry.call, endedAt: Date.now() };
+		appendFileSync(`${logPath}.ends`, `${JSON.stringify(end)}\n`);
+		return answer;
 	};
 	faux.setResponses([step]);
 
 	// Handing pi the stream function lets it re-register the API when it
 	// refreshes its model registry (interactive mode does on session changes).
 	const registered = getApiProvider(faux.api);
+	const streamSimple = registered?.streamSimple;
 	pi.registerProvider("faux", {
 		baseUrl: "http://localhost:0",
 		apiKey: "LOOP_FAUX_KEY",
 		api: faux.api,
-		streamSimple: registered?.streamSimple,
+		streamSimple:
+			streamSimple &&
+			((...args: Parameters<typeof streamSimple>) => {
+				topUp();
+				return streamSimple(...args);
+			}),
 		models: faux.models.map((m) => ({
 			id: m.id,
 			name: m.name,
