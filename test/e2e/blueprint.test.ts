@@ -5,19 +5,22 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
 	events,
 	LIB_FIXED,
 	LIB_HALF_FIXED,
 	makeFixture,
+	type RequestTime,
 	readLoopState,
 	requests,
+	requestTimes,
 	runPrint,
 	setScript,
 	startPrint,
 	waitFor,
 } from "../support/harness.ts";
+import { RpcClient } from "../support/rpc-client.ts";
 
 function blueprint(fx: { project: string }, name: string, source: string): string {
 	const dir = join(fx.project, ".pi", "blueprints");
@@ -191,5 +194,53 @@ describe("/loop run (print mode)", () => {
 		const missing = await runPrint(fx, "/loop run nope");
 		expect(missing.code).toBe(2);
 		expect(missing.stderr).toContain('no blueprint "nope"');
+	});
+});
+
+describe("/loop run over RPC", () => {
+	let client: RpcClient | undefined;
+	afterEach(async () => {
+		await client?.close();
+		client = undefined;
+	});
+
+	it("runs two spawns under Promise.all at the same time, each with its own answer, and reports progress", async () => {
+		const fx = makeFixture();
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{ match: "task alpha", steps: [{ text: "alpha answered", delayMs: 1200 }] },
+				{ match: "task beta", steps: [{ text: "beta answered", delayMs: 1200 }] },
+			],
+		});
+		const file = blueprint(
+			fx,
+			"fan-out.mjs",
+			[
+				"export default async function (factory) {",
+				"\tconst [a, b] = await Promise.all([",
+				'\t\tfactory.spawn({ agent: "alpha", prompt: "task alpha" }),',
+				'\t\tfactory.spawn({ agent: "beta", prompt: "task beta" }),',
+				"\t]);",
+				"\tfactory.state.answers = [a.text, b.text];",
+				'\tfactory.observe.log("warning", "both done");',
+				"}",
+			].join("\n"),
+		);
+		client = new RpcClient(fx);
+		const response = await client.response(client.prompt(`/loop run ${file}`));
+		expect(response.success).toBe(true);
+		const times = requestTimes(fx);
+		expect(times).toHaveLength(2);
+		const [first, second] = times as [RequestTime, RequestTime];
+		// Overlap: the second request started before the first one answered.
+		expect(second.startedAt).toBeLessThan(first.endedAt as number);
+		expect(readLoopState(fx).blueprint.values).toEqual({ answers: ["alpha answered", "beta answered"] });
+		const widgets = client.uiRequests("setWidget").filter((r) => r.widgetKey === "loop" && r.widgetLines);
+		expect(widgets.some((w) => w.widgetLines.join("\n").includes("2 running"))).toBe(true);
+		expect(client.uiRequests("notify").map((n) => n.message)).toContain("both done");
+		expect(client.loopMessages().at(-1)).toMatch(/✓ blueprint .*fan-out\.mjs ended: completed/);
+		// The user's session is untouched: no model call went through it.
+		expect(requests(fx).every((r) => r.messages[0]?.text.startsWith("task "))).toBe(true);
 	});
 });
