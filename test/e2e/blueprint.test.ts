@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
 	events,
+	FAILING_TESTS,
 	LIB_FIXED,
 	LIB_HALF_FIXED,
 	makeFixture,
@@ -18,6 +19,7 @@ import {
 	runPrint,
 	setScript,
 	startPrint,
+	tsFixture,
 	waitFor,
 } from "../support/harness.ts";
 import { RpcClient } from "../support/rpc-client.ts";
@@ -182,6 +184,30 @@ describe("/loop run (print mode)", () => {
 		const state = readLoopState(fx);
 		expect(state.reason).toBe("failed");
 		expect(state.detail).toMatch(/no luck 1 \(at .*throws\.ts:3:\d+\)/);
+	});
+
+	it("a spawn's writes get on-write diagnostics; on-done gates stay quiet (the script runs checks)", async () => {
+		const fx = tsFixture({ tests: FAILING_TESTS });
+		setScript(fx, {
+			steps: [
+				{
+					write: {
+						path: "src/use.ts",
+						content: 'import { sum } from "./math.js";\nexport const t: string = sum(1, 2);\n',
+					},
+				},
+				{ text: "wrote it" },
+			],
+		});
+		const file = blueprint(fx, "write.ts", 'await factory.spawn({ agent: "writer", prompt: "write src/use.ts" });\n');
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code, result.stderr).toBe(0);
+		const sent = requests(fx);
+		expect(sent).toHaveLength(2);
+		const toolResult = sent[1]?.messages.find((m) => m.role === "toolResult")?.text ?? "";
+		expect(toolResult).toContain("[gates]");
+		expect(toolResult).toMatch(/src\/use\.ts:2:14 error TS2322/);
+		expect(result.stderr).not.toMatch(/gates: .*tests/);
 	});
 
 	it("lists the blueprints without a name, and names the unknown one", async () => {

@@ -9,39 +9,19 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+	FAILING_TESTS,
 	type Fixture,
-	linkBin,
 	makeFixture,
 	REPO_ROOT,
 	requests,
 	runPrint,
 	setScript,
+	tsFixture,
 	waitFor,
 } from "../support/harness.ts";
 import { RpcClient } from "../support/rpc-client.ts";
 import type { LoggedRequest } from "../support/scripted-model.ts";
 import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
-
-const FAILING_TESTS = 'console.log("1 failed: sum"); process.exit(1);\n';
-const PASSING_TESTS = 'console.log("all passed");\n';
-
-function tsFixture(options: { tests?: string; config?: object } = {}): Fixture {
-	const fx = makeFixture({
-		files: {
-			"package.json": JSON.stringify({ name: "fixture", private: true, scripts: { test: "node test.js" } }),
-			"tsconfig.json": JSON.stringify({
-				compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true },
-			}),
-			"src/math.ts": "export function sum(a: number, b: number): number {\n  return a + b;\n}\n",
-			".prettierrc": "{}\n",
-			".gitignore": "node_modules/\n",
-			"test.js": options.tests ?? PASSING_TESTS,
-			...(options.config ? { ".pi/loop.json": JSON.stringify(options.config) } : {}),
-		},
-	});
-	linkBin(fx, "prettier", "prettier/bin/prettier.cjs");
-	return fx;
-}
 
 /** Text of the tool results the model was sent in request `call`. */
 function toolResults(req: LoggedRequest | undefined): string[] {

@@ -224,3 +224,25 @@ export function gitLog(fx: Fixture): string[] {
 		.trim()
 		.split("\n");
 }
+
+export const FAILING_TESTS = 'console.log("1 failed: sum"); process.exit(1);\n';
+export const PASSING_TESTS = 'console.log("all passed");\n';
+
+/** A TypeScript project with prettier linked in and a `node test.js` test script (gates fixtures). */
+export function tsFixture(options: { tests?: string; config?: object } = {}): Fixture {
+	const fx = makeFixture({
+		files: {
+			"package.json": JSON.stringify({ name: "fixture", private: true, scripts: { test: "node test.js" } }),
+			"tsconfig.json": JSON.stringify({
+				compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", noEmit: true },
+			}),
+			"src/math.ts": "export function sum(a: number, b: number): number {\n  return a + b;\n}\n",
+			".prettierrc": "{}\n",
+			".gitignore": "node_modules/\n",
+			"test.js": options.tests ?? PASSING_TESTS,
+			...(options.config ? { ".pi/loop.json": JSON.stringify(options.config) } : {}),
+		},
+	});
+	linkBin(fx, "prettier", "prettier/bin/prettier.cjs");
+	return fx;
+}
