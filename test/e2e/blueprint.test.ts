@@ -269,4 +269,26 @@ describe("/loop run over RPC", () => {
 		// The user's session is untouched: no model call went through it.
 		expect(requests(fx).every((r) => r.messages[0]?.text.startsWith("task "))).toBe(true);
 	});
+
+	it("/loop stop lets the running spawn finish and refuses the next step; /loop status names the blueprint", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [{ text: "first done", delayMs: 1500 }], fallback: { text: "should not run" } });
+		const file = blueprint(
+			fx,
+			"two-steps.ts",
+			'await factory.spawn({ prompt: "first" });\nawait factory.spawn({ prompt: "second" });\n',
+		);
+		client = new RpcClient(fx);
+		const run = client.prompt(`/loop run ${file}`);
+		await waitFor(() => requests(fx).length === 1, 20_000, "the first spawn's model call");
+		await client.response(client.prompt("/loop status"));
+		expect(client.uiRequests("notify").map((n) => n.message).join("\n")).toMatch(/blueprint: .*two-steps\.ts/);
+		await client.response(client.prompt("/loop stop"));
+		await client.response(run);
+		expect(requests(fx)).toHaveLength(1);
+		const state = readLoopState(fx);
+		expect(state).toMatchObject({ reason: "stopped" });
+		expect(state.blueprint.spawns).toHaveLength(1);
+		expect(state.blueprint.spawns[0]).toMatchObject({ exitCode: 0 });
+	});
 });

@@ -4,6 +4,8 @@
  * while a check runs (when pi itself would drop the input). Skipped where
  * tmux is not installed.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BUGGY_LIB, events, type Fixture, LIB_FIXED, makeFixture, setScript, waitFor } from "../support/harness.ts";
 import { hasTmux, screen, startInteractive, stopInteractive, tmux } from "../support/tmux.ts";
@@ -50,5 +52,25 @@ describe.skipIf(!hasTmux)("/loop in interactive pi (tmux)", () => {
 		await waitFor(() => events(fx).some((e) => e.type === "run_end"), 30_000, "the loop to end");
 		expect(events(fx).at(-1)).toMatchObject({ reason: "stopped", iterations: 1 });
 		await waitFor(() => screen(name).includes("stop requested"), 10_000, "the notice");
+	});
+
+	it("runs a blueprint: the widget names it and its running spawns; Esc aborts it", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [{ bash: "sleep 2" }, { text: "slept" }, { hang: true }] });
+		mkdirSync(join(fx.project, ".pi", "blueprints"), { recursive: true });
+		writeFileSync(
+			join(fx.project, ".pi", "blueprints", "two.ts"),
+			'await factory.spawn({ agent: "sleeper", prompt: "sleep" });\n' +
+				'await factory.spawn({ agent: "hanger", prompt: "hang" });\n',
+		);
+		const name = startInteractive(fx);
+		await startLoop(fx, name, "/loop run two");
+		await waitFor(() => /blueprint .*two\.ts/.test(screen(name)), 20_000, "the widget");
+		await waitFor(() => screen(name).includes("⟳ sleeper"), 20_000, "the running spawn");
+		await waitFor(() => events(fx).some((e) => e.type === "spawn_start" && e.agent === "hanger"), 20_000, "spawn 2");
+		tmux("send-keys", "-t", name, "Escape");
+		await waitFor(() => events(fx).some((e) => e.type === "run_end"), 20_000, "the run to end");
+		expect(events(fx).at(-1)).toMatchObject({ type: "run_end", reason: "aborted", iterations: 2 });
+		await waitFor(() => screen(name).includes("ended: aborted"), 10_000, "the summary");
 	});
 });
