@@ -28,6 +28,11 @@ export interface AgentRunRequest {
 	tools?: string[];
 	timeoutMs: number;
 	signal?: AbortSignal;
+	/**
+	 * Called when the agent has finished normally, with the files changed so far and the follow-ups sent so far:
+	 * a text to send into the same session as the next prompt (e.g. a gates fix round), or undefined to end.
+	 */
+	followUp?(filesChanged: string[], sent: number): Promise<string | undefined>;
 }
 
 export interface AgentRunResult {
@@ -135,8 +140,15 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 	}, request.timeoutMs);
 	try {
 		try {
-			await session.prompt(request.prompt);
-			await session.agent.waitForIdle();
+			let prompt: string | undefined = request.prompt;
+			for (let sent = 0; prompt !== undefined; sent++) {
+				await session.prompt(prompt);
+				await session.agent.waitForIdle();
+				const last = usageOf(session.messages).last;
+				const finished = last?.stopReason !== "error" && last?.stopReason !== "aborted";
+				prompt =
+					finished && !timedOut && request.followUp ? await request.followUp([...written].sort(), sent) : undefined;
+			}
 		} catch (error) {
 			if (!timedOut && !request.signal?.aborted) return fail("error", (error as Error).message);
 		} finally {

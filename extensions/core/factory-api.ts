@@ -26,6 +26,11 @@ export interface SpawnOptions {
 	timeout?: number;
 	/** Adds the hydration block (specs, plan, AGENTS.md) for the prompt, or for this task text. */
 	hydrate?: boolean | string;
+	/**
+	 * "write" (default): the on-write gates only. "all": when the agent finishes, the on-done gates (tests, lint,
+	 * types) run on its changes too, and their failures go back into the same session as fix rounds (gates.rounds).
+	 */
+	gates?: "write" | "all";
 	/** A label for the step (a number or text), recorded with the result. */
 	step?: number | string;
 	/** Aborts this spawn only. */

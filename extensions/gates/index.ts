@@ -43,7 +43,11 @@ function pathOf(input: Record<string, unknown>): string | undefined {
 }
 
 export default function gatesExtension(pi: ExtensionAPI): void {
-	provideService("gates", { loopStarted });
+	provideService("gates", {
+		loopStarted,
+		checkDone: async (cwd, changed, round, signal) =>
+			(await load()).runtimeFor(cwd).checkDoneForSpawn(changed, round, signal),
+	});
 	const io: GateIO = {
 		sendUserMessage: (text, deliverAs) => pi.sendUserMessage(text, deliverAs ? { deliverAs } : undefined),
 		steer: (text) => pi.sendMessage({ customType: "gates", content: text, display: true }, { deliverAs: "steer" }),

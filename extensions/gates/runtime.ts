@@ -13,12 +13,14 @@ import { commandResult, filesFor, runCommandGate } from "./command-gate.ts";
 import { DoneRounds } from "./done-rounds.ts";
 import { runningLoopCheck } from "./loop-activity.ts";
 import {
+	fixRoundMessage,
 	type GateResult,
 	gatesReport,
 	needsFix,
 	resultKey,
 	resultMarks,
 	statusLine,
+	stopMessage,
 	turnEndMessage,
 } from "./messages.ts";
 import { type Gate, type GatePlan, planGates } from "./plan.ts";
@@ -284,6 +286,25 @@ export class GateRuntime {
 		});
 	}
 
+	/**
+	 * A blueprint spawn that asked for every gate (`gates: "all"`): the on-done gates on the files it changed, run
+	 * now. While fix rounds are left (round counts those already sent), the fix-round text for the spawn's session.
+	 */
+	async checkDoneForSpawn(changed: string[], round: number, signal?: AbortSignal): Promise<SpawnDoneCheck> {
+		const rel = this.rel(changed.map((f) => toolPath(this.cwd, f)));
+		const gates = this.runnable(
+			this.active("onDone").filter((g) => g.command !== undefined && (!g.glob || filesFor(g, rel).length > 0)),
+		);
+		if (gates.length === 0) return { marks: "" };
+		const results = await this.runGates(gates, rel, signal);
+		const fixable = results.filter(needsFix);
+		const rounds = this.plan().rounds;
+		const marks = resultMarks(results);
+		if (fixable.length === 0) return { marks };
+		if (round >= rounds) return { marks, stopped: stopMessage(fixable, rounds) };
+		return { marks, fix: fixRoundMessage(fixable, round + 1, rounds) };
+	}
+
 	/** Resolves when no on-done gates or fix rounds are still to come (print mode waits for it before exiting). */
 	async settled(): Promise<void> {
 		await this.work;
@@ -337,6 +358,13 @@ export class GateRuntime {
 	async stopServer(): Promise<void> {
 		await this.pool?.stop();
 	}
+}
+
+/** What the on-done gates said about a spawn's changes: the marks, and a fix round to send or why none is left. */
+export interface SpawnDoneCheck {
+	marks: string;
+	fix?: string;
+	stopped?: string;
 }
 
 export function runtimeFor(cwd: string): GateRuntime {

@@ -17,7 +17,19 @@ export interface Services {
 	 * The gates extension: a loop says it runs in a project (and its check command), so on-done gates leave
 	 * "done" to the loop; the returned function says it has ended.
 	 */
-	gates: { loopStarted(cwd: string, check: string | undefined): () => void };
+	gates: {
+		loopStarted(cwd: string, check: string | undefined): () => void;
+		/**
+		 * A blueprint spawn with `gates: "all"`: the on-done gates on the files it changed (paths relative to cwd);
+		 * `fix` is the fix round to send into its session while rounds are left (`round` = rounds sent so far).
+		 */
+		checkDone(
+			cwd: string,
+			changed: string[],
+			round: number,
+			signal?: AbortSignal,
+		): Promise<{ marks: string; fix?: string; stopped?: string }>;
+	};
 }
 
 const registry = () => processWide("services", () => new Map<keyof Services, Services[keyof Services]>());

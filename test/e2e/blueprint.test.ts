@@ -210,6 +210,35 @@ describe("/loop run (print mode)", () => {
 		expect(result.stderr).not.toMatch(/gates: .*tests/);
 	});
 
+	it('gates: "all" runs the on-done gates on a spawn\'s changes and sends the fix round into its session', async () => {
+		const fx = tsFixture({ tests: FAILING_TESTS });
+		setScript(fx, {
+			steps: [
+				{ write: { path: "src/ok.ts", content: "export const one = 1;\n" } },
+				{ text: "wrote it" },
+				{ write: { path: "test.js", content: 'console.log("all passed");\n' } },
+				{ text: "tests fixed" },
+			],
+		});
+		const file = blueprint(
+			fx,
+			"gated.ts",
+			'const r = await factory.spawn({ prompt: "add src/ok.ts", gates: "all" });\nfactory.state.text = r.text;\n',
+		);
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code, result.stderr).toBe(0);
+		const sent = requests(fx);
+		expect(sent).toHaveLength(4);
+		const fixRound = sent[2]?.messages.filter((m) => m.role === "user").at(-1)?.text ?? "";
+		expect(fixRound).toContain("fix round 1 of 2");
+		expect(fixRound).toContain("1 failed: sum");
+		const state = readLoopState(fx);
+		expect(state.blueprint.values).toEqual({ text: "tests fixed" });
+		expect(state.blueprint.spawns[0]).toMatchObject({ exitCode: 0, filesChanged: ["src/ok.ts", "test.js"] });
+		expect(result.stderr).toMatch(/gates ✗ tests/);
+		expect(result.stderr).toMatch(/gates ✓ tests/);
+	});
+
 	it("lists the blueprints without a name, and names the unknown one", async () => {
 		const fx = makeFixture();
 		blueprint(fx, "mine.ts", "/** My own blueprint. */\nexport default async function () {}\n");
@@ -270,7 +299,7 @@ describe("/loop run over RPC", () => {
 		expect(requests(fx).every((r) => r.messages[0]?.text.startsWith("task "))).toBe(true);
 	});
 
-	it("/loop stop lets the running spawn finish and refuses the next step; /loop status names the blueprint", async () => {
+	it("/loop stop lets the running spawn finish and refuses the next step; status names the blueprint", async () => {
 		const fx = makeFixture();
 		setScript(fx, { steps: [{ text: "first done", delayMs: 1500 }], fallback: { text: "should not run" } });
 		const file = blueprint(
@@ -282,7 +311,12 @@ describe("/loop run over RPC", () => {
 		const run = client.prompt(`/loop run ${file}`);
 		await waitFor(() => requests(fx).length === 1, 20_000, "the first spawn's model call");
 		await client.response(client.prompt("/loop status"));
-		expect(client.uiRequests("notify").map((n) => n.message).join("\n")).toMatch(/blueprint: .*two-steps\.ts/);
+		expect(
+			client
+				.uiRequests("notify")
+				.map((n) => n.message)
+				.join("\n"),
+		).toMatch(/blueprint: .*two-steps\.ts/);
 		await client.response(client.prompt("/loop stop"));
 		await client.response(run);
 		expect(requests(fx)).toHaveLength(1);

@@ -63,6 +63,12 @@ export interface BlueprintDeps {
 	/** A named check's command (tests, lint, types); throws when the project has none. */
 	checkCommand(name: string): string;
 	hydrate?(task: string, budget?: number): Promise<string>;
+	/** The on-done gates for a spawn with gates "all" (undefined when the gates extension is not loaded). */
+	checkDone?(
+		changed: string[],
+		round: number,
+		signal: AbortSignal,
+	): Promise<{ marks: string; fix?: string; stopped?: string }>;
 	event(event: LoopEvent): void;
 	/** Saves the state (after every step). */
 	save(): void;
@@ -88,6 +94,7 @@ function spawnKey(o: SpawnOptions, profile: AgentProfile | undefined) {
 		hydrate: o.hydrate,
 		step: o.step,
 		timeout: o.timeout,
+		gates: o.gates,
 	};
 }
 
@@ -141,6 +148,9 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				role: chosen.role,
 			});
 			const signal = options.signal ? AbortSignal.any([deps.signal, options.signal]) : deps.signal;
+			const checkDone = options.gates === "all" ? deps.checkDone : undefined;
+			if (options.gates === "all" && !checkDone)
+				log("warning", `spawn ${agent}: gates "all" asked for, but pi-loop-factory's gates extension is not loaded`);
 			const outcome = await deps.runAgent({
 				prompt,
 				appendSystemPrompt: system || undefined,
@@ -149,6 +159,14 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				tools: key.tools,
 				timeoutMs: options.timeout ?? deps.spawnTimeoutMs,
 				signal,
+				followUp:
+					checkDone &&
+					(async (changed, sent) => {
+						const said = await checkDone(changed, sent, signal);
+						if (said.marks) log(said.fix || said.stopped ? "warning" : "info", `${agent}: gates ${said.marks}`);
+						if (said.stopped) log("warning", said.stopped);
+						return said.fix;
+					}),
 			});
 			return {
 				exitCode: outcome.status === "ok" ? 0 : 1,

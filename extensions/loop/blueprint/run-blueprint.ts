@@ -239,6 +239,7 @@ export async function driveBlueprint(
 			return fallback;
 		};
 		const hydration = findService("hydration");
+		const gates = findService("gates");
 		const factory = createFactory({
 			cwd,
 			runId: state.runId,
@@ -261,6 +262,7 @@ export async function driveBlueprint(
 			runCommand: runCheck,
 			checkCommand: (name) => detectCheck(cwd, name as "tests" | "lint" | "types").command,
 			hydrate: hydration && ((task, tokens) => hydration.block(cwd, task, tokens)),
+			checkDone: gates && ((changed, round, signal) => gates.checkDone(cwd, changed, round, signal)),
 			event: (e) => {
 				event(e);
 				view.onEvent(e);
@@ -269,7 +271,7 @@ export async function driveBlueprint(
 		});
 
 		// On-done gates stay quiet in spawns: the script decides when checks run.
-		const loopDone = findService("gates")?.loopStarted(cwd, undefined) ?? (() => undefined);
+		const loopDone = gates?.loopStarted(cwd, undefined) ?? (() => undefined);
 		let ending: Ending;
 		try {
 			await runScript(b.file, factory, b.args);
