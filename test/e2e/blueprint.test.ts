@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+	BUGGY_LIB,
 	events,
 	FAILING_TESTS,
 	LIB_FIXED,
@@ -237,6 +238,49 @@ describe("/loop run (print mode)", () => {
 		expect(state.blueprint.spawns[0]).toMatchObject({ exitCode: 0, filesChanged: ["src/ok.ts", "test.js"] });
 		expect(result.stderr).toMatch(/gates ✗ tests/);
 		expect(result.stderr).toMatch(/gates ✓ tests/);
+	});
+
+	it("an agent profile gives a spawn its model and instructions; factory.hydrate brings the specs", async () => {
+		const fx = makeFixture({
+			files: {
+				...BUGGY_LIB,
+				".pi/agents/critic.md": "---\nmodel: faux/faux-2\ntools: read, bash\n---\nYou are a strict critic.\n",
+				"specs/pricing.md": "# Pricing\n\nDiscounts never exceed thirty percent of the list price.\n",
+			},
+		});
+		fx.env.LOOP_FAUX_MODELS = "faux-1,faux-2";
+		setScript(fx, { steps: [], fallback: { text: "noted" } });
+		const file = blueprint(
+			fx,
+			"profile.ts",
+			[
+				'const context = await factory.hydrate("pricing discounts", { budget: 2000 });',
+				'factory.state.hasSpec = context.includes("thirty percent");',
+				'const r = await factory.spawn({ agent: "critic", prompt: "judge the pricing code" });',
+				"factory.state.model = r.model;",
+			].join("\n"),
+		);
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code, result.stderr).toBe(0);
+		expect(readLoopState(fx).blueprint.values).toEqual({ hasSpec: true, model: "faux/faux-2" });
+		const [sent] = requests(fx);
+		expect(sent?.model).toBe("faux-2");
+		expect(sent?.systemPrompt).toContain("You are a strict critic.");
+	});
+
+	it("--strict-models makes an unusable model an error; --timeout ends the run timeout", async () => {
+		const fx = makeFixture();
+		setScript(fx, { steps: [{ hang: true }], fallback: { text: "ok" } });
+		const strict = blueprint(fx, "strict.ts", 'await factory.spawn({ prompt: "x", model: "nowhere/model-9" });\n');
+		const refused = await runPrint(fx, `/loop run ${strict} --strict-models`);
+		expect(refused.code).toBe(1);
+		expect(readLoopState(fx).detail).toContain('model "nowhere/model-9": unknown model (--strict-models)');
+		expect(requests(fx)).toHaveLength(0);
+		const slow = blueprint(fx, "slow.ts", 'await factory.spawn({ prompt: "hang here" });\n');
+		const timedOut = await runPrint(fx, `/loop run ${slow} --timeout 2s`);
+		expect(timedOut.code).toBe(1);
+		expect(readLoopState(fx)).toMatchObject({ reason: "timeout" });
+		expect(readLoopState(fx).blueprint.spawns[0]).toMatchObject({ exitCode: 1, stopReason: "aborted" });
 	});
 
 	it("lists the blueprints without a name, and names the unknown one", async () => {
