@@ -80,19 +80,8 @@ function usageOf(messages: readonly unknown[]): { usage: Usage; last?: Assistant
 
 const WRITE_TOOLS = new Set(["write", "edit"]);
 
-export async function runAgentSession(host: SpawnHost, request: AgentRunRequest): Promise<AgentRunResult> {
-	const started = Date.now();
-	const fail = (status: AgentRunResult["status"], error: string): AgentRunResult => ({
-		status,
-		text: "",
-		error,
-		stopReason: status === "timeout" ? "timeout" : status === "aborted" ? "aborted" : "error",
-		usage: zeroUsage(),
-		model: request.model ? `${request.model.provider}/${request.model.id}` : "",
-		filesChanged: [],
-		durationMs: Date.now() - started,
-	});
-	if (request.signal?.aborted) return fail("aborted", "aborted before the agent started");
+/** The fresh session: this process's model registry, the host's extensions, an in-memory session manager. */
+async function createSession(host: SpawnHost, request: AgentRunRequest): Promise<sdk.AgentSession> {
 	const { cwd } = host;
 	const agentDir = sdk.getAgentDir();
 	const settingsManager = sdk.SettingsManager.create(cwd, agentDir);
@@ -119,6 +108,30 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 		settingsManager,
 		...(request.tools ? { tools: request.tools } : {}),
 	});
+	return session;
+}
+
+export async function runAgentSession(host: SpawnHost, request: AgentRunRequest): Promise<AgentRunResult> {
+	const started = Date.now();
+	const fail = (status: AgentRunResult["status"], error: string): AgentRunResult => ({
+		status,
+		text: "",
+		error,
+		stopReason: status === "timeout" ? "timeout" : status === "aborted" ? "aborted" : "error",
+		usage: zeroUsage(),
+		model: request.model ? `${request.model.provider}/${request.model.id}` : "",
+		filesChanged: [],
+		durationMs: Date.now() - started,
+	});
+	if (request.signal?.aborted) return fail("aborted", "aborted before the agent started");
+	let session: sdk.AgentSession;
+	try {
+		session = await createSession(host, request);
+	} catch (error) {
+		// No model at all, a settings file that does not parse, …: this spawn fails, the script decides what next.
+		return fail("error", `could not start the agent session: ${(error as Error).message}`);
+	}
+	const { cwd } = host;
 	// Paths of write/edit calls that succeeded (start events carry the arguments, end events the outcome).
 	const pathOfCall = new Map<string, string>();
 	const written = new Set<string>();
