@@ -21,6 +21,7 @@ import {
 import type { LoggedRequest } from "../support/scripted-model.ts";
 
 const read = (fx: Fixture, path: string) => readFileSync(join(fx.project, path), "utf8");
+const reportOf = (fx: Fixture) => read(fx, `.pi/loop/runs/${readLoopState(fx).runId}/report.md`);
 /** The first user message of a request: the spawn's prompt. */
 const promptOf = (r: LoggedRequest | undefined) => r?.messages.find((m) => m.role === "user")?.text ?? "";
 /** The prompts the spawns were given, in order (a spawn's first request; later ones carry tool results). */
@@ -154,6 +155,10 @@ describe("shipped blueprints on real projects (print mode)", () => {
 		expect(second).toMatch(failedTest("three"));
 		expect(second).not.toMatch(failedTest("two"));
 		expect(requests(fx)[0]?.systemPrompt).toContain("You reduce a check's failures step by step.");
+		// The report has the phase and the progress the script kept in factory.state.
+		const report = reportOf(fx);
+		expect(report).toContain("## Phases\n\n1. fixing node lib.test.js\n");
+		expect(report).toMatch(/## State\n\n```json\n[^`]*"counts": \[\s*3,\s*1,\s*0\s*\]/);
 	});
 
 	it("progress-tracking: stops on stagnation when the fixes do not lower the count: exit 1, reason failed", async () => {
@@ -347,6 +352,7 @@ describe("shipped blueprints on real projects (print mode)", () => {
 		const state = readLoopState(fx);
 		expect(state.reason).toBe("completed");
 		expect(state.blueprint.values).toEqual({ modules: { "src/alpha": "passed", "src/beta": "passed" } });
+		expect(reportOf(fx)).toContain("## Phases\n\n1. module 1/2: src/alpha\n2. module 2/2: src/beta\n");
 		expect(state.blueprint.spawns.map((s: { step: string }) => s.step)).toEqual(["src/alpha#1", "src/beta#1"]);
 	});
 
