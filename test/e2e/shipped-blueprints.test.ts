@@ -17,6 +17,8 @@ import {
 	requestTimes,
 	runPrint,
 	setScript,
+	startPrint,
+	waitFor,
 } from "../support/harness.ts";
 import type { LoggedRequest } from "../support/scripted-model.ts";
 
@@ -401,14 +403,14 @@ describe("shipped blueprints on real projects (print mode)", () => {
 								{ path: "a.txt", content: "a\n" },
 								{ path: "c.txt", content: "c\n" },
 							],
-							delayMs: 800,
+							delayMs: 1200,
 						},
 						{ text: "wrote a.txt and c.txt" },
 					],
 				},
 				{
 					match: "- add b.txt",
-					steps: [{ write: { path: "b.txt", content: "b\n" }, delayMs: 800 }, { text: "wrote b.txt" }],
+					steps: [{ write: { path: "b.txt", content: "b\n" }, delayMs: 1200 }, { text: "wrote b.txt" }],
 				},
 			],
 		});
@@ -462,5 +464,38 @@ describe("shipped blueprints on real projects (print mode)", () => {
 		expect(state.reason).toBe("failed");
 		expect(state.detail).toContain("fan-out-review: review did not pass:\nb.txt is empty: it should say b");
 		expect(state.blueprint.spawns).toHaveLength(3);
+	});
+
+	it("fan-out-review: resumed after a kill during the review, the workers replay and only the review runs", async () => {
+		const fx = makeFixture({ files: { "README.md": "# items\n" } });
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{ match: "Several workers did the items", steps: [{ hang: true }, { text: "PASS both there" }] },
+				{ match: "- add a.txt", steps: [{ write: { path: "a.txt", content: "a\n" } }, { text: "wrote a.txt" }] },
+				{ match: "- add b.txt", steps: [{ write: { path: "b.txt", content: "b\n" } }, { text: "wrote b.txt" }] },
+			],
+		});
+		const first = startPrint(fx, '/loop run fan-out-review -- "add a.txt" "add b.txt"');
+		await waitFor(() => requests(fx).length === 5, 30_000, "the review's model call");
+		first.child.kill("SIGKILL");
+		await first.done;
+		const resumed = await runPrint(fx, "/loop resume");
+		expect(resumed.code, resumed.stderr).toBe(0);
+		const sent = requests(fx);
+		expect(sent).toHaveLength(6);
+		// The live review got the replayed workers' answers.
+		expect(sent[5]?.route).toBe("Several workers did the items");
+		expect(promptOf(sent[5])).toContain("Files changed: a.txt\n\nwrote a.txt");
+		expect(promptOf(sent[5])).toContain("Files changed: b.txt\n\nwrote b.txt");
+		const state = readLoopState(fx);
+		expect(state.reason).toBe("completed");
+		expect(state.blueprint.attempts).toBe(2);
+		const spawns = state.blueprint.spawns as { step: string; replayed?: boolean; role: string }[];
+		expect(spawns.map((s) => [s.step, s.replayed === true, s.role])).toEqual([
+			["worker 1", true, "implement"],
+			["worker 2", true, "implement"],
+			["review", false, "review"],
+		]);
 	});
 });
