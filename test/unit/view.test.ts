@@ -1,6 +1,7 @@
 /** Unit tests: widget/status text, the failure trend, the report table and the iteration prompt. */
 import { describe, expect, it } from "vitest";
 import { hasPromise } from "../../extensions/loop/agent-answer.ts";
+import { renderBlueprintReport } from "../../extensions/loop/blueprint/blueprint-report.ts";
 import { buildIterationPrompt } from "../../extensions/loop/prompt.ts";
 import { renderReport } from "../../extensions/loop/report.ts";
 import type { CheckRecord, LoopState } from "../../extensions/loop/types.ts";
@@ -85,6 +86,34 @@ describe("report", () => {
 		expect(md).toContain("| 1 | exit 1 (4) | exit 1 (3) | src/a.ts | ok | — | 10/5 | $0.06 | 1.0s | fixed 1 |");
 		expect(md).toContain("**Totals:** 2 iterations · 3 check runs · 20 input / 10 output tokens");
 		expect(md).toContain("$0.12");
+	});
+});
+
+describe("blueprint report", () => {
+	it("lists the phases and shows factory.state as the script left it", () => {
+		const state: LoopState = {
+			...sample(),
+			preset: "run",
+			status: "ended",
+			reason: "completed",
+			blueprint: {
+				file: "/p/blueprints/progress-tracking.ts",
+				args: ["tests"],
+				attempts: 1,
+				spawns: [],
+				execs: [],
+				logs: [],
+				phases: ["fixing tests", "review"],
+				metrics: { failures: 1 },
+				values: { progress: { counts: [3, 1, 0], best: 1 } },
+			},
+		};
+		const report = renderBlueprintReport(state);
+		expect(report).toContain("## Phases\n\n1. fixing tests\n2. review\n");
+		expect(report).toContain('## State\n\n```json\n{\n  "progress": {\n    "counts": [\n      3,');
+		const empty = renderBlueprintReport({ ...state, blueprint: { ...state.blueprint!, phases: [], values: {} } });
+		expect(empty).not.toContain("## Phases");
+		expect(empty).not.toContain("## State");
 	});
 });
 

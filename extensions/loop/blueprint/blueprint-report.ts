@@ -1,6 +1,6 @@
 /**
- * Text of a blueprint run: report.md (a row per spawn and per exec/check,
- * the log lines, cost by agent and by role) and the one-line progress and
+ * Text of a blueprint run: report.md (a row per spawn and per exec/check, the phases,
+ * the log lines, metrics, factory.state, cost by agent and by role) and the one-line progress and
  * summary lines. Pure.
  */
 import { plural } from "../check-text.ts";
@@ -121,6 +121,10 @@ export function renderBlueprintReport(state: LoopState): string {
 					`${e.failures ?? "—"} | ${formatDuration(e.durationMs)}${e.replayed ? " (replayed)" : ""} |`,
 			);
 	}
+	if (b && b.phases.length > 0) {
+		lines.push("", "## Phases", "");
+		for (const [i, title] of b.phases.entries()) lines.push(`${i + 1}. ${title}`);
+	}
 	if (b && b.logs.length > 0) {
 		lines.push("", "## Log", "");
 		for (const l of b.logs)
@@ -132,6 +136,9 @@ export function renderBlueprintReport(state: LoopState): string {
 		lines.push("", "## Metrics", "");
 		for (const [name, value] of Object.entries(b.metrics)) lines.push(`- ${name}: ${value}`);
 	}
+	// factory.state: what the script chose to keep (its progress, its verdicts).
+	if (b && Object.keys(b.values).length > 0)
+		lines.push("", "## State", "", "```json", JSON.stringify(b.values, null, 2), "```");
 	lines.push(...costBy(b?.spawns ?? [], (s) => s.agent, "agent"));
 	lines.push(...costBy(b?.spawns ?? [], (s) => s.role || "(named model)", "role"));
 	lines.push(
