@@ -37,9 +37,10 @@ export class RunBudget {
 		throw new BudgetError(this.exceeded);
 	}
 
-	/** A spawn replayed from the journal: it counts toward the run's spawns without a check. */
-	countReplayed(): void {
-		this.spawns++;
+	/** What earlier attempts of a resumed run spent live (replayed spawns are part of it, not charged again). */
+	carryOver(spawns: number, cost: number): void {
+		this.spawns += spawns;
+		this.spent += cost;
 	}
 
 	charge(cost: number): void {

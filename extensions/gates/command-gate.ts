@@ -8,6 +8,7 @@ import { minimatch } from "minimatch";
 import { stripAnsi } from "../core/check-output.ts";
 import { runCheck } from "../core/check-runner.ts";
 import { identifyCheck } from "../core/failure-identity.ts";
+import { shellQuote } from "../shared/shell-quote.ts";
 import type { GateResult } from "./messages.ts";
 import type { Gate } from "./plan.ts";
 
@@ -21,10 +22,6 @@ export type CommandOutcome =
 
 /** Exit codes of `sh -c` when the command is not there (127) or not executable (126). */
 const CANNOT_RUN = new Set([126, 127]);
-
-export function shellQuote(arg: string): string {
-	return /^[\w./@%+=:,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 export function expandFiles(command: string, files: string[]): string {
 	return command.replaceAll("{files}", files.map(shellQuote).join(" "));

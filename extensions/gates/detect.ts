@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CheckKind, DetectionError, detectCheck, readJson } from "../core/detect-checks.ts";
 import type { GateKind, GateSpec } from "../shared/config.ts";
-import { shellQuote } from "./command-gate.ts";
+import { shellQuote } from "../shared/shell-quote.ts";
 import { DIAGNOSTIC_SERVERS, onPath, SERVER_NAMES } from "./diagnostic-servers.ts";
 
 export interface DetectedGate extends GateSpec {

@@ -13,6 +13,7 @@ import { ConfigError, type LoopConfig, loadConfig } from "../shared/config.ts";
 import type { Thinking } from "../shared/model-spec.ts";
 import { type Level, notify } from "../shared/notify.ts";
 import { findService } from "../shared/services.ts";
+import { shellWords } from "../shared/shell-quote.ts";
 import { type LoopRequest, USAGE } from "./args.ts";
 import { BlueprintLoadError, BlueprintNotFound } from "./blueprint/blueprint-errors.ts";
 import { renderBlueprintReport } from "./blueprint/blueprint-report.ts";
@@ -414,7 +415,7 @@ export function statusText(cwd: string): string {
 		const b = state.blueprint;
 		return [
 			`loop run · run ${state.runId} · ${condition}`,
-			`blueprint: ${b.file}${b.args.length > 0 ? ` -- ${b.args.join(" ")}` : ""}`,
+			`blueprint: ${b.file}${b.args.length > 0 ? ` -- ${shellWords(b.args)}` : ""}`,
 			`spawns: ${b.spawns.length}/${state.options.maxSpawns ?? "?"} · commands: ${b.execs.length} · ` +
 				`${formatDuration(state.elapsedMs)} · ${formatCost(totalUsage(state).cost)}`,
 			`report: ${join(runDir(paths, state.runId), "report.md")}`,

@@ -229,6 +229,14 @@ export interface BlueprintState {
 	metrics: Record<string, number>;
 	/** factory.state as the script left it. */
 	values: Record<string, unknown>;
+	/** What earlier attempts spent live (a resumed run's replayed spawns are part of it): limits and totals count it. */
+	earlier?: { spawns: number; usage: Usage };
+}
+
+/** The usage of the spawns a blueprint run paid for: earlier attempts', then this attempt's live ones. */
+export function blueprintUsage(b: BlueprintState): Usage {
+	const live = b.spawns.filter((s) => !s.replayed);
+	return live.reduce((sum, s) => addUsage(sum, s.usage), b.earlier?.usage ?? ZERO_USAGE);
 }
 
 export interface WorkState {
@@ -269,7 +277,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 export function totalUsage(state: LoopState): Usage {
-	const spawns = (state.blueprint?.spawns ?? []).reduce((sum, s) => addUsage(sum, s.usage), ZERO_USAGE);
+	const spawns = state.blueprint ? blueprintUsage(state.blueprint) : ZERO_USAGE;
 	const iterations = state.history.reduce((sum, it) => addUsage(sum, it.usage), spawns);
 	return (state.calls ?? []).reduce((sum, c) => addUsage(sum, c.usage), iterations);
 }

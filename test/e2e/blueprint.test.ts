@@ -136,8 +136,10 @@ describe("/loop run (print mode)", () => {
 		expect(state.blueprint.spawns.map((s: { replayed?: boolean }) => s.replayed === true)).toEqual([true, true, false]);
 		const ev = events(fx);
 		expect(ev.find((e) => e.type === "replayed")).toMatchObject({ steps: 2, position: 2 });
-		// Paid once: the two replayed spawns keep their recorded cost, the live one adds its own.
 		expect(ev.at(-1)).toMatchObject({ type: "run_end", reason: "completed" });
+		// Paid once: the first attempt's two spawns are carried over ($0.50 each), the live third adds its own.
+		expect(state.blueprint.earlier).toMatchObject({ spawns: 2, usage: { cost: 1 } });
+		expect(resumed.stderr).toMatch(/3 spawns \(2 replayed\) · 1 command · [\d.]+s · \$1\.50/);
 		expect(resumed.stderr).toContain("replayed 2 finished steps from the journal");
 	});
 

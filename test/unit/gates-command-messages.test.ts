@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expandFiles, filesFor, runCommandGate, shellQuote } from "../../extensions/gates/command-gate.ts";
+import { expandFiles, filesFor, runCommandGate } from "../../extensions/gates/command-gate.ts";
 import {
 	fixRoundMessage,
 	type GateResult,
@@ -19,6 +19,7 @@ import {
 	turnEndMessage,
 } from "../../extensions/gates/messages.ts";
 import type { Gate, GatePlan } from "../../extensions/gates/plan.ts";
+import { shellQuote } from "../../extensions/shared/shell-quote.ts";
 
 const gate = (fields: Partial<Gate> & Pick<Gate, "name">): Gate => ({
 	kind: "onDone",

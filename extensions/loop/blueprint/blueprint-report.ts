@@ -3,6 +3,7 @@
  * the log lines, metrics, factory.state, cost by agent and by role) and the one-line progress and
  * summary lines. Pure.
  */
+import { shellWords } from "../../shared/shell-quote.ts";
 import { plural } from "../check-text.ts";
 import type { ExecRecord, LoopState, SpawnRecord } from "../types.ts";
 import { totalUsage } from "../types.ts";
@@ -30,7 +31,7 @@ export function spawnLine(s: SpawnRecord): string {
 	const how = s.exitCode === 0 ? "ok" : `failed (${s.stopReason}${s.error ? `: ${s.error}` : ""})`;
 	const from = s.replayed ? " · replayed from the journal" : "";
 	return (
-		`spawn ${s.position + 1} ${s.agent}${s.step !== undefined ? ` #${s.step}` : ""}: ${how} · ${s.model || "—"} · ` +
+		`step ${s.position + 1}: spawn ${s.agent}${s.step !== undefined ? ` #${s.step}` : ""} ${how} · ${s.model || "—"} · ` +
 		`${formatDuration(s.durationMs)} · ${formatCost(s.usage.cost)} · ${plural(s.filesChanged.length, "file")}${from}`
 	);
 }
@@ -38,7 +39,8 @@ export function spawnLine(s: SpawnRecord): string {
 export function execLine(e: ExecRecord): string {
 	const how = e.exitCode === 0 ? "passed" : `exit ${e.exitCode}${e.timedOut ? " (timed out)" : ""}`;
 	const failures = e.failures ? ` · ${plural(e.failures, "failure")}` : "";
-	return `${e.kind} ${e.command}: ${how}${failures} · ${formatDuration(e.durationMs)}${e.replayed ? " · replayed" : ""}`;
+	const after = `${failures} · ${formatDuration(e.durationMs)}${e.replayed ? " · replayed" : ""}`;
+	return `step ${e.position + 1}: ${e.kind} ${e.command}: ${how}${after}`;
 }
 
 function costBy(spawns: SpawnRecord[], key: (s: SpawnRecord) => string, title: string): string[] {
@@ -89,7 +91,7 @@ export function renderBlueprintReport(state: LoopState): string {
 	const lines = [
 		`# Blueprint report ${state.runId}`,
 		"",
-		`- Blueprint: \`${b?.file ?? "?"}\`${b && b.args.length > 0 ? ` with arguments \`${b.args.join(" ")}\`` : ""}`,
+		`- Blueprint: \`${b?.file ?? "?"}\`${b && b.args.length > 0 ? ` with arguments \`${shellWords(b.args)}\`` : ""}`,
 		`- Ending: ${ending}`,
 		`- Started: ${state.startedAt}${state.endedAt ? ` · ended ${state.endedAt}` : ""} · ` +
 			`run time ${formatDuration(state.elapsedMs)} · attempt ${b?.attempts ?? 1}`,
@@ -99,7 +101,7 @@ export function renderBlueprintReport(state: LoopState): string {
 		"",
 		"## Spawns",
 		"",
-		"| # | agent | step | model | role | result | files changed | tokens in/out | cost | time |",
+		"| step | agent | label | model | role | result | files changed | tokens in/out | cost | time |",
 		"|---|---|---|---|---|---|---|---|---|---|",
 	];
 	for (const s of b?.spawns ?? []) {
@@ -114,7 +116,13 @@ export function renderBlueprintReport(state: LoopState): string {
 	}
 	if ((b?.spawns.length ?? 0) === 0) lines.push("| — | no spawn | | | | | | | | |");
 	if (b && b.execs.length > 0) {
-		lines.push("", "## Commands", "", "| # | kind | command | exit | failures | time |", "|---|---|---|---|---|---|");
+		lines.push(
+			"",
+			"## Commands",
+			"",
+			"| step | kind | command | exit | failures | time |",
+			"|---|---|---|---|---|---|",
+		);
 		for (const e of b.execs)
 			lines.push(
 				`| ${e.position + 1} | ${e.kind} | \`${cell(e.command)}\` | ${e.exitCode}${e.timedOut ? " (timeout)" : ""} | ` +

@@ -122,8 +122,6 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		const start = begin("spawn", key);
 		if (start.replay) {
 			const result = { ...(start.replay.result as SpawnResult), replayed: true };
-			budget.charge(result.cost);
-			budget.countReplayed();
 			recordSpawn(start.position, result);
 			return result;
 		}

@@ -35,7 +35,7 @@ import {
 	saveState,
 	writeReport,
 } from "../store.ts";
-import { type BlueprintState, type EndReason, type LoopState, RUN_DEFAULTS } from "../types.ts";
+import { type BlueprintState, blueprintUsage, type EndReason, type LoopState, RUN_DEFAULTS } from "../types.ts";
 import { formatCost } from "../view.ts";
 import { loadAgentProfile } from "./agent-profile.ts";
 import { BlueprintLoadError } from "./blueprint-errors.ts";
@@ -146,7 +146,10 @@ export async function driveBlueprint(
 			out.say(`took over a stale loop lock of pid ${lock.tookOver.pid} (run ${lock.tookOver.runId})`, "warning");
 		const event = (e: LoopEvent) => appendEvent(paths, state.runId, e);
 		const journal = new Journal(join(runDir(paths, state.runId), "journal.jsonl"));
-		// The script starts from the top: what it records is rebuilt as its steps replay.
+		// The script starts from the top: what it records is rebuilt as its steps replay. What the last attempt
+		// paid for live is carried over, so limits and totals cover the whole run (also steps that will not replay).
+		const live = b.spawns.filter((s) => !s.replayed);
+		b.earlier = { spawns: (b.earlier?.spawns ?? 0) + live.length, usage: blueprintUsage(b) };
 		Object.assign(b, { spawns: [], execs: [], logs: [], phases: [], metrics: {}, values: {} });
 		b.attempts++;
 		state.pid = process.pid;
@@ -205,6 +208,7 @@ export async function driveBlueprint(
 			maxSpawns: state.options.maxSpawns ?? RUN_DEFAULTS.maxSpawns,
 			maxCost: state.options.maxCost,
 		});
+		budget.carryOver(b.earlier.spawns, b.earlier.usage.cost);
 		const session: SpawnModel = {
 			model: ctx.model,
 			thinking: pi.getThinkingLevel() as Thinking,
@@ -345,7 +349,8 @@ function blueprintView(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: RunO
 						e.position,
 						`${e.agent}${e.step !== undefined ? ` #${e.step}` : ""} (${e.model || "session model"})`,
 					);
-					if (!ctx.hasUI) log(`spawn ${e.position + 1} ${e.agent} started on ${e.model || "the session's model"}`);
+					if (!ctx.hasUI)
+						log(`step ${e.position + 1}: spawn ${e.agent} started on ${e.model || "the session's model"}`);
 					break;
 				case "spawn_end": {
 					running.delete(e.position);
