@@ -15,7 +15,7 @@ const lines = (file: string) =>
 		.filter((l) => l !== "")
 		.map((l) => JSON.parse(l) as { type: string; position: number; why?: string });
 
-/** One attempt: runs `steps` (kind, options) through a fresh Journal on `file`, recording `result:<n>` for live steps. */
+/** One attempt: runs `steps` through a fresh Journal on `file`, recording `<tag>:<position>` for live steps. */
 function attempt(file: string, steps: [StepKind, unknown][], tag: string) {
 	const journal = new Journal(file);
 	const seen = steps.map(([kind, options]) => {
