@@ -63,7 +63,7 @@ describe("runScript", () => {
 			"main.ts": [
 				'import { join } from "node:path";',
 				"const r: { exitCode: number } = await factory.exec(join('a', 'b'));",
-				'factory.observe.log("info", `exit ${r.exitCode}`);',
+				'factory.observe.log("info", "exit " + r.exitCode);',
 				"",
 			].join("\n"),
 		});
