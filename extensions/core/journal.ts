@@ -58,10 +58,14 @@ export class Journal {
 	private readonly recorded = new Map<number, StepLine>();
 	private next = 0;
 	private live = false;
+	/** The file ends in a line cut off by a crash: the next append starts a new line first. */
+	private cutOff = false;
 
 	constructor(private readonly file: string) {
 		if (!existsSync(file)) return;
-		for (const text of readFileSync(file, "utf8").split("\n")) {
+		const content = readFileSync(file, "utf8");
+		this.cutOff = content !== "" && !content.endsWith("\n");
+		for (const text of content.split("\n")) {
 			if (text.trim() === "") continue;
 			let line: JournalLine;
 			try {
@@ -98,6 +102,7 @@ export class Journal {
 	}
 
 	private append(line: JournalLine): void {
-		appendFileSync(this.file, `${JSON.stringify(line)}\n`);
+		appendFileSync(this.file, `${this.cutOff ? "\n" : ""}${JSON.stringify(line)}\n`);
+		this.cutOff = false;
 	}
 }

@@ -9,13 +9,15 @@ export class Limiter {
 	constructor(private readonly limit: number) {}
 
 	async run<T>(task: () => Promise<T>): Promise<T> {
+		// A freed slot passes straight to the first waiter, so a task asked for before it wakes cannot take it.
 		if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-		this.active++;
+		else this.active++;
 		try {
 			return await task();
 		} finally {
-			this.active--;
-			this.waiting.shift()?.();
+			const next = this.waiting.shift();
+			if (next) next();
+			else this.active--;
 		}
 	}
 }

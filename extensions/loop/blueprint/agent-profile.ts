@@ -32,10 +32,10 @@ function list(value: string): string[] {
 export function parseAgentProfile(file: string, text: string): AgentProfile {
 	const profile: AgentProfile = { file };
 	let body = text;
-	const front = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(text);
+	const front = /^---\r?\n(?:([\s\S]*?)\r?\n)?---\r?\n?/.exec(text);
 	if (front) {
 		body = text.slice(front[0].length);
-		for (const line of (front[1] as string).split(/\r?\n/)) {
+		for (const line of (front[1] ?? "").split(/\r?\n/)) {
 			if (line.trim() === "" || line.trim().startsWith("#")) continue;
 			const m = /^([A-Za-z]+)\s*:\s*(.*)$/.exec(line);
 			if (!m) throw new AgentProfileError(`${file}: front matter line is not "key: value": ${line}`);
