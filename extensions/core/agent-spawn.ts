@@ -22,6 +22,8 @@ export interface SpawnHost {
 
 export interface AgentRunRequest {
 	prompt: string;
+	/** Where the agent works (an isolated worktree); default the host's cwd. */
+	cwd?: string;
 	appendSystemPrompt?: string;
 	model?: Model<Api>;
 	thinking?: ThinkingLevel;
@@ -82,7 +84,7 @@ const WRITE_TOOLS = new Set(["write", "edit"]);
 
 /** The fresh session: this process's model registry, the host's extensions, an in-memory session manager. */
 async function createSession(host: SpawnHost, request: AgentRunRequest): Promise<sdk.AgentSession> {
-	const { cwd } = host;
+	const cwd = request.cwd ?? host.cwd;
 	const agentDir = sdk.getAgentDir();
 	const settingsManager = sdk.SettingsManager.create(cwd, agentDir);
 	const extra = request.appendSystemPrompt;
@@ -131,7 +133,7 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 		// No model at all, a settings file that does not parse, …: this spawn fails, the script decides what next.
 		return fail("error", `could not start the agent session: ${(error as Error).message}`);
 	}
-	const { cwd } = host;
+	const cwd = request.cwd ?? host.cwd;
 	// Paths of write/edit calls that succeeded (start events carry the arguments, end events the outcome).
 	const pathOfCall = new Map<string, string>();
 	const written = new Set<string>();

@@ -31,6 +31,11 @@ export interface SpawnOptions {
 	 * types) run on its changes too, and their failures go back into the same session as fix rounds (gates.rounds).
 	 */
 	gates?: "write" | "all";
+	/**
+	 * "worktree": the agent works in its own git worktree on branch `loop/<run>/<step>`, made from your HEAD and
+	 * kept outside the project; its changes are committed there and `factory.merge` brings them back.
+	 */
+	isolation?: "worktree";
 	/** A label for the step (a number or text), recorded with the result. */
 	step?: number | string;
 	/** Aborts this spawn only. */
@@ -69,6 +74,28 @@ export interface SpawnResult {
 	step?: number | string;
 	/** True when the result came from the run's journal (a resumed run), not a live call. */
 	replayed?: boolean;
+	/** Isolated spawns: the branch, the commit holding the agent's changes, and `git diff --stat` of them. */
+	branch?: string;
+	commit?: string;
+	diffStat?: string;
+}
+
+export interface MergeOptions {
+	/** Runs on the integrated result before your branch moves: a named check or a command. */
+	check?: CheckName | string;
+}
+
+export interface MergeResult {
+	branch: string;
+	commit: string;
+	/**
+	 * merged: in your branch now (worktree and branch removed); conflict / check-failed: not merged, branch kept;
+	 * blocked: your uncommitted changes touch its files, HEAD is detached, or git refused — branch kept.
+	 */
+	status: "merged" | "conflict" | "check-failed" | "blocked";
+	detail?: string;
+	/** Conflicting files (conflict). */
+	files?: string[];
 }
 
 export interface ExecOptions {
@@ -150,6 +177,8 @@ export interface Factory {
 	exec(command: string, options?: ExecOptions): Promise<ExecResult>;
 	check(check: CheckName | string, options?: ExecOptions): Promise<CheckResult>;
 	loop(spec: LoopSpec): Promise<LoopOutcome>;
+	/** Brings isolated spawns' branches into your current branch, in the order given (see MergeResult). */
+	merge(results: SpawnResult[], options?: MergeOptions): Promise<MergeResult[]>;
 	/** The hydration block for a task (specs, plan, AGENTS.md), within `budget` tokens. */
 	hydrate(task: string, options?: { budget?: number }): Promise<string>;
 	observe: Observe;

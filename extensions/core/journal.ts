@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 
-export type StepKind = "spawn" | "exec" | "check";
+export type StepKind = "spawn" | "exec" | "check" | "merge";
 
 interface StepLine {
 	type: "step";

@@ -83,4 +83,5 @@ export type LoopEvent =
 	| { type: "metric"; name: string; value: number }
 	/** Replay ended: `steps` came from the journal; the step at `position` and all after it run live. */
 	| { type: "replayed"; steps: number; position: number; detail: string }
-	| { type: "model_fallback"; detail: string };
+	| { type: "model_fallback"; detail: string }
+	| { type: "merge"; position: number; branch: string; status: string; detail?: string };

@@ -113,6 +113,9 @@ export function fakeFactory(setup: FakeSetup = {}): FakeFactory {
 		checked: [],
 		executed: [],
 		loops: [],
+		merge: async () => {
+			throw new Error("fake factory: merge is not scripted (isolated spawns need real git)");
+		},
 		logs: [],
 		phases: [],
 		metrics: [],

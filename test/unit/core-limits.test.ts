@@ -47,14 +47,13 @@ describe("RunBudget", () => {
 		expect(() => at.reserveSpawn()).toThrow(BudgetError);
 	});
 
-	it("counts replayed spawns toward --max-spawns without refusing them", () => {
-		const budget = new RunBudget({ maxSpawns: 2 });
-		budget.countReplayed();
-		budget.countReplayed();
-		budget.countReplayed(); // replay never refuses: those spawns were allowed when they ran
+	it("carries over what earlier attempts spent without refusing it, then refuses the next spawn", () => {
+		const budget = new RunBudget({ maxSpawns: 2, maxCost: 1 });
+		budget.carryOver(3, 0.25); // a resumed run: those spawns were allowed when they ran
 		expect(budget.exceeded).toBeUndefined();
-		expect(budget.view()).toMatchObject({ spawns: 3, spawnsRemaining: 0 });
+		expect(budget.view()).toMatchObject({ spawns: 3, spawnsRemaining: 0, spent: 0.25, remaining: 0.75 });
 		expect(() => budget.reserveSpawn()).toThrow(BudgetError);
+		expect(budget.exceeded).toContain("--max-spawns 2 reached");
 	});
 
 	it("has no cost limit without maxCost", () => {

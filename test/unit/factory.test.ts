@@ -32,6 +32,8 @@ interface Setup {
 	command?: (command: string) => Partial<CheckRun>;
 	checkCommands?: Record<string, string>;
 	hydrate?: BlueprintDeps["hydrate"];
+	/** What earlier attempts paid for live (the run carries it over before the script starts again). */
+	earlier?: { spawns: number; cost: number };
 }
 
 function harness(setup: Setup = {}) {
@@ -55,6 +57,7 @@ function harness(setup: Setup = {}) {
 	const profilesAsked: string[] = [];
 	const controller = new AbortController();
 	const budget = new RunBudget({ maxSpawns: setup.maxSpawns ?? 50, maxCost: setup.maxCost });
+	if (setup.earlier) budget.carryOver(setup.earlier.spawns, setup.earlier.cost);
 	let stop = false;
 	let running = 0;
 	let most = 0;
@@ -215,7 +218,7 @@ describe("journal replay", () => {
 		const recorded = await script(first.factory);
 		expect(first.agentRuns).toHaveLength(3);
 
-		const second = harness({ journalFile: first.journalFile });
+		const second = harness({ journalFile: first.journalFile, earlier: { spawns: 3, cost: 0.3 } });
 		const replayed = await script(second.factory);
 		const fourth = await second.factory.spawn({ agent: "w", prompt: "four" });
 		expect(second.agentRuns.map((r) => r.prompt)).toEqual(["four"]);
@@ -228,7 +231,7 @@ describe("journal replay", () => {
 		expect(types.indexOf("replayed")).toBeLessThan(types.indexOf("spawn_start"));
 		expect(second.state.spawns.map((s) => s.replayed)).toEqual([true, true, true, undefined]);
 		expect(second.state.execs).toMatchObject([{ command: "ls", replayed: true }]);
-		// Replayed spawns were paid once and still count toward the run's spawns.
+		// Replayed spawns were paid once, by the earlier attempt the run carried over: replay adds nothing to it.
 		expect(second.factory.budget.spawns).toBe(4);
 		expect(second.factory.budget.spent).toBeCloseTo(0.4);
 	});

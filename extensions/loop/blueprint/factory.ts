@@ -16,6 +16,8 @@ import type {
 	LogLevel,
 	LoopOutcome,
 	LoopSpec,
+	MergeOptions,
+	MergeResult,
 	SpawnOptions,
 	SpawnResult,
 	ThinkingLevel,
@@ -31,6 +33,15 @@ import { runLoopSpec } from "./factory-loop.ts";
 /** A step asked for after /loop stop, /loop abort or the run's time limit: the script is ended. */
 export class RunEndedError extends Error {
 	override name = "RunEndedError";
+}
+
+/** What an isolated spawn's commit adds to its result. */
+export interface IsolatedWork {
+	branch: string;
+	commit: string;
+	diffStat: string;
+	/** Everything the commit changed against its base (also changes made through bash). */
+	filesChanged: string[];
 }
 
 /** The model a spawn runs on, resolved from its model spec or role. */
@@ -63,12 +74,19 @@ export interface BlueprintDeps {
 	/** A named check's command (tests, lint, types); throws when the project has none. */
 	checkCommand(name: string): string;
 	hydrate?(task: string, budget?: number): Promise<string>;
-	/** The on-done gates for a spawn with gates "all" (undefined when the gates extension is not loaded). */
+	/** The on-done gates for a spawn with gates "all" working in `cwd`. */
 	checkDone?(
+		cwd: string,
 		changed: string[],
 		round: number,
 		signal: AbortSignal,
 	): Promise<{ marks: string; fix?: string; stopped?: string }>;
+	/** isolation "worktree": a worktree for step n, then its commit; undefined outside a git repository. */
+	isolation?: {
+		create(n: number): Promise<{ path: string }>;
+		commit(worktree: { path: string }, message: string): Promise<IsolatedWork>;
+		merge(item: { branch: string; commit: string }, check: string | undefined): Promise<MergeResult>;
+	};
 	event(event: LoopEvent): void;
 	/** Saves the state (after every step). */
 	save(): void;
@@ -95,6 +113,7 @@ function spawnKey(o: SpawnOptions, profile: AgentProfile | undefined) {
 		step: o.step,
 		timeout: o.timeout,
 		gates: o.gates,
+		isolation: o.isolation,
 	};
 }
 
@@ -126,7 +145,13 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			return result;
 		}
 		budget.reserveSpawn();
+		if (options.isolation !== undefined && options.isolation !== "worktree")
+			throw new TypeError(`factory.spawn: isolation must be "worktree", got ${JSON.stringify(options.isolation)}`);
+		const isolation = options.isolation === "worktree" ? deps.isolation : undefined;
+		if (options.isolation === "worktree" && !isolation)
+			throw new Error('factory.spawn: isolation "worktree" needs a git repository with at least one commit');
 		const run = async (): Promise<SpawnResult> => {
+			const worktree = await isolation?.create(start.position + 1);
 			const role = options.role ?? deps.defaultRole;
 			const chosen = deps.resolveModel(key.model, role);
 			const thinking = key.thinking ?? chosen.thinking;
@@ -151,6 +176,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				log("warning", `spawn ${agent}: gates "all" asked for, but pi-loop-factory's gates extension is not loaded`);
 			const outcome = await deps.runAgent({
 				prompt,
+				cwd: worktree?.path,
 				appendSystemPrompt: system || undefined,
 				model: chosen.model,
 				thinking,
@@ -160,13 +186,13 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				followUp:
 					checkDone &&
 					(async (changed, sent) => {
-						const said = await checkDone(changed, sent, signal);
+						const said = await checkDone(worktree?.path ?? deps.cwd, changed, sent, signal);
 						if (said.marks) log(said.fix || said.stopped ? "warning" : "info", `${agent}: gates ${said.marks}`);
 						if (said.stopped) log("warning", said.stopped);
 						return said.fix;
 					}),
 			});
-			return {
+			const result: SpawnResult = {
 				exitCode: outcome.status === "ok" ? 0 : 1,
 				text: outcome.text,
 				errorMessage: outcome.error,
@@ -180,6 +206,13 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				agent,
 				step: options.step,
 			};
+			if (!worktree || !isolation) return result;
+			const subject = options.prompt.split("\n")[0]?.slice(0, 60) ?? "";
+			const work = await isolation.commit(
+				worktree,
+				`loop ${deps.runId} step ${start.position + 1} (${agent}): ${subject}`,
+			);
+			return { ...result, ...work };
 		};
 		const result = await deps.limiter.run(run);
 		budget.charge(result.cost);
@@ -292,8 +325,33 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		deps.event({ type: "log", level, message: record.message, data });
 	};
 
+	const merge = async (results: SpawnResult[], options: MergeOptions = {}): Promise<MergeResult[]> => {
+		if (!Array.isArray(results)) throw new TypeError("factory.merge expects an array of spawn results");
+		const items = results.map((r, i) => {
+			if (!r?.branch || !r.commit)
+				throw new TypeError(`factory.merge: result ${i + 1} has no branch (only isolation "worktree" spawns merge)`);
+			return { branch: r.branch, commit: r.commit };
+		});
+		const check = options.check && CHECK_NAMES.has(options.check) ? deps.checkCommand(options.check) : options.check;
+		const start = begin("merge", { items, check });
+		let outcomes: MergeResult[];
+		if (start.replay) outcomes = start.replay.result as MergeResult[];
+		else {
+			if (!deps.isolation) throw new Error("factory.merge needs a git repository");
+			outcomes = [];
+			// In the order given: each item integrates onto what the ones before it left.
+			for (const item of items) outcomes.push(await deps.isolation.merge(item, check));
+			journal.record(start, "merge", outcomes);
+		}
+		for (const o of outcomes)
+			deps.event({ type: "merge", position: start.position, branch: o.branch, status: o.status, detail: o.detail });
+		deps.save();
+		return outcomes;
+	};
+
 	const factory: Factory = {
 		spawn,
+		merge,
 		exec,
 		check,
 		loop: (spec: LoopSpec): Promise<LoopOutcome> => runLoopSpec(spec, { spawn, check }),

@@ -266,7 +266,7 @@ export async function driveBlueprint(
 			runCommand: runCheck,
 			checkCommand: (name) => detectCheck(cwd, name as "tests" | "lint" | "types").command,
 			hydrate: hydration && ((task, tokens) => hydration.block(cwd, task, tokens)),
-			checkDone: gates && ((changed, round, signal) => gates.checkDone(cwd, changed, round, signal)),
+			checkDone: gates && ((where, changed, round, signal) => gates.checkDone(where, changed, round, signal)),
 			event: (e) => {
 				event(e);
 				view.onEvent(e);

@@ -1,0 +1,158 @@
+/**
+ * Isolated git worktrees for agent work: one per isolated spawn, on branch
+ * `loop/<run>/<n>`, made from the user's HEAD, kept outside the project (the
+ * user's cache directory) so test runners and watchers in the checkout never
+ * see them, and recorded in `.pi/loop/worktrees.json` so a crash leaves a list
+ * to resume, report or prune. Nothing here touches the user's own work tree.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join } from "node:path";
+
+export interface GitResult {
+	code: number;
+	stdout: string;
+	stderr: string;
+}
+
+/** Runs git (no shell); never throws — the caller reads the exit code. */
+export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
+	return new Promise((resolve) => {
+		execFile("git", args, { cwd, env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+			const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+			resolve({ code, stdout: String(stdout), stderr: String(stderr || (error && !stderr ? error.message : "")) });
+		});
+	});
+}
+
+export class GitError extends Error {}
+
+/** git, or a GitError naming the command and git's words. */
+export async function gitOk(cwd: string, args: string[]): Promise<string> {
+	const r = await git(cwd, args);
+	if (r.code !== 0) throw new GitError(`git ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
+	return r.stdout;
+}
+
+/** `-c user.name/email` when the repository has no identity of its own (commits would fail otherwise). */
+export async function identityArgs(cwd: string): Promise<string[]> {
+	const email = await git(cwd, ["config", "user.email"]);
+	return email.code === 0 && email.stdout.trim() !== ""
+		? []
+		: ["-c", "user.name=pi-loop-factory", "-c", "user.email=pi-loop-factory@localhost"];
+}
+
+export type WorktreeState = "active" | "committed" | "merged" | "conflict" | "check-failed" | "blocked" | "removed";
+
+export interface WorktreeRecord {
+	runId: string;
+	n: number;
+	path: string;
+	branch: string;
+	/** The user's HEAD commit it was made from. */
+	base: string;
+	/** The commit holding the agent's work (base when it changed nothing). */
+	commit?: string;
+	state: WorktreeState;
+	detail?: string;
+	updatedAt: string;
+}
+
+/** A stable name for a repository: its folder name and a hash of its git directory. */
+export function repoId(repoRoot: string): string {
+	const real = existsSync(repoRoot) ? realpathSync(repoRoot) : repoRoot;
+	return `${basename(real)}-${createHash("sha256").update(real).digest("hex").slice(0, 10)}`;
+}
+
+/** `$XDG_CACHE_HOME` (or `~/.cache`) / pi-loop-factory/worktrees/<repo-id>/<run>/<n>. */
+export function worktreePath(repoRoot: string, runId: string, n: number, env = process.env): string {
+	const cache = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.trim() !== "" ? env.XDG_CACHE_HOME : join(homedir(), ".cache");
+	return join(cache, "pi-loop-factory", "worktrees", repoId(repoRoot), runId, String(n));
+}
+
+export function branchName(runId: string, n: number): string {
+	return `loop/${runId}/${n}`;
+}
+
+// ---- the registry: .pi/loop/worktrees.json ----
+
+function registryFile(repoRoot: string): string {
+	return join(repoRoot, ".pi", "loop", "worktrees.json");
+}
+
+export function readWorktrees(repoRoot: string): WorktreeRecord[] {
+	try {
+		const parsed = JSON.parse(readFileSync(registryFile(repoRoot), "utf8")) as unknown;
+		return Array.isArray(parsed) ? (parsed as WorktreeRecord[]) : [];
+	} catch {
+		return [];
+	}
+}
+
+/** Adds or replaces the record of (runId, n); written atomically. */
+export function saveWorktree(repoRoot: string, record: WorktreeRecord): void {
+	const all = readWorktrees(repoRoot).filter((r) => !(r.runId === record.runId && r.n === record.n));
+	all.push({ ...record, updatedAt: new Date().toISOString() });
+	const file = registryFile(repoRoot);
+	mkdirSync(dirname(file), { recursive: true });
+	const temp = `${file}.${process.pid}.tmp`;
+	writeFileSync(temp, `${JSON.stringify(all, null, "\t")}\n`);
+	renameSync(temp, file);
+}
+
+/** Ignored dependency folders the worktree borrows from the checkout (checks and servers need them). */
+const SHARED_FOLDERS = ["node_modules", ".venv", "venv"];
+
+/** A worktree on a new branch from the user's HEAD, with the checkout's dependency folders linked in. */
+export async function createWorktree(repoRoot: string, runId: string, n: number): Promise<WorktreeRecord> {
+	const base = (await gitOk(repoRoot, ["rev-parse", "HEAD"])).trim();
+	const path = worktreePath(repoRoot, runId, n);
+	const branch = branchName(runId, n);
+	mkdirSync(dirname(path), { recursive: true });
+	await gitOk(repoRoot, ["worktree", "add", "-b", branch, path, base]);
+	for (const folder of SHARED_FOLDERS) {
+		const from = join(repoRoot, folder);
+		const to = join(path, folder);
+		if (existsSync(from) && !existsSync(to)) symlinkSync(from, to, "dir");
+	}
+	const record: WorktreeRecord = { runId, n, path, branch, base, state: "active", updatedAt: "" };
+	saveWorktree(repoRoot, record);
+	return record;
+}
+
+export interface WorktreeCommit {
+	commit: string;
+	/** `git diff --stat` of the work against its base ("" when nothing changed). */
+	diffStat: string;
+	files: string[];
+}
+
+/** Commits everything the agent changed in its worktree (the linked dependency folders stay out). */
+export async function commitWorktree(record: WorktreeRecord, message: string): Promise<WorktreeCommit> {
+	const cwd = record.path;
+	await gitOk(cwd, ["add", "-A", "--", ".", ...SHARED_FOLDERS.map((f) => `:(exclude)${f}`)]);
+	const staged = await git(cwd, ["diff", "--cached", "--quiet"]);
+	if (staged.code !== 0) await gitOk(cwd, [...(await identityArgs(cwd)), "commit", "-q", "--no-verify", "-m", message]);
+	const commit = (await gitOk(cwd, ["rev-parse", "HEAD"])).trim();
+	const files = (await gitOk(cwd, ["diff", "--name-only", record.base, commit])).split("\n").filter((f) => f !== "");
+	const diffStat = files.length > 0 ? (await gitOk(cwd, ["diff", "--stat", record.base, commit])).trimEnd() : "";
+	return { commit, diffStat, files };
+}
+
+/**
+ * Removes the worktree and its branch — only when its commit is proven to be in `target` (default: the user's
+ * HEAD); otherwise nothing is removed and false comes back.
+ */
+export async function removeIfMerged(repoRoot: string, record: WorktreeRecord, target = "HEAD"): Promise<boolean> {
+	const commit = record.commit ?? record.base;
+	const proof = await git(repoRoot, ["merge-base", "--is-ancestor", commit, target]);
+	if (proof.code !== 0) return false;
+	if (existsSync(record.path)) await gitOk(repoRoot, ["worktree", "remove", "--force", record.path]);
+	await git(repoRoot, ["worktree", "prune"]);
+	const exists = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${record.branch}`]);
+	if (exists.code === 0) await gitOk(repoRoot, ["branch", "-D", record.branch]);
+	saveWorktree(repoRoot, { ...record, state: "removed", detail: `merged into ${target}; worktree and branch removed` });
+	return true;
+}
