@@ -105,11 +105,21 @@ export function saveWorktree(repoRoot: string, record: WorktreeRecord): void {
 /** Ignored dependency folders the worktree borrows from the checkout (checks and servers need them). */
 const SHARED_FOLDERS = ["node_modules", ".venv", "venv"];
 
-/** A worktree on a new branch from the user's HEAD, with the checkout's dependency folders linked in. */
+/**
+ * A worktree on a new branch from the user's HEAD, with the checkout's dependency folders linked in. When an
+ * earlier attempt of the run left one for the same step (a crash mid-spawn), that one is kept as it is and the
+ * new one gets a suffix (`loop/<run>/<n>-2`).
+ */
 export async function createWorktree(repoRoot: string, runId: string, n: number): Promise<WorktreeRecord> {
 	const base = (await gitOk(repoRoot, ["rev-parse", "HEAD"])).trim();
-	const path = worktreePath(repoRoot, runId, n);
-	const branch = branchName(runId, n);
+	let path = worktreePath(repoRoot, runId, n);
+	let branch = branchName(runId, n);
+	const taken = async () =>
+		existsSync(path) || (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).code === 0;
+	for (let k = 2; await taken(); k++) {
+		path = `${worktreePath(repoRoot, runId, n)}-${k}`;
+		branch = `${branchName(runId, n)}-${k}`;
+	}
 	mkdirSync(dirname(path), { recursive: true });
 	await gitOk(repoRoot, ["worktree", "add", "-b", branch, path, base]);
 	for (const folder of SHARED_FOLDERS) {

@@ -15,6 +15,8 @@ export const CONTROL_SUBCOMMANDS = ["status", "stop", "abort", "resume", "report
 
 export type LoopRequest =
 	| { kind: "start"; preset: StartPreset; check?: string; file?: string; goal?: string; options: LoopOptions }
+	/** `/loop worktrees [prune]`: the loop's worktrees and branches; prune removes the merged ones. */
+	| { kind: "worktrees"; prune: boolean }
 	/** `/loop run [file] [flags] [-- args]`; no file: list the blueprints. */
 	| { kind: "run"; file?: string; args: string[]; options: LoopOptions }
 	| { kind: "status" | "stop" | "abort" | "resume" | "help" }
@@ -197,6 +199,7 @@ export const USAGE = [
 	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
 	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
 	"/loop run [blueprint] [flags] [-- args]         run a blueprint script (alone: list them)",
+	"/loop worktrees [prune]                         isolated spawns' worktrees and branches; prune the merged",
 	"/loop status | stop | abort | resume | report [run-id] | help",
 	`flags: ${Object.keys(FLAGS).join(" ")}`,
 ].join("\n");
@@ -232,6 +235,11 @@ export function parseLoopArgs(raw: string): LoopRequest {
 	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as StartPreset, tokens.slice(1), goal);
 	if (sub === "run") return parseRun(tokens.slice(1), goal);
 	if (goal !== undefined) throw new UsageError(`/loop ${sub} takes no goal (nothing may follow --)`);
+	if (sub === "worktrees") {
+		if (tokens.length > 2 || (tokens[1] !== undefined && tokens[1] !== "prune"))
+			throw new UsageError(`/loop worktrees takes nothing or "prune", got: ${tokens.slice(1).join(" ")}`);
+		return { kind: "worktrees", prune: tokens[1] === "prune" };
+	}
 	if (sub === "report") {
 		if (tokens.length > 2)
 			throw new UsageError(`/loop report takes at most one run id, got: ${tokens.slice(1).join(" ")}`);

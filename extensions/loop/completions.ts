@@ -19,6 +19,7 @@ const SUBCOMMAND_HELP: Record<string, string> = {
 	plan: "write or update IMPLEMENTATION_PLAN.md from specs/ until it is stable",
 	build: "implement the plan one verified, committed item per iteration",
 	prd: "work through a PRD file's - [ ] items: /loop prd PRD.md",
+	worktrees: "worktrees and branches of isolated spawns: /loop worktrees prune removes the merged ones",
 	run: "run a blueprint script: /loop run lint-fixer, /loop run .pi/blueprints/x.ts -- args",
 	status: "show the active or last run",
 	stop: "end the running loop after the current iteration",
@@ -37,7 +38,7 @@ export function completeLoopArgs(
 	const words = text.split(/\s+/);
 	if (words.length <= 1) {
 		const prefix = words[0] ?? "";
-		const items = [...PRESETS, "run", ...CONTROL_SUBCOMMANDS]
+		const items = [...PRESETS, "run", "worktrees", ...CONTROL_SUBCOMMANDS]
 			.filter((s) => s.startsWith(prefix))
 			.map((s) => ({ value: `${s} `, label: s, description: SUBCOMMAND_HELP[s] }));
 		return items.length > 0 ? items : null;

@@ -36,13 +36,15 @@ async function handle(
 	ctx: ExtensionCommandContext,
 	out: Output,
 ): Promise<void> {
-	const { HELP_TEXT, reportText, resumeLoop, runBlueprint, startLoop, statusText, stopLoop } = commands;
+	const { HELP_TEXT, reportText, resumeLoop, runBlueprint, startLoop, statusText, stopLoop, worktreesText } = commands;
 	const request = args.parseLoopArgs(raw);
 	switch (request.kind) {
 		case "start":
 			return startLoop(pi, ctx, out, request);
 		case "run":
 			return runBlueprint(pi, ctx, out, request);
+		case "worktrees":
+			return out.say(await worktreesText(ctx.cwd, request.prune));
 		case "resume":
 			return resumeLoop(pi, ctx, out);
 		case "stop":

@@ -3,7 +3,8 @@
  * with the scripted model: seed-style scripts, parallel spawns, resume from the
  * journal after a kill, limits, and load errors.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -370,5 +371,104 @@ describe("/loop run over RPC", () => {
 		expect(state).toMatchObject({ reason: "stopped" });
 		expect(state.blueprint.spawns).toHaveLength(1);
 		expect(state.blueprint.spawns[0]).toMatchObject({ exitCode: 0 });
+	});
+});
+
+describe("/loop run with isolated spawns", () => {
+	const cacheOf = (fx: { root: string }) => join(fx.root, "cache");
+
+	it("two parallel spawns in their own worktrees both land; the user's uncommitted work survives", async () => {
+		const fx = makeFixture({ files: { "notes.md": "mine\n", "lib.js": "exports.a = 1;\n" } });
+		fx.env.XDG_CACHE_HOME = cacheOf(fx);
+		writeFileSync(join(fx.project, "notes.md"), "mine, not committed\n");
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{
+					match: "write alpha",
+					steps: [{ write: { path: "alpha.js", content: "exports.alpha = 1;\n" }, delayMs: 300 }, { text: "alpha" }],
+				},
+				{
+					match: "write beta",
+					steps: [{ write: { path: "beta.js", content: "exports.beta = 2;\n" }, delayMs: 300 }, { text: "beta" }],
+				},
+			],
+		});
+		const file = blueprint(
+			fx,
+			"iso.ts",
+			[
+				"const results = await Promise.all([",
+				'\tfactory.spawn({ agent: "a", prompt: "write alpha", isolation: "worktree" }),',
+				'\tfactory.spawn({ agent: "b", prompt: "write beta", isolation: "worktree" }),',
+				"]);",
+				"factory.state.branches = results.map((r) => r.branch);",
+				"factory.state.files = results.map((r) => r.filesChanged);",
+				'const merged = await factory.merge(results, { check: "test -f alpha.js" });',
+				"factory.state.merged = merged.map((m) => m.status);",
+			].join("\n"),
+		);
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code, result.stderr).toBe(0);
+		const values = readLoopState(fx).blueprint.values;
+		expect(values.merged).toEqual(["merged", "merged"]);
+		expect(values.files).toEqual([["alpha.js"], ["beta.js"]]);
+		expect(values.branches[0]).toMatch(/^loop\/.+\/1$/);
+		expect(readFileSync(join(fx.project, "alpha.js"), "utf8")).toBe("exports.alpha = 1;\n");
+		expect(readFileSync(join(fx.project, "beta.js"), "utf8")).toBe("exports.beta = 2;\n");
+		expect(readFileSync(join(fx.project, "notes.md"), "utf8")).toBe("mine, not committed\n");
+		const git = (...args: string[]) =>
+			execFileSync("git", args, { cwd: fx.project, env: fx.env, encoding: "utf8" }).trim();
+		expect(git("status", "--porcelain")).toBe("M notes.md");
+		expect(git("worktree", "list")).not.toContain("pi-loop-factory");
+		expect(git("branch", "--list", "loop/*")).toBe("");
+		expect(existsSync(join(fx.project, ".pi", "loop", "worktrees.json"))).toBe(true);
+	});
+
+	it("a conflicting branch is kept and listed; /loop worktrees prune removes only merged ones", async () => {
+		const fx = makeFixture({ files: { "lib.js": "exports.a = 1;\n" } });
+		fx.env.XDG_CACHE_HOME = cacheOf(fx);
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{
+					match: "version one",
+					steps: [{ write: { path: "lib.js", content: "exports.a = 'one';\n" } }, { text: "1" }],
+				},
+				{
+					match: "version two",
+					steps: [{ write: { path: "lib.js", content: "exports.a = 'two';\n" } }, { text: "2" }],
+				},
+			],
+		});
+		const file = blueprint(
+			fx,
+			"clash.ts",
+			[
+				"const results = await Promise.all([",
+				'\tfactory.spawn({ prompt: "version one", isolation: "worktree" }),',
+				'\tfactory.spawn({ prompt: "version two", isolation: "worktree" }),',
+				"]);",
+				"const merged = await factory.merge(results);",
+				"factory.state.merged = merged.map((m) => [m.status, m.files ?? []]);",
+			].join("\n"),
+		);
+		const result = await runPrint(fx, `/loop run ${file}`);
+		expect(result.code, result.stderr).toBe(0);
+		expect(readLoopState(fx).blueprint.values.merged).toEqual([
+			["merged", []],
+			["conflict", ["lib.js"]],
+		]);
+		expect(readFileSync(join(fx.project, "lib.js"), "utf8")).toBe("exports.a = 'one';\n");
+		const listing = await runPrint(fx, "/loop worktrees");
+		expect(listing.stderr).toMatch(/conflict\s+loop\/.+\/2/);
+		const pruned = await runPrint(fx, "/loop worktrees prune");
+		expect(pruned.stderr).toMatch(/conflict\s+loop\/.+\/2/);
+		const git = (...args: string[]) =>
+			execFileSync("git", args, { cwd: fx.project, env: fx.env, encoding: "utf8" }).trim();
+		expect(git("branch", "--list", "loop/*")).toMatch(/loop\/.+\/2/);
+		expect(git("show", `${git("branch", "--list", "--format=%(refname:short)", "loop/*")}:lib.js`)).toBe(
+			"exports.a = 'two';",
+		);
 	});
 });

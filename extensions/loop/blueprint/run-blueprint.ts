@@ -42,6 +42,7 @@ import { BlueprintLoadError } from "./blueprint-errors.ts";
 import { blueprintSummary, execLine, renderBlueprintReport, spawnLine } from "./blueprint-report.ts";
 import { listBlueprints, resolveBlueprint } from "./catalog.ts";
 import { createFactory, RunEndedError, type SpawnModel } from "./factory.ts";
+import { repositoryRoot, worktreeIsolation } from "./isolation.ts";
 import { checkSyntax, runScript } from "./script-loader.ts";
 
 /** The package root: spawns load this package's extensions (pi's loader drops a second copy). */
@@ -242,6 +243,7 @@ export async function driveBlueprint(
 			}
 			return fallback;
 		};
+		const repoRoot = await repositoryRoot(cwd);
 		const hydration = findService("hydration");
 		const gates = findService("gates");
 		const factory = createFactory({
@@ -266,6 +268,11 @@ export async function driveBlueprint(
 			runCommand: runCheck,
 			checkCommand: (name) => detectCheck(cwd, name as "tests" | "lint" | "types").command,
 			hydrate: hydration && ((task, tokens) => hydration.block(cwd, task, tokens)),
+			isolation:
+				repoRoot &&
+				worktreeIsolation(repoRoot, cwd, state.runId, (command, where) =>
+					runCheck(command, where, state.options.checkTimeoutMs, controller.signal),
+				),
 			checkDone: gates && ((where, changed, round, signal) => gates.checkDone(where, changed, round, signal)),
 			event: (e) => {
 				event(e);

@@ -1,0 +1,83 @@
+/**
+ * Isolated spawns of a blueprint run: a worktree per spawn (core/worktrees.ts),
+ * its commit afterwards, and factory.merge bringing branches back through the
+ * merge-back rules (core/merge-back.ts); every step is recorded in
+ * `.pi/loop/worktrees.json`, and a worktree goes only once its commit is proven merged.
+ */
+import { join, relative } from "node:path";
+import type { CheckRun } from "../../core/check-runner.ts";
+import type { MergeResult } from "../../core/factory-api.ts";
+import { mergeBack } from "../../core/merge-back.ts";
+import {
+	commitWorktree,
+	createWorktree,
+	git,
+	readWorktrees,
+	removeIfMerged,
+	saveWorktree,
+	type WorktreeRecord,
+	worktreePath,
+} from "../../core/worktrees.ts";
+import type { BlueprintDeps } from "./factory.ts";
+
+/** The repository root when `cwd` is inside a git work tree with at least one commit. */
+export async function repositoryRoot(cwd: string): Promise<string | undefined> {
+	const top = await git(cwd, ["rev-parse", "--show-toplevel"]);
+	if (top.code !== 0) return undefined;
+	const head = await git(cwd, ["rev-parse", "--verify", "--quiet", "HEAD"]);
+	return head.code === 0 ? top.stdout.trim() : undefined;
+}
+
+type RunCommand = (command: string, cwd: string) => Promise<CheckRun>;
+
+export function worktreeIsolation(
+	repoRoot: string,
+	cwd: string,
+	runId: string,
+	runCommand: RunCommand,
+): NonNullable<BlueprintDeps["isolation"]> {
+	// The project may be a folder inside the repository: spawns work in the same folder of their worktree.
+	const inside = relative(repoRoot, cwd);
+	const records = new Map<string, WorktreeRecord>();
+	return {
+		async create(n) {
+			const record = await createWorktree(repoRoot, runId, n);
+			const path = join(record.path, inside);
+			records.set(path, record);
+			return { path };
+		},
+		async commit(worktree, message) {
+			const record = records.get(worktree.path);
+			if (!record) throw new Error(`no worktree recorded for ${worktree.path}`);
+			const work = await commitWorktree(record, message);
+			saveWorktree(repoRoot, { ...record, commit: work.commit, state: "committed" });
+			const files = work.files.map((f) => relative(inside, f));
+			return { branch: record.branch, commit: work.commit, diffStat: work.diffStat, filesChanged: files };
+		},
+		async merge(item, check): Promise<MergeResult> {
+			const record = readWorktrees(repoRoot).find((r) => r.branch === item.branch);
+			const outcome = await mergeBack(repoRoot, item, {
+				scratchRoot: join(worktreePath(repoRoot, runId, 0), "..", "scratch"),
+				check:
+					check === undefined
+						? undefined
+						: async (where) => {
+								const run = await runCommand(check, join(where, inside));
+								return { passed: run.exitCode === 0, output: run.output };
+							},
+			});
+			const detail = outcome.status === "merged" ? undefined : outcome.detail;
+			if (record) {
+				const merged = outcome.status === "merged" && (await removeIfMerged(repoRoot, { ...record, ...item }));
+				if (!merged) saveWorktree(repoRoot, { ...record, commit: item.commit, state: outcome.status, detail });
+			}
+			return {
+				branch: item.branch,
+				commit: item.commit,
+				status: outcome.status,
+				detail,
+				files: outcome.status === "conflict" ? outcome.files : undefined,
+			};
+		},
+	};
+}
