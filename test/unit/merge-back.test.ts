@@ -357,6 +357,29 @@ describe("mergeBack", () => {
 		expectNoScratch(fx);
 	});
 
+	it("is not swayed by the user's merge.ff=false and merge.autoStash config", async () => {
+		const fx = fixture();
+		fx.git(fx.project, "config", "merge.ff", "false");
+		fx.git(fx.project, "config", "merge.autoStash", "true");
+		const item = fx.item("item-1", ITEM_A);
+		// An autostash would re-apply this as " M c.txt": the staged version lost.
+		fx.write("c.txt", "c1 staged\n");
+		fx.git(fx.project, "add", "c.txt");
+		fx.write("c.txt", "c1 staged, then changed again\n");
+		const before = userState(fx, ["c.txt"]);
+		const outcome = await mergeBack(fx.project, { branch: "item-1", commit: item.commit }, fx);
+		expect(outcome).toEqual({ status: "merged", commit: item.commit, fastForward: true });
+		const after = userState(fx, ["c.txt"]);
+		expect(after.status).toBe("MM c.txt\n");
+		expect(after.staged).toBe(before.staged);
+		expect(after.files).toEqual(before.files);
+		expect(fx.git(fx.project, "stash", "list")).toBe("");
+		expect(fx.git(fx.project, "reflog", "-1", "--format=%gs", "main").trim()).toBe(
+			`merge ${item.commit}: Fast-forward`,
+		);
+		expectNoScratch(fx);
+	});
+
 	it("blocks with the git command and git's words when git fails", async () => {
 		const fx = fixture();
 		const unknown = await mergeBack(fx.project, { branch: "gone", commit: "0123456789abcdef" }, fx);
