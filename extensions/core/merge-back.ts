@@ -1,0 +1,309 @@
+/**
+ * Brings a finished work branch (an agent's, made in its own worktree) back into the branch checked out in the
+ * user's repository without losing or touching the user's own work: the merge happens first in a scratch worktree
+ * (outside the project), the check runs there, and only then does the user's branch move forward, by a fast-forward
+ * that updates just the paths the merge changed. Uncommitted, staged and untracked files of the user stay exactly as
+ * they were; when they are in the way the merge is blocked instead. Never stashes, resets, forces or deletes the
+ * item's branch. Every git call goes through execFile (no shell).
+ */
+import { execFile } from "node:child_process";
+import { lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+export interface MergeItem {
+	/** The item's branch (named in messages; never deleted here). */
+	branch: string;
+	/** The tip commit of the item's branch: what gets merged. */
+	commit: string;
+}
+
+export type MergeOutcome =
+	/** `commit` is the user's branch tip after the merge. */
+	| { status: "merged"; commit: string; fastForward: boolean }
+	| { status: "conflict"; files: string[]; detail: string }
+	| { status: "check-failed"; detail: string; output: string }
+	/** User changes in the way, detached HEAD, a git error… */
+	| { status: "blocked"; detail: string };
+
+export interface MergeOptions {
+	/** Runs the check in the scratch worktree (cwd) after integrating; absent = no check. */
+	check?: (cwd: string) => Promise<{ passed: boolean; output: string }>;
+	/** Where scratch worktrees go (a directory outside the user's project); one subdirectory per merge. */
+	scratchRoot: string;
+}
+
+/** A git command that failed: the command line and git's own words. */
+export class GitError extends Error {
+	constructor(
+		readonly args: string[],
+		readonly cwd: string,
+		readonly stderr: string,
+		readonly exitCode: number | string | undefined,
+	) {
+		super(`git ${args.join(" ")} failed in ${cwd}${exitCode === undefined ? "" : ` (exit ${exitCode})`}: ${stderr}`);
+		this.name = "GitError";
+	}
+}
+
+interface GitResult {
+	code: number;
+	stdout: string;
+	stderr: string;
+}
+
+/** Variables that would point git elsewhere than the cwd (e.g. when called from a hook). */
+const REDIRECTING_ENV = [
+	"GIT_DIR",
+	"GIT_WORK_TREE",
+	"GIT_INDEX_FILE",
+	"GIT_OBJECT_DIRECTORY",
+	"GIT_ALTERNATE_OBJECT_DIRECTORIES",
+	"GIT_COMMON_DIR",
+	"GIT_PREFIX",
+];
+
+function gitEnv(): NodeJS.ProcessEnv {
+	const env = { ...process.env };
+	for (const name of REDIRECTING_ENV) delete env[name];
+	return env;
+}
+
+/** Runs git; resolves with the exit code (non-zero included), rejects only when git could not run at all. */
+function run(cwd: string, args: string[]): Promise<GitResult> {
+	return new Promise((resolve, reject) => {
+		execFile("git", args, { cwd, env: gitEnv(), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+			if (!error) return resolve({ code: 0, stdout, stderr });
+			const code = (error as NodeJS.ErrnoException).code;
+			if (typeof code === "number") return resolve({ code, stdout, stderr });
+			reject(new GitError(args, cwd, (stderr || error.message).trim(), code));
+		});
+	});
+}
+
+/** Runs git and returns its stdout; a non-zero exit throws a GitError. */
+async function git(cwd: string, args: string[]): Promise<string> {
+	const result = await run(cwd, args);
+	if (result.code !== 0) throw new GitError(args, cwd, (result.stderr || result.stdout).trim(), result.code);
+	return result.stdout;
+}
+
+/** NUL-separated output (`-z`) → entries. */
+function nulList(out: string): string[] {
+	return out.split("\0").filter((entry) => entry !== "");
+}
+
+/** True when `commit` is in `target` (git merge-base --is-ancestor). */
+export async function isMerged(repo: string, commit: string, target = "HEAD"): Promise<boolean> {
+	const args = ["merge-base", "--is-ancestor", commit, target];
+	const result = await run(repo, args);
+	if (result.code === 0) return true;
+	if (result.code === 1) return false;
+	throw new GitError(args, repo, result.stderr.trim(), result.code);
+}
+
+/** Paths with uncommitted changes (modified, staged, untracked) from `git status --porcelain -z`, both of a rename. */
+export function parseStatus(out: string): string[] {
+	const fields = out.split("\0");
+	const paths: string[] = [];
+	for (let i = 0; i < fields.length; i++) {
+		const field = fields[i] as string;
+		if (field.length < 4) continue;
+		paths.push(field.slice(3));
+		// Renames and copies carry their source path as the next field.
+		if (field[0] === "R" || field[0] === "C" || field[1] === "R" || field[1] === "C") {
+			const from = fields[++i];
+			if (from) paths.push(from);
+		}
+	}
+	return paths;
+}
+
+function exists(path: string): boolean {
+	try {
+		lstatSync(path);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * The files among `touched` that hold uncommitted work of the user: listed by `git status` (modified, staged,
+ * untracked), or present on disk while not tracked at all — an ignored file, which git would overwrite silently.
+ */
+async function userChangesIn(root: string, touched: string[]): Promise<string[]> {
+	if (touched.length === 0) return [];
+	const changed = new Set(
+		parseStatus(await git(root, ["--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=all"])),
+	);
+	const tracked = new Set(nulList(await git(root, ["ls-files", "-z"])));
+	return touched.filter((path) => changed.has(path) || (!tracked.has(path) && exists(join(root, path))));
+}
+
+function short(commit: string): string {
+	return commit.slice(0, 12);
+}
+
+function listFiles(files: string[]): string {
+	const shown = files.slice(0, 20).join(", ");
+	return files.length > 20 ? `${shown} and ${files.length - 20} more` : shown;
+}
+
+function inTheWayDetail(branch: string, files: string[]): string {
+	return `uncommitted changes in the way of ${branch}, which changes ${listFiles(files)}: commit or revert them first`;
+}
+
+/** The identity for the merge commit when the repository has none configured (rule: only then). */
+async function identityArgs(root: string): Promise<string[]> {
+	const configured = async (key: string) => (await run(root, ["config", key])).stdout.trim() !== "";
+	const args: string[] = [];
+	if (!(await configured("user.email"))) {
+		args.push("-c", "user.email=pi-loop-factory@localhost");
+		if (!(await configured("user.name"))) args.push("-c", "user.name=pi-loop-factory");
+	}
+	return args;
+}
+
+/** A scratch worktree: made detached at `base`, removed (and pruned) by `remove`, whatever state it is in. */
+class Scratch {
+	private constructor(
+		private readonly root: string,
+		readonly dir: string,
+	) {}
+
+	static async create(root: string, scratchRoot: string, base: string, branch: string): Promise<Scratch> {
+		mkdirSync(scratchRoot, { recursive: true });
+		const label = branch.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 40) || "item";
+		const dir = mkdtempSync(join(scratchRoot, `merge-${label}-`));
+		const scratch = new Scratch(root, dir);
+		try {
+			await git(root, ["worktree", "add", "--detach", dir, base]);
+		} catch (error) {
+			await scratch.remove();
+			throw error;
+		}
+		return scratch;
+	}
+
+	/** Removes this scratch worktree only (never the user's), then prunes git's record of it. */
+	async remove(): Promise<void> {
+		const removed = await run(this.root, ["worktree", "remove", "--force", this.dir]).catch(() => undefined);
+		if (removed?.code !== 0) rmSync(this.dir, { recursive: true, force: true });
+		await run(this.root, ["worktree", "prune"]).catch(() => undefined);
+	}
+}
+
+type Attempt = MergeOutcome | { status: "moved" };
+
+/**
+ * Merges `item.commit` into the branch checked out in `repo`: already merged → merged (nothing done); user changes
+ * to the item's files → blocked; otherwise merge in a scratch worktree, run the check there, then fast-forward the
+ * user's branch to the result. A branch that moved meanwhile gets one more try.
+ */
+export async function mergeBack(repo: string, item: MergeItem, options: MergeOptions): Promise<MergeOutcome> {
+	try {
+		if (item.commit.startsWith("-")) return { status: "blocked", detail: `not a commit: ${item.commit}` };
+		const root = (await git(repo, ["rev-parse", "--show-toplevel"])).trim();
+		const resolved = await run(root, ["rev-parse", "--verify", "--quiet", `${item.commit}^{commit}`]);
+		if (resolved.code !== 0) {
+			return { status: "blocked", detail: `${item.branch}: no commit ${item.commit} in ${root}` };
+		}
+		const commit = resolved.stdout.trim();
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const outcome = await attemptMerge(root, item.branch, commit, options);
+			if (outcome.status !== "moved") return outcome;
+		}
+		return { status: "blocked", detail: "the branch kept moving while merging; try again" };
+	} catch (error) {
+		return { status: "blocked", detail: error instanceof Error ? error.message : String(error) };
+	}
+}
+
+async function currentBranch(root: string): Promise<string | undefined> {
+	const result = await run(root, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+	if (result.code === 0) return result.stdout.trim();
+	if (result.code === 1) return undefined;
+	throw new GitError(["symbolic-ref", "--quiet", "--short", "HEAD"], root, result.stderr.trim(), result.code);
+}
+
+async function attemptMerge(root: string, branch: string, commit: string, options: MergeOptions): Promise<Attempt> {
+	const target = await currentBranch(root);
+	if (target === undefined) {
+		return {
+			status: "blocked",
+			detail: `HEAD is detached in ${root}: check out the branch to merge ${branch} into`,
+		};
+	}
+	const head = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
+	if (await isMerged(root, commit, head)) return { status: "merged", commit: head, fastForward: false };
+
+	const base = (await git(root, ["merge-base", head, commit])).trim();
+	const touched = nulList(await git(root, ["diff", "--name-only", "-z", "--no-renames", base, commit]));
+	const inTheWay = await userChangesIn(root, touched);
+	if (inTheWay.length > 0) {
+		return { status: "blocked", detail: inTheWayDetail(branch, inTheWay) };
+	}
+
+	const scratch = await Scratch.create(root, options.scratchRoot, head, branch);
+	try {
+		const identity = await identityArgs(root);
+		const mergeArgs = ["merge", "--no-edit", "--ff", "-m", `Merge branch '${branch}' into ${target}`, commit];
+		const merged = await run(scratch.dir, [...identity, ...mergeArgs]);
+		if (merged.code !== 0) {
+			const files = nulList(await git(scratch.dir, ["diff", "--name-only", "-z", "--diff-filter=U"]));
+			await run(scratch.dir, ["merge", "--abort"]);
+			if (files.length === 0) throw new GitError(mergeArgs, scratch.dir, merged.stderr.trim(), merged.code);
+			return {
+				status: "conflict",
+				files,
+				detail: `${branch} (${short(commit)}) conflicts with ${target} in ${listFiles(files)}`,
+			};
+		}
+		const tip = (await git(scratch.dir, ["rev-parse", "HEAD"])).trim();
+
+		if (options.check) {
+			let result: { passed: boolean; output: string };
+			try {
+				result = await options.check(scratch.dir);
+			} catch (error) {
+				const output = error instanceof Error ? error.message : String(error);
+				return { status: "check-failed", detail: `the check could not run on ${branch} merged: ${output}`, output };
+			}
+			if (!result.passed) {
+				return {
+					status: "check-failed",
+					detail: `the check failed on ${branch} merged into ${target}`,
+					output: result.output,
+				};
+			}
+		}
+
+		// The user may have worked on meanwhile (a check takes time): same branch, same tip, files still free.
+		const nowBranch = await currentBranch(root);
+		const nowHead = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
+		if (nowBranch !== target || nowHead !== head) return { status: "moved" };
+		const changing = nulList(await git(root, ["diff", "--name-only", "-z", "--no-renames", head, tip]));
+		const nowInTheWay = await userChangesIn(root, changing);
+		if (nowInTheWay.length > 0) {
+			return { status: "blocked", detail: inTheWayDetail(branch, nowInTheWay) };
+		}
+
+		const forward = await run(root, ["merge", "--ff-only", "--no-autostash", "--no-edit", tip]);
+		if (forward.code !== 0) {
+			const afterBranch = await currentBranch(root);
+			const afterHead = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
+			if (afterBranch !== target || afterHead !== head) return { status: "moved" };
+			return {
+				status: "blocked",
+				detail: `git refused to move ${target} to the merged ${branch}: ${(forward.stderr || forward.stdout).trim()}`,
+			};
+		}
+		const after = (await git(root, ["rev-parse", "HEAD"])).trim();
+		if (!(await isMerged(root, commit))) {
+			return { status: "blocked", detail: `${target} moved to ${short(after)} but ${short(commit)} is not in it` };
+		}
+		return { status: "merged", commit: after, fastForward: tip === commit };
+	} finally {
+		await scratch.remove();
+	}
+}
