@@ -6,9 +6,9 @@
  * they were; when they are in the way the merge is blocked instead. Never stashes, resets, forces or deletes the
  * item's branch. Every git call goes through execFile (no shell).
  */
-import { execFile } from "node:child_process";
 import { lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { GitError, git, identityArgs, isMerged, nulList, runGit as run } from "./git.ts";
 
 export interface MergeItem {
 	/** The item's branch (named in messages; never deleted here). */
@@ -30,75 +30,6 @@ export interface MergeOptions {
 	check?: (cwd: string) => Promise<{ passed: boolean; output: string }>;
 	/** Where scratch worktrees go (a directory outside the user's project); one subdirectory per merge. */
 	scratchRoot: string;
-}
-
-/** A git command that failed: the command line and git's own words. */
-export class GitError extends Error {
-	constructor(
-		readonly args: string[],
-		readonly cwd: string,
-		readonly stderr: string,
-		readonly exitCode: number | string | undefined,
-	) {
-		super(`git ${args.join(" ")} failed in ${cwd}${exitCode === undefined ? "" : ` (exit ${exitCode})`}: ${stderr}`);
-		this.name = "GitError";
-	}
-}
-
-interface GitResult {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
-
-/** Variables that would point git elsewhere than the cwd (e.g. when called from a hook). */
-const REDIRECTING_ENV = [
-	"GIT_DIR",
-	"GIT_WORK_TREE",
-	"GIT_INDEX_FILE",
-	"GIT_OBJECT_DIRECTORY",
-	"GIT_ALTERNATE_OBJECT_DIRECTORIES",
-	"GIT_COMMON_DIR",
-	"GIT_PREFIX",
-];
-
-function gitEnv(): NodeJS.ProcessEnv {
-	const env = { ...process.env };
-	for (const name of REDIRECTING_ENV) delete env[name];
-	return env;
-}
-
-/** Runs git; resolves with the exit code (non-zero included), rejects only when git could not run at all. */
-function run(cwd: string, args: string[]): Promise<GitResult> {
-	return new Promise((resolve, reject) => {
-		execFile("git", args, { cwd, env: gitEnv(), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-			if (!error) return resolve({ code: 0, stdout, stderr });
-			const code = (error as NodeJS.ErrnoException).code;
-			if (typeof code === "number") return resolve({ code, stdout, stderr });
-			reject(new GitError(args, cwd, (stderr || error.message).trim(), code));
-		});
-	});
-}
-
-/** Runs git and returns its stdout; a non-zero exit throws a GitError. */
-async function git(cwd: string, args: string[]): Promise<string> {
-	const result = await run(cwd, args);
-	if (result.code !== 0) throw new GitError(args, cwd, (result.stderr || result.stdout).trim(), result.code);
-	return result.stdout;
-}
-
-/** NUL-separated output (`-z`) → entries. */
-function nulList(out: string): string[] {
-	return out.split("\0").filter((entry) => entry !== "");
-}
-
-/** True when `commit` is in `target` (git merge-base --is-ancestor). */
-export async function isMerged(repo: string, commit: string, target = "HEAD"): Promise<boolean> {
-	const args = ["merge-base", "--is-ancestor", commit, target];
-	const result = await run(repo, args);
-	if (result.code === 0) return true;
-	if (result.code === 1) return false;
-	throw new GitError(args, repo, result.stderr.trim(), result.code);
 }
 
 /** Paths with uncommitted changes (modified, staged, untracked) from `git status --porcelain -z`, both of a rename. */
@@ -153,17 +84,6 @@ function inTheWayDetail(branch: string, files: string[]): string {
 	return `uncommitted changes in the way of ${branch}, which changes ${listFiles(files)}: commit or revert them first`;
 }
 
-/** The identity for the merge commit when the repository has none configured (rule: only then). */
-async function identityArgs(root: string): Promise<string[]> {
-	const configured = async (key: string) => (await run(root, ["config", key])).stdout.trim() !== "";
-	const args: string[] = [];
-	if (!(await configured("user.email"))) {
-		args.push("-c", "user.email=pi-loop-factory@localhost");
-		if (!(await configured("user.name"))) args.push("-c", "user.name=pi-loop-factory");
-	}
-	return args;
-}
-
 /** A scratch worktree: made detached at `base`, removed (and pruned) by `remove`, whatever state it is in. */
 class Scratch {
 	private constructor(
@@ -200,6 +120,8 @@ type Attempt = MergeOutcome | { status: "moved" };
  * to the item's files → blocked; otherwise merge in a scratch worktree, run the check there, then fast-forward the
  * user's branch to the result. A branch that moved meanwhile gets one more try.
  */
+export { GitError, isMerged };
+
 export async function mergeBack(repo: string, item: MergeItem, options: MergeOptions): Promise<MergeOutcome> {
 	try {
 		if (item.commit.startsWith("-")) return { status: "blocked", detail: `not a commit: ${item.commit}` };

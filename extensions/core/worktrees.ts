@@ -5,44 +5,11 @@
  * see them, and recorded in `.pi/loop/worktrees.json` so a crash leaves a list
  * to resume, report or prune. Nothing here touches the user's own work tree.
  */
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-
-export interface GitResult {
-	code: number;
-	stdout: string;
-	stderr: string;
-}
-
-/** Runs git (no shell); never throws — the caller reads the exit code. */
-export function git(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<GitResult> {
-	return new Promise((resolve) => {
-		execFile("git", args, { cwd, env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-			const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-			resolve({ code, stdout: String(stdout), stderr: String(stderr || (error && !stderr ? error.message : "")) });
-		});
-	});
-}
-
-export class GitError extends Error {}
-
-/** git, or a GitError naming the command and git's words. */
-export async function gitOk(cwd: string, args: string[]): Promise<string> {
-	const r = await git(cwd, args);
-	if (r.code !== 0) throw new GitError(`git ${args.join(" ")} failed: ${(r.stderr || r.stdout).trim()}`);
-	return r.stdout;
-}
-
-/** `-c user.name/email` when the repository has no identity of its own (commits would fail otherwise). */
-export async function identityArgs(cwd: string): Promise<string[]> {
-	const email = await git(cwd, ["config", "user.email"]);
-	return email.code === 0 && email.stdout.trim() !== ""
-		? []
-		: ["-c", "user.name=pi-loop-factory", "-c", "user.email=pi-loop-factory@localhost"];
-}
+import { runGit as git, git as gitOk, identityArgs, isMerged } from "./git.ts";
 
 export type WorktreeState = "active" | "committed" | "merged" | "conflict" | "check-failed" | "blocked" | "removed";
 
@@ -156,9 +123,7 @@ export async function commitWorktree(record: WorktreeRecord, message: string): P
  * HEAD); otherwise nothing is removed and false comes back.
  */
 export async function removeIfMerged(repoRoot: string, record: WorktreeRecord, target = "HEAD"): Promise<boolean> {
-	const commit = record.commit ?? record.base;
-	const proof = await git(repoRoot, ["merge-base", "--is-ancestor", commit, target]);
-	if (proof.code !== 0) return false;
+	if (!(await isMerged(repoRoot, record.commit ?? record.base, target))) return false;
 	if (existsSync(record.path)) await gitOk(repoRoot, ["worktree", "remove", "--force", record.path]);
 	await git(repoRoot, ["worktree", "prune"]);
 	const exists = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${record.branch}`]);

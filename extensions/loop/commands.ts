@@ -449,21 +449,22 @@ export function reportText(cwd: string, runId: string | undefined): string {
 /** `/loop worktrees [prune]`: what isolated spawns left, and (prune) removing what is proven merged. */
 export async function worktreesText(cwd: string, prune: boolean): Promise<string> {
 	const { repositoryRoot } = await import("./blueprint/isolation.ts");
-	const { readWorktrees, removeIfMerged, git } = await import("../core/worktrees.ts");
+	const { readWorktrees, removeIfMerged } = await import("../core/worktrees.ts");
+	const { isMerged } = await import("../core/git.ts");
 	const root = await repositoryRoot(cwd);
 	if (!root) throw new CommandError("not a git repository with a commit: there are no loop worktrees here");
 	const records = readWorktrees(root).filter((r) => r.state !== "removed");
 	if (records.length === 0) return "no loop worktrees in this repository";
 	const lines: string[] = [];
 	for (const r of records) {
-		const merged = (await git(root, ["merge-base", "--is-ancestor", r.commit ?? r.base, "HEAD"])).code === 0;
+		const merged = await isMerged(root, r.commit ?? r.base).catch(() => false);
 		if (prune && merged && r.commit && (await removeIfMerged(root, r))) {
 			lines.push(`removed  ${r.branch} (merged)`);
 			continue;
 		}
-		const state =
-			merged && r.commit ? "merged" : r.state === "committed" || r.state === "active" ? r.state : "needs-review";
-		lines.push(`${state.padEnd(12)} ${r.branch}  ${r.path}${r.detail ? ` — ${r.detail}` : ""}`);
+		const state = merged && r.commit ? "merged" : r.state;
+		const review = ["conflict", "check-failed", "blocked"].includes(state) ? " · needs review" : "";
+		lines.push(`${state.padEnd(12)} ${r.branch}  ${r.path}${review}${r.detail ? ` — ${r.detail}` : ""}`);
 	}
 	const head = prune ? "loop worktrees (merged ones removed; the rest kept):" : "loop worktrees:";
 	return [head, ...lines].join("\n");

@@ -419,7 +419,7 @@ describe("/loop run with isolated spawns", () => {
 		expect(readFileSync(join(fx.project, "notes.md"), "utf8")).toBe("mine, not committed\n");
 		const git = (...args: string[]) =>
 			execFileSync("git", args, { cwd: fx.project, env: fx.env, encoding: "utf8" }).trim();
-		expect(git("status", "--porcelain")).toBe("M notes.md");
+		expect(git("status", "--porcelain", "--", "notes.md", "alpha.js", "beta.js")).toBe("M notes.md");
 		expect(git("worktree", "list")).not.toContain("pi-loop-factory");
 		expect(git("branch", "--list", "loop/*")).toBe("");
 		expect(existsSync(join(fx.project, ".pi", "loop", "worktrees.json"))).toBe(true);
@@ -461,7 +461,7 @@ describe("/loop run with isolated spawns", () => {
 		]);
 		expect(readFileSync(join(fx.project, "lib.js"), "utf8")).toBe("exports.a = 'one';\n");
 		const listing = await runPrint(fx, "/loop worktrees");
-		expect(listing.stderr).toMatch(/conflict\s+loop\/.+\/2/);
+		expect(listing.stderr).toMatch(/conflict\s+loop\/.+\/2 .* · needs review/);
 		const pruned = await runPrint(fx, "/loop worktrees prune");
 		expect(pruned.stderr).toMatch(/conflict\s+loop\/.+\/2/);
 		const git = (...args: string[]) =>

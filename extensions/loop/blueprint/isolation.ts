@@ -7,11 +7,11 @@
 import { join, relative } from "node:path";
 import type { CheckRun } from "../../core/check-runner.ts";
 import type { MergeResult } from "../../core/factory-api.ts";
+import { runGit as git } from "../../core/git.ts";
 import { mergeBack } from "../../core/merge-back.ts";
 import {
 	commitWorktree,
 	createWorktree,
-	git,
 	readWorktrees,
 	removeIfMerged,
 	saveWorktree,

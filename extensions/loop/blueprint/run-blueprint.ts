@@ -269,10 +269,11 @@ export async function driveBlueprint(
 			checkCommand: (name) => detectCheck(cwd, name as "tests" | "lint" | "types").command,
 			hydrate: hydration && ((task, tokens) => hydration.block(cwd, task, tokens)),
 			isolation:
-				repoRoot &&
-				worktreeIsolation(repoRoot, cwd, state.runId, (command, where) =>
-					runCheck(command, where, state.options.checkTimeoutMs, controller.signal),
-				),
+				repoRoot === undefined
+					? undefined
+					: worktreeIsolation(repoRoot, cwd, state.runId, (command, where) =>
+							runCheck(command, where, state.options.checkTimeoutMs, controller.signal),
+						),
 			checkDone: gates && ((where, changed, round, signal) => gates.checkDone(where, changed, round, signal)),
 			event: (e) => {
 				event(e);
