@@ -89,4 +89,9 @@ describe("parseLoopArgs", () => {
 		expect(() => parseLoopArgs("run -- x")).toThrow(/name the blueprint/);
 		expect(() => parseLoopArgs("tests --max-spawns 3")).toThrow(/unknown flag --max-spawns/);
 	});
+	it("parses /loop worktrees [prune]", () => {
+		expect(parseLoopArgs("worktrees")).toEqual({ kind: "worktrees", prune: false });
+		expect(parseLoopArgs("worktrees prune")).toEqual({ kind: "worktrees", prune: true });
+		expect(() => parseLoopArgs("worktrees clean")).toThrow(/takes nothing or "prune"/);
+	});
 });

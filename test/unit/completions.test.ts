@@ -15,6 +15,7 @@ describe("completeLoopArgs", () => {
 			"build",
 			"prd",
 			"run",
+			"worktrees",
 			"status",
 			"stop",
 			"abort",
