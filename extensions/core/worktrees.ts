@@ -58,9 +58,9 @@ export function readWorktrees(repoRoot: string): WorktreeRecord[] {
 	}
 }
 
-/** Adds or replaces the record of (runId, n); written atomically. */
+/** Adds or replaces the record of a branch (one per worktree, also a resumed step's `-2`); written atomically. */
 export function saveWorktree(repoRoot: string, record: WorktreeRecord): void {
-	const all = readWorktrees(repoRoot).filter((r) => !(r.runId === record.runId && r.n === record.n));
+	const all = readWorktrees(repoRoot).filter((r) => r.branch !== record.branch);
 	all.push({ ...record, updatedAt: new Date().toISOString() });
 	const file = registryFile(repoRoot);
 	mkdirSync(dirname(file), { recursive: true });

@@ -471,4 +471,48 @@ describe("/loop run with isolated spawns", () => {
 			"exports.a = 'two';",
 		);
 	});
+
+	it("killed during the second isolated spawn, /loop resume replays the first and lands both", async () => {
+		const fx = makeFixture({ files: { "lib.js": "exports.a = 1;\n" } });
+		fx.env.XDG_CACHE_HOME = cacheOf(fx);
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{ match: "first item", steps: [{ write: { path: "one.js", content: "exports.one = 1;\n" } }, { text: "1" }] },
+				{
+					match: "second item",
+					steps: [{ hang: true }, { write: { path: "two.js", content: "exports.two = 2;\n" } }, { text: "2" }],
+				},
+			],
+		});
+		const file = blueprint(
+			fx,
+			"seq.ts",
+			[
+				'const one = await factory.spawn({ prompt: "first item", isolation: "worktree" });',
+				'const two = await factory.spawn({ prompt: "second item", isolation: "worktree" });',
+				"const merged = await factory.merge([one, two]);",
+				"factory.state.merged = merged.map((m) => m.status);",
+			].join("\n"),
+		);
+		const first = startPrint(fx, `/loop run ${file}`);
+		await waitFor(() => requests(fx).length === 3, 30_000, "the second spawn's model call");
+		first.child.kill("SIGKILL");
+		await first.done;
+		const resumed = await runPrint(fx, "/loop resume");
+		expect(resumed.code, resumed.stderr).toBe(0);
+		// Only the second item's agent ran again.
+		expect(
+			requests(fx)
+				.slice(3)
+				.map((r) => r.messages[0]?.text),
+		).toEqual(["second item", "second item"]);
+		expect(readLoopState(fx).blueprint.values.merged).toEqual(["merged", "merged"]);
+		expect(readFileSync(join(fx.project, "one.js"), "utf8")).toBe("exports.one = 1;\n");
+		expect(readFileSync(join(fx.project, "two.js"), "utf8")).toBe("exports.two = 2;\n");
+		// The worktree the killed spawn worked in is kept (it was never committed), not deleted.
+		const listing = await runPrint(fx, "/loop worktrees");
+		expect(listing.stderr).toMatch(/active\s+loop\/.+\/2 /);
+		expect(listing.stderr).not.toMatch(/loop\/.+\/2-2/);
+	});
 });
