@@ -147,8 +147,11 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 		}
 	});
 	let timedOut = false;
+	let failure: string | undefined;
 	const abort = () => void session.abort();
 	request.signal?.addEventListener("abort", abort, { once: true });
+	// An abort while the session was being made (extensions loading) happened before the listener existed.
+	if (request.signal?.aborted) abort();
 	const timer = setTimeout(() => {
 		timedOut = true;
 		abort();
@@ -165,7 +168,8 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 					finished && !timedOut && request.followUp ? await request.followUp([...written].sort(), sent) : undefined;
 			}
 		} catch (error) {
-			if (!timedOut && !request.signal?.aborted) return fail("error", (error as Error).message);
+			// The turns that did run were paid for: the result below still counts their usage.
+			if (!timedOut && !request.signal?.aborted) failure = (error as Error).message;
 		} finally {
 			clearTimeout(timer);
 			request.signal?.removeEventListener("abort", abort);
@@ -183,6 +187,7 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 		if (timedOut)
 			return { ...base, status: "timeout", stopReason: "timeout", error: `timed out after ${request.timeoutMs} ms` };
 		if (request.signal?.aborted) return { ...base, status: "aborted", stopReason: "aborted", error: "aborted" };
+		if (failure !== undefined) return { ...base, status: "error", stopReason: "error", error: failure };
 		if (!last) return { ...base, status: "error", stopReason: "error", error: "the agent produced no response" };
 		if (last.stopReason === "error" || last.stopReason === "aborted")
 			return {

@@ -1,7 +1,7 @@
 /**
- * A blueprint run's limits: spawns, dollars and the run's deadline. A spawn
- * past any of them is refused with a BudgetError, which ends the run with
- * reason "budget". Pure apart from the clock handed in.
+ * A blueprint run's limits: spawns and dollars (the time limit is the run's
+ * AbortSignal). A spawn past either is refused with a BudgetError, which ends
+ * the run with reason "budget". Pure.
  */
 import type { Budget } from "./factory-api.ts";
 

@@ -6,7 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export type CheckKind = "tests" | "lint" | "types";
+export const CHECK_KINDS = ["tests", "lint", "types"] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
+export function isCheckKind(name: string): name is CheckKind {
+	return (CHECK_KINDS as readonly string[]).includes(name);
+}
 
 export interface DetectedCheck {
 	command: string;

@@ -68,8 +68,6 @@ export interface SpawnResult {
 	durationMs: number;
 	/** Project-relative paths the agent wrote or edited. */
 	filesChanged: string[];
-	/** The spawn's session file, when sessions are kept on disk. */
-	sessionFile?: string;
 	agent: string;
 	step?: number | string;
 	/** True when the result came from the run's journal (a resumed run), not a live call. */

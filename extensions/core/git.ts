@@ -74,7 +74,7 @@ export async function isMerged(repo: string, commit: string, target = "HEAD"): P
 	throw new GitError(args, repo, result.stderr.trim(), result.code);
 }
 
-/** The identity for the merge commit when the repository has none configured (rule: only then). */
+/** `-c` options giving a commit an identity, only when the repository has none (merges, worktree commits). */
 export async function identityArgs(root: string): Promise<string[]> {
 	const configured = async (key: string) => (await runGit(root, ["config", key])).stdout.trim() !== "";
 	const args: string[] = [];

@@ -1,9 +1,11 @@
 /**
- * A blueprint run's journal (`journal.jsonl`): every finished spawn, exec and
- * check, keyed by its position in the run and a hash of its options. A resumed
- * run replays recorded steps while positions and keys match; the first step
- * that does not runs live, as does every later one. A `diverged` line marks
- * that point, so a later resume never replays an older attempt's steps past it.
+ * A blueprint run's journal (`journal.jsonl`): every finished spawn, exec,
+ * check and merge, keyed by its position in the run and a hash of its options.
+ * A resumed run replays recorded steps whose position and key match. A step that
+ * was not recorded (cut off by the crash) runs live while later recorded ones
+ * still replay (they ran beside it, not after it); a step recorded with other
+ * options runs live, as does every later one, and a `diverged` line marks that
+ * point, so a later resume never replays an older attempt's steps past it.
  */
 import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
@@ -58,6 +60,7 @@ export class Journal {
 	private readonly recorded = new Map<number, StepLine>();
 	private next = 0;
 	private live = false;
+	private gapReported = false;
 	/** The file ends in a line cut off by a crash: the next append starts a new line first. */
 	private cutOff = false;
 
@@ -84,6 +87,11 @@ export class Journal {
 		return this.recorded.size;
 	}
 
+	/** Positions claimed so far in this attempt (steps started, replayed or live). */
+	get claimed(): number {
+		return this.next;
+	}
+
 	/** Claims the next position (in call order, synchronously) and says whether the step replays. */
 	begin(kind: StepKind, options: unknown): StepStart {
 		const position = this.next++;
@@ -91,10 +99,16 @@ export class Journal {
 		if (this.live) return { position, key };
 		const entry = this.recorded.get(position);
 		if (entry && entry.kind === kind && entry.key === key) return { position, key, replay: { result: entry.result } };
+		if (!entry) {
+			// Cut off by the crash (or never reached): this step runs live; the first such gap is reported.
+			const report = !this.gapReported && this.recorded.size > 0;
+			this.gapReported = true;
+			return { position, key, diverged: report ? "not recorded" : undefined };
+		}
 		this.live = true;
-		const why = entry ? `${entry.kind} step ${position + 1} was recorded with other options` : "not recorded";
+		const why = `${entry.kind} step ${position + 1} was recorded with other options`;
 		this.append({ type: "diverged", position, why });
-		return { position, key, diverged: this.recorded.size > 0 ? why : undefined };
+		return { position, key, diverged: why };
 	}
 
 	record(start: StepStart, kind: StepKind, result: unknown): void {

@@ -64,6 +64,9 @@ export function saveWorktree(repoRoot: string, record: WorktreeRecord): void {
 	all.push({ ...record, updatedAt: new Date().toISOString() });
 	const file = registryFile(repoRoot);
 	mkdirSync(dirname(file), { recursive: true });
+	// The project may be a folder of the repository: the registry's folder must not show up as untracked.
+	const ignore = join(dirname(file), ".gitignore");
+	if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
 	const temp = `${file}.${process.pid}.tmp`;
 	writeFileSync(temp, `${JSON.stringify(all, null, "\t")}\n`);
 	renameSync(temp, file);
@@ -118,12 +121,30 @@ export async function commitWorktree(record: WorktreeRecord, message: string): P
 	return { commit, diffStat, files };
 }
 
+/** Why a recorded worktree must stay, or undefined when nothing in it or its branch would be lost. */
+async function keepReason(repoRoot: string, record: WorktreeRecord, target: string): Promise<string | undefined> {
+	// The registry lives in the repository: act only on what this package makes (its cache folder, loop/ branches).
+	const ours = join(dirname(worktreePath(repoRoot, "x", 0)), "..");
+	if (!record.branch.startsWith("loop/") || !record.path.startsWith(`${ours}/`))
+		return "not a worktree or branch this package made";
+	if (!(await isMerged(repoRoot, record.commit ?? record.base, target))) return "its commit is not merged";
+	const tip = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${record.branch}^{commit}`]);
+	if (tip.code === 0 && !(await isMerged(repoRoot, tip.stdout.trim(), target)))
+		return "its branch has commits that are not merged";
+	if (existsSync(record.path)) {
+		const status = await git(record.path, ["status", "--porcelain", "--untracked-files=all"]);
+		const dirty = status.stdout.split("\n").filter((l) => l !== "" && !/ (node_modules|\.venv|venv)$/.test(l));
+		if (status.code !== 0 || dirty.length > 0) return "its worktree has uncommitted changes";
+	}
+	return undefined;
+}
+
 /**
- * Removes the worktree and its branch — only when its commit is proven to be in `target` (default: the user's
- * HEAD); otherwise nothing is removed and false comes back.
+ * Removes the worktree and its branch — only when its commit and its branch tip are proven to be in `target`
+ * (default: the user's HEAD) and the worktree holds no uncommitted change; otherwise nothing is removed.
  */
 export async function removeIfMerged(repoRoot: string, record: WorktreeRecord, target = "HEAD"): Promise<boolean> {
-	if (!(await isMerged(repoRoot, record.commit ?? record.base, target))) return false;
+	if ((await keepReason(repoRoot, record, target)) !== undefined) return false;
 	if (existsSync(record.path)) await gitOk(repoRoot, ["worktree", "remove", "--force", record.path]);
 	await git(repoRoot, ["worktree", "prune"]);
 	const exists = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${record.branch}`]);

@@ -47,6 +47,7 @@ export default function gatesExtension(pi: ExtensionAPI): void {
 		loopStarted,
 		checkDone: async (cwd, changed, round, signal) =>
 			(await load()).runtimeFor(cwd).checkDoneForSpawn(changed, round, signal),
+		release: async (cwd) => entry.loaded?.releaseRuntime(cwd),
 	});
 	const io: GateIO = {
 		sendUserMessage: (text, deliverAs) => pi.sendUserMessage(text, deliverAs ? { deliverAs } : undefined),

@@ -367,18 +367,30 @@ export interface SpawnDoneCheck {
 	stopped?: string;
 }
 
-export function runtimeFor(cwd: string): GateRuntime {
-	const runtimes = processWide("gate-runtimes", () => {
+function runtimes(): Map<string, GateRuntime> {
+	return processWide("gate-runtimes", () => {
 		const created = new Map<string, GateRuntime>();
 		process.once("exit", () => {
 			for (const r of created.values()) r.killServer();
 		});
 		return created;
 	});
-	let runtime = runtimes.get(cwd);
+}
+
+export function runtimeFor(cwd: string): GateRuntime {
+	const all = runtimes();
+	let runtime = all.get(cwd);
 	if (!runtime) {
 		runtime = new GateRuntime(cwd);
-		runtimes.set(cwd, runtime);
+		all.set(cwd, runtime);
 	}
 	return runtime;
+}
+
+/** A directory whose gates are done with (an isolated spawn's worktree): its servers stop, its runtime goes. */
+export async function releaseRuntime(cwd: string): Promise<void> {
+	const runtime = runtimes().get(cwd);
+	if (!runtime) return;
+	runtimes().delete(cwd);
+	await runtime.stopServer();
 }

@@ -29,6 +29,8 @@ export interface Services {
 			round: number,
 			signal?: AbortSignal,
 		): Promise<{ marks: string; fix?: string; stopped?: string }>;
+		/** A directory's gates are no longer needed (an isolated spawn's worktree): their servers stop. */
+		release(cwd: string): Promise<void>;
 	};
 }
 

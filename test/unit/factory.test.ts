@@ -57,12 +57,16 @@ function harness(setup: Setup = {}) {
 	const profilesAsked: string[] = [];
 	const controller = new AbortController();
 	const budget = new RunBudget({ maxSpawns: setup.maxSpawns ?? 50, maxCost: setup.maxCost });
+	const closing = new AbortController();
+	const inFlight = new Set<Promise<unknown>>();
 	if (setup.earlier) budget.carryOver(setup.earlier.spawns, setup.earlier.cost);
 	let stop = false;
 	let running = 0;
 	let most = 0;
 	let saves = 0;
 	const deps: BlueprintDeps = {
+		closing: closing.signal,
+		inFlight,
 		cwd,
 		runId: "run-1",
 		args: ["a"],
@@ -137,6 +141,8 @@ function harness(setup: Setup = {}) {
 		models,
 		profilesAsked,
 		controller,
+		closing,
+		inFlight,
 		budget,
 		stop: () => {
 			stop = true;
@@ -505,5 +511,42 @@ describe("factory.loop", () => {
 		await expect(again.factory.loop({ check: "npm test", prompt: "fix" })).resolves.toMatchObject({ reason: "passed" });
 		expect(again.agentRuns).toHaveLength(0);
 		expect(again.commands).toHaveLength(0);
+	});
+});
+
+describe("steps waiting for a slot", () => {
+	const slow = (cost: number) => async () => {
+		await new Promise((r) => setTimeout(r, 20));
+		return { usage: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, cost } };
+	};
+
+	it("obey /loop stop given while they wait: only the running spawn finishes", async () => {
+		const h = harness({ concurrency: 1, agent: slow(0) });
+		const all = [1, 2, 3, 4].map((n) => h.factory.spawn({ prompt: `p${n}` }));
+		await new Promise((r) => setTimeout(r, 5));
+		h.stop();
+		const settled = await Promise.allSettled(all);
+		expect(settled.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "rejected"]);
+		expect(h.agentRuns).toHaveLength(1);
+	});
+
+	it("are checked against --max-cost when they start, so queued spawns see what the running ones spent", async () => {
+		const h = harness({ concurrency: 1, maxCost: 0.15, agent: slow(0.1) });
+		const settled = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => h.factory.spawn({ prompt: `p${n}` })));
+		expect(h.agentRuns).toHaveLength(2);
+		expect(settled.filter((r) => r.status === "rejected")).toHaveLength(3);
+		expect(h.budget.exceeded).toContain("--max-cost");
+	});
+
+	it("are tracked until they settle, and refused once the script has settled (closing)", async () => {
+		const h = harness({ concurrency: 1, agent: slow(0) });
+		const first = h.factory.spawn({ prompt: "p1" });
+		const second = h.factory.spawn({ prompt: "p2" });
+		expect(h.inFlight.size).toBe(2);
+		h.closing.abort("the script settled");
+		await expect(h.factory.exec("true")).rejects.toThrow("the script has already returned or thrown");
+		await Promise.allSettled([first, second]);
+		expect(h.inFlight.size).toBe(0);
+		await expect(second).rejects.toThrow(RunEndedError);
 	});
 });

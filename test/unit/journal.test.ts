@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Journal, type StepKind, stepKey } from "../../extensions/core/journal.ts";
+import { Journal, type StepKind, type StepStart, stepKey } from "../../extensions/core/journal.ts";
 import { tempTree } from "../support/temp-tree.ts";
 
 const journalFile = () => join(tempTree("journal-", {}), "journal.jsonl");
@@ -117,6 +117,20 @@ describe("Journal", () => {
 		const second = new Journal(file);
 		expect(second.begin("spawn", { prompt: "a" }).replay).toEqual({ result: "A" });
 		expect(second.begin("spawn", { prompt: "b" }).replay).toEqual({ result: "B" });
+	});
+
+	it("runs a parallel step cut off by the crash live, and still replays the ones that finished beside it", () => {
+		const file = journalFile();
+		const first = new Journal(file);
+		const [a, b, c] = ["a", "b", "c"].map((prompt) => first.begin("spawn", { prompt })) as StepStart[];
+		first.record(b, "spawn", "B"); // a was still running when the process died
+		first.record(c, "spawn", "C");
+		void a;
+		const second = new Journal(file);
+		const again = ["a", "b", "c"].map((prompt) => second.begin("spawn", { prompt }));
+		expect(again.map((s) => s.replay?.result)).toEqual([undefined, "B", "C"]);
+		expect(again[0]?.diverged).toBe("not recorded");
+		expect(lines(file).some((l) => l.type === "diverged")).toBe(false);
 	});
 
 	it("ignores blank lines and a last line cut off by a crash", () => {

@@ -58,6 +58,12 @@ async function steps(dir: string): Promise<void> {
 	expect(await removeIfMerged(dir, { ...first, commit: work.commit })).toBe(false);
 	expect(existsSync(first.path)).toBe(true);
 	execFileSync("git", ["merge", "-q", "--ff-only", work.commit], { cwd: dir });
+	// Merged, but someone edited in the worktree since: kept.
+	writeFileSync(join(first.path, "b.txt"), "edited after the commit\n");
+	expect(await removeIfMerged(dir, { ...first, commit: work.commit })).toBe(false);
+	execFileSync("git", ["checkout", "-q", "--", "b.txt"], { cwd: first.path });
+	// A record pointing somewhere this package did not make: never removed.
+	expect(await removeIfMerged(dir, { ...first, path: dir, commit: work.commit })).toBe(false);
 	expect(await removeIfMerged(dir, { ...first, commit: work.commit })).toBe(true);
 	expect(existsSync(first.path)).toBe(false);
 	expect(execFileSync("git", ["branch", "--list", "loop/r1/1"], { cwd: dir, encoding: "utf8" })).toBe("");

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import type { AgentRunRequest, AgentRunResult } from "../../core/agent-spawn.ts";
 import type { RunBudget } from "../../core/budget.ts";
 import type { CheckRun } from "../../core/check-runner.ts";
+import { isCheckKind } from "../../core/detect-checks.ts";
 import type {
 	CheckResult,
 	ExecOptions,
@@ -64,6 +65,12 @@ export interface BlueprintDeps {
 	signal: AbortSignal;
 	/** Set by /loop stop: steps not yet started are refused. */
 	stopRequested(): boolean;
+	/**
+	 * Aborted when the script has settled (returned or thrown): steps still queued are refused and spawns still
+	 * running are aborted, so nothing outlives the run. Each step's promise is added to `inFlight` until it settles.
+	 */
+	closing: AbortSignal;
+	inFlight: Set<Promise<unknown>>;
 	spawnTimeoutMs: number;
 	execTimeoutMs: number;
 	defaultRole: string;
@@ -92,8 +99,6 @@ export interface BlueprintDeps {
 	save(): void;
 }
 
-const CHECK_NAMES = new Set(["tests", "lint", "types"]);
-
 function requireText(value: unknown, what: string): string {
 	if (typeof value !== "string" || value.trim() === "") throw new TypeError(`${what} must be non-empty text`);
 	return value;
@@ -121,10 +126,16 @@ export function createFactory(deps: BlueprintDeps): Factory {
 	const { state, journal, budget } = deps;
 	let replayedSteps = 0;
 
-	/** Refuses a step once the run is ending; says where replay stopped. */
-	const begin = (kind: StepKind, key: unknown): StepStart => {
+	/** Throws when the run is ending: aborted, timed out, stopped, or the script has already settled. */
+	const refuseIfEnding = () => {
 		if (deps.signal.aborted) throw new RunEndedError(`the run was ${String(deps.signal.reason ?? "aborted")}`);
+		if (deps.closing.aborted) throw new RunEndedError("the script has already returned or thrown");
 		if (deps.stopRequested()) throw new RunEndedError("the run was stopped by /loop stop");
+	};
+
+	/** Claims the step's position (in call order) and says where replay stopped. */
+	const begin = (kind: StepKind, key: unknown): StepStart => {
+		refuseIfEnding();
 		const start = journal.begin(kind, key);
 		if (start.replay) replayedSteps++;
 		if (start.diverged !== undefined)
@@ -132,9 +143,25 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		return start;
 	};
 
+	/** Every step's promise is tracked until it settles (see BlueprintDeps.inFlight). */
+	const tracked =
+		<A extends unknown[], R>(step: (...args: A) => Promise<R>) =>
+		(...args: A): Promise<R> => {
+			const promise = step(...args);
+			deps.inFlight.add(promise);
+			const settle = () => deps.inFlight.delete(promise);
+			promise.then(settle, settle);
+			return promise;
+		};
+
 	const spawn = async (options: SpawnOptions): Promise<SpawnResult> => {
 		if (!options || typeof options !== "object") throw new TypeError("factory.spawn expects an options object");
 		requireText(options.prompt, "factory.spawn: prompt");
+		if (options.isolation !== undefined && options.isolation !== "worktree")
+			throw new TypeError(`factory.spawn: isolation must be "worktree", got ${JSON.stringify(options.isolation)}`);
+		const isolation = options.isolation === "worktree" ? deps.isolation : undefined;
+		if (options.isolation === "worktree" && !isolation)
+			throw new Error('factory.spawn: isolation "worktree" needs a git repository with at least one commit');
 		const agent = options.agent ?? "agent";
 		const profile = options.agent ? deps.profile(options.agent) : undefined;
 		const key = spawnKey(options, profile);
@@ -144,14 +171,11 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			recordSpawn(start.position, result);
 			return result;
 		}
-		budget.reserveSpawn();
-		if (options.isolation !== undefined && options.isolation !== "worktree")
-			throw new TypeError(`factory.spawn: isolation must be "worktree", got ${JSON.stringify(options.isolation)}`);
-		const isolation = options.isolation === "worktree" ? deps.isolation : undefined;
-		if (options.isolation === "worktree" && !isolation)
-			throw new Error('factory.spawn: isolation "worktree" needs a git repository with at least one commit');
 		const run = async (): Promise<SpawnResult> => {
-			const worktree = await isolation?.create(start.position + 1);
+			// Checked when the spawn gets its slot, not when it was called: a queued spawn obeys a stop, an abort
+			// and the cost spent meanwhile.
+			refuseIfEnding();
+			budget.reserveSpawn();
 			const role = options.role ?? deps.defaultRole;
 			const chosen = deps.resolveModel(key.model, role);
 			const thinking = key.thinking ?? chosen.thinking;
@@ -170,7 +194,10 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				model: modelName,
 				role: chosen.role,
 			});
-			const signal = options.signal ? AbortSignal.any([deps.signal, options.signal]) : deps.signal;
+			const signals = [deps.signal, deps.closing, ...(options.signal ? [options.signal] : [])];
+			const signal = AbortSignal.any(signals);
+			// Made last, so a failure above leaves no worktree behind.
+			const worktree = await isolation?.create(start.position + 1);
 			const checkDone = options.gates === "all" ? deps.checkDone : undefined;
 			if (options.gates === "all" && !checkDone)
 				log("warning", `spawn ${agent}: gates "all" asked for, but pi-loop-factory's gates extension is not loaded`);
@@ -214,8 +241,12 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			);
 			return { ...result, ...work };
 		};
-		const result = await deps.limiter.run(run);
-		budget.charge(result.cost);
+		// Charged before the slot is handed on: the next queued spawn sees what this one spent.
+		const result = await deps.limiter.run(async () => {
+			const done = await run();
+			budget.charge(done.cost);
+			return done;
+		});
 		journal.record(start, "spawn", result);
 		recordSpawn(start.position, result);
 		return result;
@@ -261,7 +292,8 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		let result: ExecResult;
 		if (start.replay) result = { ...(start.replay.result as ExecResult), replayed: true };
 		else {
-			const run = await deps.runCommand(command, cwd, options.timeout ?? deps.execTimeoutMs, deps.signal);
+			const signal = AbortSignal.any([deps.signal, deps.closing]);
+			const run = await deps.runCommand(command, cwd, options.timeout ?? deps.execTimeoutMs, signal);
 			const { exitCode, stdout, stderr, output, durationMs, timedOut } = run;
 			result = { exitCode, stdout, stderr, output, durationMs, timedOut };
 		}
@@ -301,7 +333,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 
 	const check = async (name: string, options?: ExecOptions): Promise<CheckResult> => {
 		requireText(name, "factory.check: check");
-		const command = CHECK_NAMES.has(name) ? deps.checkCommand(name) : name;
+		const command = isCheckKind(name) ? deps.checkCommand(name) : name;
 		const { start, result, cwd } = await runCommand("check", command, options);
 		const { identity, key, count } = identifyCheck(result.exitCode, result.output, cwd);
 		const checked: CheckResult = {
@@ -332,7 +364,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				throw new TypeError(`factory.merge: result ${i + 1} has no branch (only isolation "worktree" spawns merge)`);
 			return { branch: r.branch, commit: r.commit };
 		});
-		const check = options.check && CHECK_NAMES.has(options.check) ? deps.checkCommand(options.check) : options.check;
+		const check = options.check && isCheckKind(options.check) ? deps.checkCommand(options.check) : options.check;
 		const start = begin("merge", { items, check });
 		let outcomes: MergeResult[];
 		if (start.replay) outcomes = start.replay.result as MergeResult[];
@@ -349,12 +381,12 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		return outcomes;
 	};
 
+	const steps = { spawn: tracked(spawn), check: tracked(check) };
 	const factory: Factory = {
-		spawn,
-		merge,
-		exec,
-		check,
-		loop: (spec: LoopSpec): Promise<LoopOutcome> => runLoopSpec(spec, { spawn, check }),
+		...steps,
+		merge: tracked(merge),
+		exec: tracked(exec),
+		loop: (spec: LoopSpec): Promise<LoopOutcome> => runLoopSpec(spec, steps),
 		hydrate: async (task, options) => {
 			requireText(task, "factory.hydrate: task");
 			if (!deps.hydrate) throw new Error("factory.hydrate: pi-loop-factory's hydrate extension is not loaded");

@@ -18,14 +18,19 @@ import {
 	type WorktreeRecord,
 	worktreePath,
 } from "../../core/worktrees.ts";
+import type { Services } from "../../shared/services.ts";
 import type { BlueprintDeps } from "./factory.ts";
 
 /** The repository root when `cwd` is inside a git work tree with at least one commit. */
 export async function repositoryRoot(cwd: string): Promise<string | undefined> {
-	const top = await git(cwd, ["rev-parse", "--show-toplevel"]);
-	if (top.code !== 0) return undefined;
-	const head = await git(cwd, ["rev-parse", "--verify", "--quiet", "HEAD"]);
-	return head.code === 0 ? top.stdout.trim() : undefined;
+	try {
+		const top = await git(cwd, ["rev-parse", "--show-toplevel"]);
+		if (top.code !== 0) return undefined;
+		const head = await git(cwd, ["rev-parse", "--verify", "--quiet", "HEAD"]);
+		return head.code === 0 ? top.stdout.trim() : undefined;
+	} catch {
+		return undefined; // git itself is missing
+	}
 }
 
 type RunCommand = (command: string, cwd: string) => Promise<CheckRun>;
@@ -34,21 +39,27 @@ export function worktreeIsolation(
 	repoRoot: string,
 	cwd: string,
 	runId: string,
+	gates: Services["gates"] | undefined,
 	runCommand: RunCommand,
 ): NonNullable<BlueprintDeps["isolation"]> {
 	// The project may be a folder inside the repository: spawns work in the same folder of their worktree.
 	const inside = relative(repoRoot, cwd);
-	const records = new Map<string, WorktreeRecord>();
+	const records = new Map<string, { record: WorktreeRecord; loopDone: () => void }>();
 	return {
 		async create(n) {
 			const record = await createWorktree(repoRoot, runId, n);
 			const path = join(record.path, inside);
-			records.set(path, record);
+			// As in the project itself: on-done gates stay quiet in the spawn unless it asks for them.
+			records.set(path, { record, loopDone: gates?.loopStarted(path, undefined) ?? (() => undefined) });
 			return { path };
 		},
 		async commit(worktree, message) {
-			const record = records.get(worktree.path);
-			if (!record) throw new Error(`no worktree recorded for ${worktree.path}`);
+			const entry = records.get(worktree.path);
+			if (!entry) throw new Error(`no worktree recorded for ${worktree.path}`);
+			records.delete(worktree.path);
+			entry.loopDone();
+			await gates?.release(worktree.path); // its language servers are not needed any more
+			const { record } = entry;
 			const work = await commitWorktree(record, message);
 			saveWorktree(repoRoot, { ...record, commit: work.commit, state: "committed" });
 			const files = work.files.map((f) => relative(inside, f));

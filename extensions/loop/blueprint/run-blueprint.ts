@@ -12,7 +12,7 @@ import { matchesKey } from "@mariozechner/pi-tui";
 import { hostExtensionFlags, runAgentSession, type SpawnHost } from "../../core/agent-spawn.ts";
 import { RunBudget } from "../../core/budget.ts";
 import { runCheck } from "../../core/check-runner.ts";
-import { detectCheck } from "../../core/detect-checks.ts";
+import { type CheckKind, detectCheck } from "../../core/detect-checks.ts";
 import { Journal } from "../../core/journal.ts";
 import { Limiter } from "../../core/limiter.ts";
 import { parseModelSpec, roleNames } from "../../roles/roles.ts";
@@ -41,7 +41,7 @@ import { loadAgentProfile } from "./agent-profile.ts";
 import { BlueprintLoadError } from "./blueprint-errors.ts";
 import { blueprintSummary, execLine, renderBlueprintReport, spawnLine } from "./blueprint-report.ts";
 import { listBlueprints, resolveBlueprint } from "./catalog.ts";
-import { createFactory, RunEndedError, type SpawnModel } from "./factory.ts";
+import { createFactory, type SpawnModel } from "./factory.ts";
 import { repositoryRoot, worktreeIsolation } from "./isolation.ts";
 import { checkSyntax, runScript } from "./script-loader.ts";
 
@@ -124,6 +124,120 @@ interface Ending {
 	exit: number;
 }
 
+/** How a run is ended from outside: /loop abort, Esc and --timeout abort it; /loop stop refuses the next steps. */
+class RunControls {
+	readonly controller = new AbortController();
+	stop = false;
+	/** A step was refused because of /loop stop. */
+	refusedByStop = false;
+	private readonly disposers: (() => void)[] = [];
+
+	constructor(paths: LoopPaths, state: LoopState, ctx: ExtensionCommandContext, out: RunOutput) {
+		const { controller } = this;
+		const watcher = setInterval(() => {
+			const control = readControl(paths, state.runId);
+			if (control === "abort" && !controller.signal.aborted) controller.abort("aborted");
+			if (control === "stop") this.stop = true;
+		}, 250);
+		this.disposers.push(() => clearInterval(watcher));
+		const timeoutMs = state.options.timeoutMs;
+		if (timeoutMs !== undefined) {
+			const deadline = setTimeout(() => controller.abort("timeout"), Math.max(0, timeoutMs - state.elapsedMs));
+			this.disposers.push(() => clearTimeout(deadline));
+		}
+		const idle = new IdleInput((command) => {
+			if (command === "abort") controller.abort("aborted");
+			else if (command === "stop") this.stop = true;
+			else out.say(`blueprint ${state.blueprint?.file}: ${state.blueprint?.spawns.length ?? 0} spawns so far`);
+		});
+		idle.attach(ctx);
+		this.disposers.push(() => idle.detach());
+		if (ctx.hasUI) {
+			const unsubscribe = ctx.ui.onTerminalInput((data) => {
+				if (!matchesKey(data, "escape") || controller.signal.aborted) return undefined;
+				controller.abort("aborted");
+				out.say("loop: Esc — the blueprint run is being aborted", "warning");
+				return { consume: true };
+			});
+			this.disposers.push(unsubscribe);
+		}
+	}
+
+	stopRequested = (): boolean => {
+		if (this.stop) this.refusedByStop = true;
+		return this.stop;
+	};
+
+	dispose(): void {
+		for (const dispose of this.disposers.splice(0)) dispose();
+	}
+}
+
+/**
+ * A spawn's `model` (provider/model[:thinking] or a role name) or its role → the model it runs on. An unusable
+ * model falls back along the role chain with one warning per model, or is an error under --strict-models.
+ */
+function modelResolver(
+	pi: ExtensionAPI,
+	ctx: ExtensionCommandContext,
+	router: RoleRouter,
+	config: LoopConfig,
+	strict: boolean,
+	warn: (detail: string) => void,
+): (spec: string | undefined, role: string) => SpawnModel {
+	const session = { model: ctx.model, thinking: pi.getThinkingLevel() as Thinking };
+	const warned = new Set<string>();
+	const fromRole = (name: string): SpawnModel => {
+		const choice = router.choice(name);
+		return choice ? { model: choice.model, thinking: choice.thinking, role: name } : { ...session, role: name };
+	};
+	return (spec, spawnRole) => {
+		if (spec === undefined) return fromRole(spawnRole);
+		const parsed = parseModelSpec(spec);
+		let problem: string;
+		if (!parsed) {
+			if (roleNames(config.roles).includes(spec)) return fromRole(spec);
+			problem = "neither provider/model[:thinking] nor a role name";
+		} else {
+			const model = ctx.modelRegistry.find(parsed.provider, parsed.id);
+			if (model && ctx.modelRegistry.hasConfiguredAuth(model)) return { model, thinking: parsed.thinking, role: "" };
+			problem = model ? `no API key for ${parsed.provider}` : "unknown model";
+		}
+		if (strict) throw new Error(`factory.spawn: model "${spec}": ${problem} (--strict-models)`);
+		const fallback = fromRole(spawnRole);
+		if (!warned.has(spec)) {
+			warned.add(spec);
+			const used = fallback.model ? `${fallback.model.provider}/${fallback.model.id}` : "the session's model";
+			warn(`model "${spec}" skipped (${problem}); using ${used} (role ${spawnRole})`);
+		}
+		return fallback;
+	};
+}
+
+/** How the run ended, from what the script did and what ended it from outside. */
+function endingOf(
+	error: unknown,
+	file: string,
+	controls: RunControls,
+	budget: RunBudget,
+	stepsStarted: boolean,
+	timeoutMs: number | undefined,
+): Ending {
+	const signal = controls.controller.signal;
+	if (budget.exceeded) return { reason: "budget", detail: budget.exceeded, exit: 1 };
+	if (signal.aborted)
+		return signal.reason === "timeout"
+			? { reason: "timeout", detail: `run time limit of ${Math.round((timeoutMs ?? 0) / 1000)}s reached`, exit: 1 }
+			: { reason: "aborted", detail: "aborted by /loop abort or Esc", exit: 1 };
+	if (controls.refusedByStop) return { reason: "stopped", detail: "stopped by /loop stop", exit: 1 };
+	if (error === undefined) return { reason: "completed", detail: "", exit: 0 };
+	const message = error instanceof Error ? error.message : String(error);
+	// A module that cannot be found before any step ran is a usage error (nothing ran); later, a failure.
+	if (error instanceof BlueprintLoadError && !stepsStarted) return { reason: "failed", detail: message, exit: 2 };
+	const where = whereInScript(error, file);
+	return { reason: "failed", detail: `${message}${where ? ` (at ${where})` : ""}`, exit: 1 };
+}
+
 /** Runs (or resumes) the blueprint of `state` under the project lock; returns the print-mode exit code. */
 export async function driveBlueprint(
 	pi: ExtensionAPI,
@@ -139,6 +253,14 @@ export async function driveBlueprint(
 	const role = state.options.role ?? "implement";
 	const router = new RoleRouter(config.roles, ctx.modelRegistry, (m) => out.say(`loop: ${m}`, "warning"));
 	router.choice(role); // an unknown --role is a usage error before anything runs (the caller makes it one)
+	const repoRoot = await repositoryRoot(cwd);
+	const flags = hostExtensionFlags(process.argv, process.cwd());
+	const host: SpawnHost = {
+		cwd,
+		modelRegistry: ctx.modelRegistry,
+		extensionPaths: [PACKAGE_ROOT, ...flags.paths],
+		noExtensions: flags.noExtensions,
+	};
 	const lock = acquireLock(paths.lock, state.runId);
 	try {
 		await ctx.waitForIdle();
@@ -150,6 +272,7 @@ export async function driveBlueprint(
 		// The script starts from the top: what it records is rebuilt as its steps replay. What the last attempt
 		// paid for live is carried over, so limits and totals cover the whole run (also steps that will not replay).
 		const live = b.spawns.filter((s) => !s.replayed);
+		const finishedBefore = b.spawns.length;
 		b.earlier = { spawns: (b.earlier?.spawns ?? 0) + live.length, usage: blueprintUsage(b) };
 		Object.assign(b, { spawns: [], execs: [], logs: [], phases: [], metrics: {}, values: {} });
 		b.attempts++;
@@ -162,157 +285,80 @@ export async function driveBlueprint(
 		};
 		if (resume) {
 			clearControl(paths);
-			event({ type: "run_resume", iteration: b.spawns.length, elapsedMs: state.elapsedMs });
+			event({ type: "run_resume", iteration: finishedBefore, elapsedMs: state.elapsedMs });
 		} else event({ type: "run_start", preset: "run", check: "", goal: state.goal, options: state.options });
 		event({ type: "blueprint_start", file: b.file, args: b.args, attempt: b.attempts, journaled: journal.size });
 		save();
 
-		// Ending the run: /loop abort, Esc or the time limit abort every step; /loop stop refuses the next ones.
-		const controller = new AbortController();
-		let stop = false;
-		let refusedByStop = false;
-		const poll = () => {
-			const control = readControl(paths, state.runId);
-			if (control === "abort" && !controller.signal.aborted) controller.abort("aborted");
-			if (control === "stop") stop = true;
-		};
-		const watcher = setInterval(poll, 250);
-		const timeoutMs = state.options.timeoutMs;
-		const deadline =
-			timeoutMs === undefined
-				? undefined
-				: setTimeout(() => controller.abort("timeout"), Math.max(0, timeoutMs - state.elapsedMs));
-		const idle = new IdleInput((command) => {
-			if (command === "abort") controller.abort("aborted");
-			else if (command === "stop") stop = true;
-			else out.say(`blueprint ${b.file}: ${b.spawns.length} spawns so far`);
-		});
-		idle.attach(ctx);
-		const stopEscapeListener =
-			ctx.hasUI &&
-			ctx.ui.onTerminalInput((data) => {
-				if (!matchesKey(data, "escape") || controller.signal.aborted) return undefined;
-				controller.abort("aborted");
-				out.say("loop: Esc — the blueprint run is being aborted", "warning");
-				return { consume: true };
-			});
-
-		const view = blueprintView(pi, ctx, out, state);
-		const flags = hostExtensionFlags(process.argv, process.cwd());
-		const host: SpawnHost = {
-			cwd,
-			modelRegistry: ctx.modelRegistry,
-			extensionPaths: [PACKAGE_ROOT, ...flags.paths],
-			noExtensions: flags.noExtensions,
-		};
+		const controls = new RunControls(paths, state, ctx, out);
+		const closing = new AbortController();
+		const inFlight = new Set<Promise<unknown>>();
+		const gates = findService("gates");
+		// On-done gates stay quiet in spawns: the script decides when checks run.
+		const loopDone = gates?.loopStarted(cwd, undefined) ?? (() => undefined);
+		let error: unknown;
 		const budget = new RunBudget({
 			maxSpawns: state.options.maxSpawns ?? RUN_DEFAULTS.maxSpawns,
 			maxCost: state.options.maxCost,
 		});
 		budget.carryOver(b.earlier.spawns, b.earlier.usage.cost);
-		const session: SpawnModel = {
-			model: ctx.model,
-			thinking: pi.getThinkingLevel() as Thinking,
-			role,
-		};
-		const warned = new Set<string>();
-		const resolveModel = (spec: string | undefined, spawnRole: string): SpawnModel => {
-			const fromRole = (name: string): SpawnModel => {
-				const choice = router.choice(name);
-				return choice ? { model: choice.model, thinking: choice.thinking, role: name } : { ...session, role: name };
-			};
-			if (spec === undefined) return fromRole(spawnRole);
-			const parsed = parseModelSpec(spec);
-			let problem: string;
-			if (!parsed) {
-				if (roleNames(config.roles).includes(spec)) return fromRole(spec);
-				problem = "neither provider/model[:thinking] nor a role name";
-			} else {
-				const model = ctx.modelRegistry.find(parsed.provider, parsed.id);
-				if (model && ctx.modelRegistry.hasConfiguredAuth(model)) return { model, thinking: parsed.thinking, role: "" };
-				problem = model ? `no API key for ${parsed.provider}` : "unknown model";
-			}
-			if (state.options.strictModels) throw new Error(`factory.spawn: model "${spec}": ${problem} (--strict-models)`);
-			const fallback = fromRole(spawnRole);
-			if (!warned.has(spec)) {
-				warned.add(spec);
-				const used = fallback.model ? `${fallback.model.provider}/${fallback.model.id}` : "the session's model";
-				const detail = `model "${spec}" skipped (${problem}); using ${used} (role ${spawnRole})`;
-				out.say(`loop: ${detail}`, "warning");
-				event({ type: "model_fallback", detail });
-			}
-			return fallback;
-		};
-		const repoRoot = await repositoryRoot(cwd);
-		const hydration = findService("hydration");
-		const gates = findService("gates");
-		const factory = createFactory({
-			cwd,
-			runId: state.runId,
-			args: b.args,
-			state: b,
-			journal,
-			budget,
-			limiter: new Limiter(state.options.concurrency ?? RUN_DEFAULTS.concurrency),
-			signal: controller.signal,
-			stopRequested: () => {
-				if (stop) refusedByStop = true;
-				return stop;
-			},
-			spawnTimeoutMs: state.options.iterationTimeoutMs,
-			execTimeoutMs: state.options.checkTimeoutMs,
-			defaultRole: role,
-			resolveModel,
-			profile: (agent) => loadAgentProfile(cwd, agent),
-			runAgent: (request) => runAgentSession(host, request),
-			runCommand: runCheck,
-			checkCommand: (name) => detectCheck(cwd, name as "tests" | "lint" | "types").command,
-			hydrate: hydration && ((task, tokens) => hydration.block(cwd, task, tokens)),
-			isolation:
-				repoRoot === undefined
-					? undefined
-					: worktreeIsolation(repoRoot, cwd, state.runId, (command, where) =>
-							runCheck(command, where, state.options.checkTimeoutMs, controller.signal),
-						),
-			checkDone: gates && ((where, changed, round, signal) => gates.checkDone(where, changed, round, signal)),
-			event: (e) => {
-				event(e);
-				view.onEvent(e);
-			},
-			save,
-		});
-
-		// On-done gates stay quiet in spawns: the script decides when checks run.
-		const loopDone = gates?.loopStarted(cwd, undefined) ?? (() => undefined);
-		let ending: Ending;
+		const view = blueprintView(pi, ctx, out, state);
 		try {
-			await runScript(b.file, factory, b.args);
-			ending = { reason: "completed", detail: "", exit: 0 };
-		} catch (error) {
-			const message = error instanceof Error ? error.message : String(error);
-			const where = whereInScript(error, b.file);
-			ending =
-				error instanceof BlueprintLoadError
-					? { reason: "failed", detail: message, exit: 2 }
-					: { reason: "failed", detail: `${message}${where ? ` (at ${where})` : ""}`, exit: 1 };
-			if (error instanceof RunEndedError && !controller.signal.aborted && refusedByStop)
-				ending = { reason: "stopped", detail: "stopped by /loop stop", exit: 1 };
+			const hydration = findService("hydration");
+			const signal = controls.controller.signal;
+			const factory = createFactory({
+				cwd,
+				runId: state.runId,
+				args: b.args,
+				state: b,
+				journal,
+				budget,
+				limiter: new Limiter(state.options.concurrency ?? RUN_DEFAULTS.concurrency),
+				signal,
+				stopRequested: controls.stopRequested,
+				closing: closing.signal,
+				inFlight,
+				spawnTimeoutMs: state.options.iterationTimeoutMs,
+				execTimeoutMs: state.options.checkTimeoutMs,
+				defaultRole: role,
+				resolveModel: modelResolver(pi, ctx, router, config, state.options.strictModels === true, (detail) => {
+					out.say(`loop: ${detail}`, "warning");
+					event({ type: "model_fallback", detail });
+				}),
+				profile: (agent) => loadAgentProfile(cwd, agent),
+				runAgent: (request) => runAgentSession(host, request),
+				runCommand: runCheck,
+				checkCommand: (name) => detectCheck(cwd, name as CheckKind).command,
+				hydrate: hydration && ((task, tokens) => hydration.block(cwd, task, tokens)),
+				isolation:
+					repoRoot === undefined
+						? undefined
+						: worktreeIsolation(repoRoot, cwd, state.runId, gates, (command, where) =>
+								runCheck(command, where, state.options.checkTimeoutMs, signal),
+							),
+				checkDone: gates && ((where, changed, round, s) => gates.checkDone(where, changed, round, s)),
+				event: (e) => {
+					event(e);
+					view.onEvent(e);
+				},
+				save,
+			});
+			try {
+				await runScript(b.file, factory, b.args, { syntaxChecked: true });
+			} catch (thrown) {
+				error = thrown ?? new Error("the script threw undefined");
+			}
+			// Nothing outlives the script: queued steps are refused, running spawns and commands aborted.
+			if (inFlight.size > 0) {
+				out.say(`loop: the script left ${inFlight.size} step(s) running; they are stopped now`, "warning");
+				closing.abort("the script settled");
+				await Promise.allSettled([...inFlight]);
+			}
 		} finally {
 			loopDone();
-			clearInterval(watcher);
-			if (deadline) clearTimeout(deadline);
-			idle.detach();
-			if (stopEscapeListener) stopEscapeListener();
+			controls.dispose();
 		}
-		if (budget.exceeded) ending = { reason: "budget", detail: budget.exceeded, exit: 1 };
-		else if (controller.signal.aborted) {
-			const timeout = controller.signal.reason === "timeout";
-			ending = timeout
-				? { reason: "timeout", detail: `run time limit of ${Math.round((timeoutMs ?? 0) / 1000)}s reached`, exit: 1 }
-				: { reason: "aborted", detail: "aborted by /loop abort or Esc", exit: 1 };
-		} else if (refusedByStop && ending.reason === "completed")
-			ending = { reason: "stopped", detail: "stopped by /loop stop", exit: 1 };
-
+		const ending = endingOf(error, b.file, controls, budget, journal.claimed > 0, state.options.timeoutMs);
 		state.status = "ended";
 		state.reason = ending.reason;
 		state.detail = ending.detail || undefined;

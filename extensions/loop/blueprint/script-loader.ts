@@ -43,8 +43,13 @@ type GlobalWithFactory = typeof globalThis & { factory?: Factory };
  * Runs the script to its end. The promise settles when the top-level code (and a
  * default-exported function, if any) has finished; what they throw comes through.
  */
-export async function runScript(file: string, factory: Factory, args: string[]): Promise<void> {
-	checkSyntax(file);
+export async function runScript(
+	file: string,
+	factory: Factory,
+	args: string[],
+	options: { syntaxChecked?: boolean } = {},
+): Promise<void> {
+	if (!options.syntaxChecked) checkSyntax(file);
 	const global = globalThis as GlobalWithFactory;
 	const previous = global.factory;
 	global.factory = factory;
