@@ -1,4 +1,7 @@
-/** Unit tests: loop worktrees — where they live, the branch names, a second attempt's suffix, removal only when merged. */
+/**
+ * Unit tests: loop worktrees — where they live, the branch names, a second attempt's suffix, removal only when
+ * merged.
+ */
 import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
