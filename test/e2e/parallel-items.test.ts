@@ -18,6 +18,8 @@ import {
 	requestTimes,
 	runPrint,
 	setScript,
+	startPrint,
+	waitFor,
 } from "../support/harness.ts";
 
 const read = (fx: Fixture, path: string) => readFileSync(join(fx.project, path), "utf8");
@@ -188,5 +190,40 @@ describe("parallel-items (print mode, isolated spawns)", () => {
 		expect(read(fx, "alpha.js")).toBe('module.exports = () => "alpha";\n');
 		expect(read(fx, "notes.md")).toBe(NOTES);
 		expect(requests(fx)).toHaveLength(2);
+	});
+
+	it("resumed after a kill: wave 1 replays from the journal (no second tick), wave 2 runs live", async () => {
+		const items = ["add alpha.js exporting alpha", "add beta.js exporting beta"];
+		const fx = project(items, ["alpha", "beta"], (name) => `require("./" + ${name} + ".js")`);
+		const writes = (name: string) => [
+			{ write: { path: `${name}.js`, content: `module.exports = () => "${name}";\n` } },
+			{ text: `${name}.js is there` },
+		];
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{ match: items[0], steps: writes("alpha") },
+				{ match: items[1], steps: [{ hang: true }, ...writes("beta")] },
+			],
+		});
+		const first = startPrint(fx, "/loop run parallel-items -- --parallel 1");
+		await waitFor(() => requests(fx).length === 3, 30_000, "the second wave's model call");
+		first.child.kill("SIGKILL");
+		await first.done;
+		expect(checklist(fx)).toEqual([`- [x] ${items[0]}`, `- [ ] ${items[1]}`]);
+
+		const resumed = await runPrint(fx, "/loop resume");
+		expect(resumed.code, resumed.stderr).toBe(0);
+		expect(requests(fx)).toHaveLength(5);
+		expect(checklist(fx)).toEqual(items.map((item) => `- [x] ${item}`));
+		// Replayed: the read of the list, wave 1's spawn and merge, its tick's status and commit.
+		expect(events(fx).find((e) => e.type === "replayed")).toMatchObject({ steps: 5, position: 5 });
+		expect(gitLog(fx).filter((subject) => items.includes(subject))).toEqual([items[1], items[0]]);
+		const state = readLoopState(fx);
+		expect(state.reason).toBe("completed");
+		expect(state.blueprint.values.done).toEqual(items);
+		expect(read(fx, "notes.md")).toBe(NOTES);
+		// The killed spawn's worktree stays, listed for review (only what is proven merged is removed).
+		expect(git(fx, "branch", "--list", "--format=%(refname:short)", "loop/*")).toMatch(/^loop\/.+\/\d+$/);
 	});
 });
