@@ -1,11 +1,12 @@
 // npm run bench: prints each benchmark with its baseline side by side.
-// BENCH=loop, BENCH=hydration, BENCH=gates or BENCH=spawn runs one section.
+// BENCH=loop, BENCH=hydration, BENCH=gates, BENCH=spawn or BENCH=waves runs one section.
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gatesBench } from "./gates.mjs";
 import { hydrationBench } from "./hydration.mjs";
 import { loopOverhead } from "./loop-overhead.mjs";
 import { spawnBench } from "./spawn.mjs";
+import { wavesBench } from "./waves.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const only = process.env.BENCH;
@@ -94,4 +95,31 @@ if (!only || only === "spawn") {
 		if (c.note) row("    note:", c.note);
 	}
 	row("goal (c) < 1.5 s:", s.parallelGoalMet ? "met" : "NOT met");
+}
+
+if (!only || only === "waves") {
+	console.log("");
+	console.log("== parallel-items: 4 independent items in waves, model answering after 2 s per call ==");
+	const w = await wavesBench(repo);
+	const row = (label, value) => console.log(`${label.padEnd(49)} ${value}`);
+	const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+	row("items, model calls per item:", `${w.items}, 2 (write, then answer), ${w.delayMs} ms each`);
+	for (const [label, r] of [
+		["(a) --parallel 4", w.parallel],
+		["(b) --parallel 1 (sequential)", w.sequential],
+	]) {
+		if (r.unavailable) {
+			row(`${label}:`, `unavailable: ${r.unavailable}`);
+			continue;
+		}
+		row(`${label}, run time:`, `${s(r.runMs)}   (blueprint_start to run_end; ${r.waves} wave(s))`);
+		row("    pi process wall time:", s(r.wallMs));
+		row("    agents' part of the waves:", `${s(r.agentsMs)}   (wave's phase event to its last spawn_end, summed)`);
+		row("    merge-back per item:", `${fmt(r.mergePerItemMs)}   (factory.merge step: last spawn_end to merge events)`);
+		row("    tick + commit per item:", `${fmt(r.tickPerItemMs)}   (git status, then git add + commit)`);
+	}
+	row("ratio (b)/(a), run time:", w.ratio === undefined ? "-" : `${w.ratio.toFixed(2)}x`);
+	row("ratio (b)/(a), process wall time:", w.wallRatio === undefined ? "-" : `${w.wallRatio.toFixed(2)}x`);
+	row("ratio (b)/(a), agents' part only:", w.agentsRatio === undefined ? "-" : `${w.agentsRatio.toFixed(2)}x`);
+	row("goal run-time ratio >= 3x:", w.goalMet ? "met" : "NOT met");
 }

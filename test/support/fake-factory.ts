@@ -1,6 +1,7 @@
 /**
  * An in-memory `factory` for blueprint unit tests: check results are scripted per call, spawns are recorded and
- * answered by a configurable function, and everything the script logs is kept. Nothing runs a command or a model.
+ * answered by a configurable function, merges answered by a script (isolated spawns get a fake branch and commit),
+ * and everything the script logs is kept. Nothing runs a command, git or a model.
  */
 import type {
 	Budget,
@@ -11,6 +12,8 @@ import type {
 	LogLevel,
 	LoopOutcome,
 	LoopSpec,
+	MergeOptions,
+	MergeResult,
 	SpawnOptions,
 	SpawnResult,
 } from "../../extensions/core/factory-api.ts";
@@ -61,6 +64,15 @@ export interface FakeSetup {
 	checks?: CheckResult[] | ((check: string, index: number) => CheckResult);
 	/** Answers each spawn (index from 0); default: exitCode 0, text "done". May be async to model slow agents. */
 	spawn?: (options: SpawnOptions, index: number) => Partial<SpawnResult> | Promise<Partial<SpawnResult>>;
+	/**
+	 * Answers factory.merge (call index from 0): a status per result, or whole results; default: every result
+	 * merged. Isolated spawns get branch `loop/fake-run/<i+1>` and commit `commit-<i+1>` unless the answer sets them.
+	 */
+	merge?: (
+		results: SpawnResult[],
+		options: MergeOptions,
+		index: number,
+	) => (MergeResult["status"] | Partial<MergeResult>)[];
 	/** Answers factory.exec; default exit 0 with empty output. */
 	exec?: (command: string, options?: ExecOptions) => Partial<ExecResult>;
 	/** Dollars allowed (budget.remaining = maxCost - spent); default unlimited. */
@@ -82,6 +94,8 @@ export interface FakeFactory extends Factory {
 	/** Check names or commands, in call order, with their options. */
 	checked: { check: string; options?: ExecOptions }[];
 	executed: string[];
+	/** factory.merge calls: the branches given, in order, and the options. */
+	merges: { branches: string[]; options: MergeOptions }[];
 	/** factory.loop specs, in call order. */
 	loops: LoopSpec[];
 	logs: LogEntry[];
@@ -113,8 +127,16 @@ export function fakeFactory(setup: FakeSetup = {}): FakeFactory {
 		checked: [],
 		executed: [],
 		loops: [],
-		merge: async () => {
-			throw new Error("fake factory: merge is not scripted (isolated spawns need real git)");
+		merges: [],
+		async merge(results, options = {}) {
+			const index = fake.merges.length;
+			fake.merges.push({ branches: results.map((r) => r.branch ?? "?"), options });
+			const answers = setup.merge?.(results, options, index) ?? results.map(() => "merged" as const);
+			return results.map((r, i): MergeResult => {
+				const answer = answers[i] ?? "merged";
+				const given = typeof answer === "string" ? { status: answer } : answer;
+				return { branch: r.branch ?? "?", commit: r.commit ?? "?", status: "merged", ...given };
+			});
 		},
 		logs: [],
 		phases: [],
@@ -127,7 +149,9 @@ export function fakeFactory(setup: FakeSetup = {}): FakeFactory {
 			spawns++;
 			fake.events.push(`start:${index}`);
 			const answer = (await setup.spawn?.(options, index)) ?? {};
-			const result = spawnResult(options, answer);
+			const isolated =
+				options.isolation === "worktree" ? { branch: `loop/fake-run/${index + 1}`, commit: `commit-${index + 1}` } : {};
+			const result = spawnResult(options, { ...isolated, ...answer });
 			spent += result.cost;
 			fake.events.push(`end:${index}`);
 			return result;

@@ -7,12 +7,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import fanOutReview from "../../blueprints/fan-out-review.ts";
 import lintFixer from "../../blueprints/lint-fixer.ts";
+import parallelItems from "../../blueprints/parallel-items.ts";
 import perModule from "../../blueprints/per-module.ts";
 import prdTasks from "../../blueprints/prd-tasks.ts";
 import progressTracking from "../../blueprints/progress-tracking.ts";
 import safetyChecks from "../../blueprints/safety-checks.ts";
 import untilTestsPass from "../../blueprints/until-tests-pass.ts";
-import type { CheckResult } from "../../extensions/core/factory-api.ts";
+import type { CheckResult, SpawnOptions, SpawnResult } from "../../extensions/core/factory-api.ts";
 import { failing, fakeFactory, passing } from "../support/fake-factory.ts";
 import { tempTree } from "../support/temp-tree.ts";
 
@@ -384,6 +385,190 @@ describe("fan-out-review", () => {
 		);
 		await expect(fanOutReview(factory, ["--file", join(dir, "gone.md")])).rejects.toThrow("no file at");
 		await expect(fanOutReview(factory, ["a", "--workers", "0"])).rejects.toThrow("--workers needs a positive whole");
+		expect(factory.spawned).toHaveLength(0);
+	});
+});
+
+describe("parallel-items", () => {
+	const PRD = ["# PRD", "", "- [ ] add alpha", "- [x] set up the repo", "- [ ] add beta", "* [ ] add gamma", ""];
+	/** The item a spawn works on: the indented line of its prompt. */
+	const itemOf = (options: SpawnOptions) => /^ {2}(.+)$/m.exec(options.prompt)?.[1] ?? "";
+	/**
+	 * A checklist in a temp dir; factory.exec answered as the shell would for `cat`, and `git status` clean unless
+	 * `dirty`; the commit messages of `git add … && git commit` calls are collected.
+	 */
+	const project = (options: { text?: string; dirty?: boolean } = {}) => {
+		const path = join(tempTree("pi-loop-items-", { "PRD.md": options.text ?? PRD.join("\n") }), "PRD.md");
+		const commits: string[] = [];
+		const exec = (command: string) => {
+			const cat = /^cat -- '(.+)'$/.exec(command);
+			if (cat) {
+				try {
+					return { stdout: readFileSync(cat[1], "utf8") };
+				} catch {
+					return { exitCode: 1, output: `cat: ${cat[1]}: No such file or directory` };
+				}
+			}
+			if (command.startsWith("git status")) return options.dirty ? { stdout: " M PRD.md\n", output: " M PRD.md" } : {};
+			if (command.startsWith("git add")) commits.push(/-m '([^']*)'/.exec(command)?.[1] ?? "?");
+			return {};
+		};
+		return { path, commits, exec };
+	};
+	/** Agents answering after a pause (so a wave's overlap shows), each writing `<item>.js` unless `answer` says more. */
+	const agents =
+		(answer: (item: string, options: SpawnOptions) => Partial<SpawnResult> = () => ({})) =>
+		async (options: SpawnOptions) => {
+			await sleep(5);
+			return { filesChanged: [`${itemOf(options).replace(/ /g, "-")}.js`], ...answer(itemOf(options), options) };
+		};
+
+	it("runs the open items in waves of --parallel at once, merges each in plan order, ticks and commits", async () => {
+		const { path, commits, exec } = project();
+		const factory = fakeFactory({ exec, spawn: agents() });
+		await expect(parallelItems(factory, [path, "--parallel", "2", "--check", "tests"])).resolves.toEqual({
+			done: ["add alpha", "add beta", "add gamma"],
+			waves: 2,
+		});
+		expect(factory.events.slice(0, 2).sort()).toEqual(["start:0", "start:1"]);
+		expect(factory.events.slice(4)).toEqual(["start:2", "end:2"]);
+		expect(factory.spawned.map((s) => [itemOf(s), s.step, s.agent, s.isolation])).toEqual([
+			["add alpha", "item 1.1", "item", "worktree"],
+			["add beta", "item 2.1", "item", "worktree"],
+			["add gamma", "item 3.1", "item", "worktree"],
+		]);
+		expect(factory.spawned[0].prompt).toContain(`Do not edit ${path}`);
+		expect(factory.spawned[0].prompt).not.toContain("add beta");
+		expect(factory.merges).toEqual([
+			{ branches: ["loop/fake-run/1", "loop/fake-run/2"], options: { check: "tests" } },
+			{ branches: ["loop/fake-run/3"], options: { check: "tests" } },
+		]);
+		expect(readFileSync(path, "utf8")).toBe(
+			["# PRD", "", "- [x] add alpha", "- [x] set up the repo", "- [x] add beta", "* [x] add gamma", ""].join("\n"),
+		);
+		expect(commits).toEqual(["add alpha", "add beta", "add gamma"]);
+		expect(factory.executed.filter((c) => c.startsWith("git status"))).toHaveLength(3);
+		expect(factory.phases).toEqual(["wave 1: 2 item(s)", "wave 2: 1 item(s)"]);
+		expect(factory.state).toMatchObject({
+			done: ["add alpha", "add beta", "add gamma"],
+			blocked: [],
+			waves: [
+				{ wave: 1, items: ["add alpha", "add beta"], ticked: ["add alpha", "add beta"], retry: [], leftOpen: [] },
+				{ wave: 2, items: ["add gamma"], ticked: ["add gamma"], retry: [], leftOpen: [] },
+			],
+		});
+		expect(JSON.parse(JSON.stringify(factory.state))).toEqual(factory.state);
+	});
+	it("tries a conflicting item again next wave, ahead of later items, with the reason in its prompt", async () => {
+		const { path, commits, exec } = project();
+		const factory = fakeFactory({
+			exec,
+			spawn: agents(),
+			merge: (_results, _options, call) =>
+				call === 0 ? ["merged", { status: "conflict", detail: "loop/fake-run/2 conflicts with main in lib.js" }] : [],
+		});
+		await expect(parallelItems(factory, [path])).resolves.toEqual({
+			done: ["add alpha", "add beta", "add gamma"],
+			waves: 2,
+		});
+		expect(factory.spawned.map((s) => s.step)).toEqual(["item 1.1", "item 2.1", "item 2.2", "item 3.1"]);
+		expect(factory.merges.map((m) => m.branches)).toEqual([
+			["loop/fake-run/1", "loop/fake-run/2"],
+			["loop/fake-run/3", "loop/fake-run/4"],
+		]);
+		expect(factory.merges[0].options).toEqual({ check: undefined });
+		expect(factory.spawned[1].prompt).not.toContain("earlier attempt");
+		expect(factory.spawned[2].prompt).toContain(
+			"An earlier attempt at this item did not land: conflict: loop/fake-run/2 conflicts with main in lib.js.",
+		);
+		expect(commits).toEqual(["add alpha", "add beta", "add gamma"]);
+		expect(factory.state.waves).toMatchObject([{ retry: ["add beta"] }, { ticked: ["add beta", "add gamma"] }]);
+		expect(factory.logs.some((l) => l.level === "warning" && l.message.includes("item 2 did not land"))).toBe(true);
+	});
+	it("leaves an item open after --attempts and throws listing each with its reason", async () => {
+		const { path, commits, exec } = project();
+		const factory = fakeFactory({
+			exec,
+			spawn: agents((item) => {
+				if (item === "add alpha") return { exitCode: 1, errorMessage: "provider down" };
+				if (item === "add gamma") return { filesChanged: [] };
+				return {};
+			}),
+			// beta fails its check the first time.
+			merge: (results, _options, call) =>
+				results.map((r) => (call === 0 && r.branch === "loop/fake-run/2" ? "check-failed" : "merged")),
+		});
+		await expect(parallelItems(factory, [path, "--parallel", "3", "--attempts", "2"])).rejects.toThrow(
+			`parallel-items: 2 item(s) left open in ${path}: "add alpha": the agent failed: provider down ` +
+				'(after 2 attempt(s)); "add gamma": the agent changed nothing (after 2 attempt(s))',
+		);
+		expect(factory.spawned.map((s) => s.step)).toEqual([
+			"item 1.1",
+			"item 2.1",
+			"item 3.1",
+			"item 1.2",
+			"item 2.2",
+			"item 3.2",
+		]);
+		// A failed agent's work is not merged; a branch without changes is (that only removes its worktree).
+		expect(factory.merges.map((m) => m.branches)).toEqual([
+			["loop/fake-run/2", "loop/fake-run/3"],
+			["loop/fake-run/5", "loop/fake-run/6"],
+		]);
+		expect(commits).toEqual(["add beta"]);
+		const text = readFileSync(path, "utf8");
+		expect(text).toContain("- [ ] add alpha\n");
+		expect(text).toContain("- [x] add beta\n");
+		expect(text).toContain("* [ ] add gamma\n");
+		expect(factory.state.blocked).toEqual([
+			{ item: "add alpha", reason: "the agent failed: provider down (after 2 attempt(s))" },
+			{ item: "add gamma", reason: "the agent changed nothing (after 2 attempt(s))" },
+		]);
+		expect(factory.spawned[4].prompt).toContain("did not land: check-failed.");
+	});
+	it("does not tick when the checklist has uncommitted changes: the merged item stays open, not retried", async () => {
+		const { path, commits, exec } = project({ text: "- [ ] add alpha\n- [ ] add beta\n", dirty: true });
+		const factory = fakeFactory({ exec, spawn: agents() });
+		await expect(parallelItems(factory, [path])).rejects.toThrow(
+			`2 item(s) left open in ${path}: "add alpha": merged, but not ticked: ${path} has uncommitted changes ` +
+				'(git status: M PRD.md); "add beta"',
+		);
+		expect(factory.spawned).toHaveLength(2);
+		expect(commits).toEqual([]);
+		expect(readFileSync(path, "utf8")).toBe("- [ ] add alpha\n- [ ] add beta\n");
+		expect(factory.logs.filter((l) => l.level === "warning")).toHaveLength(2);
+	});
+	it("ticks only the item's own open line, keeping CRLF line ends and a ticked line of the same text", async () => {
+		const text = "- [x] add alpha\r\n- [ ] add alpha\r\n- [ ] add alphabet\r\n";
+		const { path, exec } = project({ text });
+		const factory = fakeFactory({ exec, spawn: agents() });
+		await parallelItems(factory, [path, "--parallel", "1"]);
+		expect(factory.spawned.map(itemOf)).toEqual(["add alpha", "add alphabet"]);
+		expect(readFileSync(path, "utf8")).toBe("- [x] add alpha\r\n- [x] add alpha\r\n- [x] add alphabet\r\n");
+	});
+	it("spawns nothing when every item is ticked", async () => {
+		const { path, exec } = project({ text: "- [x] one\n- [X] two\n" });
+		const factory = fakeFactory({ exec });
+		await expect(parallelItems(factory, [path])).resolves.toEqual({ done: [], waves: 0 });
+		expect(factory.spawned).toHaveLength(0);
+	});
+	it("refuses a missing file, no checklist, an open item listed twice and bad flags", async () => {
+		const { path, exec } = project({ text: "- [ ] twice\n- [ ] twice\n" });
+		const factory = fakeFactory({ exec });
+		await expect(parallelItems(factory, [path])).rejects.toThrow('the open item "twice" appears twice');
+		const none = project({ text: "# nothing\n- a plain bullet\n" });
+		await expect(parallelItems(fakeFactory({ exec: none.exec }), [none.path])).rejects.toThrow(
+			'has no "- [ ]" checklist items',
+		);
+		const gone = `${path}.gone`;
+		await expect(parallelItems(factory, [gone])).rejects.toThrow(`cannot read ${gone}: cat: ${gone}: No such file`);
+		await expect(parallelItems(factory, ["--parallel", "0"])).rejects.toThrow("--parallel needs a positive whole");
+		await expect(parallelItems(factory, ["--attempts", "x"])).rejects.toThrow(
+			'--attempts needs a positive whole number, got "x"',
+		);
+		await expect(parallelItems(factory, ["--check"])).rejects.toThrow("--check needs a check name");
+		await expect(parallelItems(factory, ["--bogus"])).rejects.toThrow("unknown flag --bogus");
+		await expect(parallelItems(factory, ["a.md", "b.md"])).rejects.toThrow('one checklist file only, got extra "b.md"');
 		expect(factory.spawned).toHaveLength(0);
 	});
 });
