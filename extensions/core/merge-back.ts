@@ -64,10 +64,11 @@ function exists(path: string): boolean {
  */
 async function userChangesIn(root: string, touched: string[]): Promise<string[]> {
 	if (touched.length === 0) return [];
-	const changed = new Set(
-		parseStatus(await git(root, ["--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=all"])),
-	);
-	const tracked = new Set(nulList(await git(root, ["ls-files", "-z"])));
+	// Asked about the touched paths only (literal pathspecs), so a large repository costs no more than a small one.
+	const paths = ["--", ...touched.map((path) => `:(literal)${path}`)];
+	const status = ["--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=all", ...paths];
+	const changed = new Set(parseStatus(await git(root, status)));
+	const tracked = new Set(nulList(await git(root, ["ls-files", "-z", ...paths])));
 	return touched.filter((path) => changed.has(path) || (!tracked.has(path) && exists(join(root, path))));
 }
 
@@ -166,7 +167,93 @@ async function attemptMerge(root: string, branch: string, commit: string, option
 		return { status: "blocked", detail: inTheWayDetail(branch, inTheWay) };
 	}
 
-	const scratch = await Scratch.create(root, options.scratchRoot, head, branch);
+	const integrated = await integrate(root, { head, base, commit, branch, target }, options);
+	if ("status" in integrated) return integrated;
+	const { tip } = integrated;
+
+	// The user may have worked on meanwhile (a check takes time): same branch, same tip, files still free.
+	const nowBranch = await currentBranch(root);
+	const nowHead = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
+	if (nowBranch !== target || nowHead !== head) return { status: "moved" };
+	const changing = nulList(await git(root, ["diff", "--name-only", "-z", "--no-renames", head, tip]));
+	const nowInTheWay = await userChangesIn(root, changing);
+	if (nowInTheWay.length > 0) {
+		return { status: "blocked", detail: inTheWayDetail(branch, nowInTheWay) };
+	}
+
+	const forward = await run(root, ["merge", "--ff-only", "--no-autostash", "--no-edit", tip]);
+	if (forward.code !== 0) {
+		const afterBranch = await currentBranch(root);
+		const afterHead = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
+		if (afterBranch !== target || afterHead !== head) return { status: "moved" };
+		return {
+			status: "blocked",
+			detail: `git refused to move ${target} to the merged ${branch}: ${(forward.stderr || forward.stdout).trim()}`,
+		};
+	}
+	const after = (await git(root, ["rev-parse", "HEAD"])).trim();
+	if (!(await isMerged(root, commit))) {
+		return { status: "blocked", detail: `${target} moved to ${short(after)} but ${short(commit)} is not in it` };
+	}
+	return { status: "merged", commit: after, fastForward: tip === commit };
+}
+
+interface Integration {
+	head: string;
+	base: string;
+	commit: string;
+	branch: string;
+	target: string;
+}
+
+/**
+ * The item merged onto the user's tip, as a commit (`tip`), or why not. Without a check the merge is computed
+ * without any worktree (a fast-forward needs none; otherwise `git merge-tree --write-tree`, git ≥ 2.38); with a
+ * check — or an older git — in a scratch worktree, where the check runs.
+ */
+async function integrate(
+	root: string,
+	m: Integration,
+	options: MergeOptions,
+): Promise<{ tip: string } | Exclude<MergeOutcome, { status: "merged" }>> {
+	if (!options.check) {
+		if (m.base === m.head) return { tip: m.commit };
+		const inMemory = await mergeTree(root, m);
+		if (inMemory) return inMemory;
+	}
+	return integrateInScratch(root, m, options);
+}
+
+const conflictOutcome = (m: Integration, files: string[]): Exclude<MergeOutcome, { status: "merged" }> => ({
+	status: "conflict",
+	files,
+	detail: `${m.branch} (${short(m.commit)}) conflicts with ${m.target} in ${listFiles(files)}`,
+});
+
+/** `git merge-tree --write-tree`: the merge commit made from objects only; undefined when git is too old for it. */
+async function mergeTree(
+	root: string,
+	m: Integration,
+): Promise<{ tip: string } | Exclude<MergeOutcome, { status: "merged" }> | undefined> {
+	const result = await run(root, ["merge-tree", "--write-tree", "--name-only", "--no-messages", m.head, m.commit]);
+	if (result.code !== 0 && result.code !== 1) return undefined; // an unknown option: older git
+	const [tree = "", ...names] = result.stdout.split("\n");
+	if (result.code === 1) return conflictOutcome(m, names.filter((n) => n !== "").sort());
+	const message = `Merge branch '${m.branch}' into ${m.target}`;
+	const identity = await identityArgs(root);
+	const tip = (
+		await git(root, [...identity, "commit-tree", tree.trim(), "-p", m.head, "-p", m.commit, "-m", message])
+	).trim();
+	return { tip };
+}
+
+async function integrateInScratch(
+	root: string,
+	m: Integration,
+	options: MergeOptions,
+): Promise<{ tip: string } | Exclude<MergeOutcome, { status: "merged" }>> {
+	const { branch, commit, target } = m;
+	const scratch = await Scratch.create(root, options.scratchRoot, m.head, branch);
 	try {
 		const identity = await identityArgs(root);
 		const mergeArgs = ["merge", "--no-edit", "--ff", "-m", `Merge branch '${branch}' into ${target}`, commit];
@@ -175,11 +262,7 @@ async function attemptMerge(root: string, branch: string, commit: string, option
 			const files = nulList(await git(scratch.dir, ["diff", "--name-only", "-z", "--diff-filter=U"]));
 			await run(scratch.dir, ["merge", "--abort"]);
 			if (files.length === 0) throw new GitError(mergeArgs, scratch.dir, merged.stderr.trim(), merged.code);
-			return {
-				status: "conflict",
-				files,
-				detail: `${branch} (${short(commit)}) conflicts with ${target} in ${listFiles(files)}`,
-			};
+			return conflictOutcome(m, files);
 		}
 		const tip = (await git(scratch.dir, ["rev-parse", "HEAD"])).trim();
 
@@ -200,31 +283,7 @@ async function attemptMerge(root: string, branch: string, commit: string, option
 			}
 		}
 
-		// The user may have worked on meanwhile (a check takes time): same branch, same tip, files still free.
-		const nowBranch = await currentBranch(root);
-		const nowHead = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
-		if (nowBranch !== target || nowHead !== head) return { status: "moved" };
-		const changing = nulList(await git(root, ["diff", "--name-only", "-z", "--no-renames", head, tip]));
-		const nowInTheWay = await userChangesIn(root, changing);
-		if (nowInTheWay.length > 0) {
-			return { status: "blocked", detail: inTheWayDetail(branch, nowInTheWay) };
-		}
-
-		const forward = await run(root, ["merge", "--ff-only", "--no-autostash", "--no-edit", tip]);
-		if (forward.code !== 0) {
-			const afterBranch = await currentBranch(root);
-			const afterHead = (await git(root, ["rev-parse", "--verify", "HEAD^{commit}"])).trim();
-			if (afterBranch !== target || afterHead !== head) return { status: "moved" };
-			return {
-				status: "blocked",
-				detail: `git refused to move ${target} to the merged ${branch}: ${(forward.stderr || forward.stdout).trim()}`,
-			};
-		}
-		const after = (await git(root, ["rev-parse", "HEAD"])).trim();
-		if (!(await isMerged(root, commit))) {
-			return { status: "blocked", detail: `${target} moved to ${short(after)} but ${short(commit)} is not in it` };
-		}
-		return { status: "merged", commit: after, fastForward: tip === commit };
+		return { tip };
 	} finally {
 		await scratch.remove();
 	}

@@ -93,6 +93,8 @@ export interface BlueprintDeps {
 		create(n: number): Promise<{ path: string }>;
 		commit(worktree: { path: string }, message: string): Promise<IsolatedWork>;
 		merge(item: { branch: string; commit: string }, check: string | undefined): Promise<MergeResult>;
+		/** After a factory.merge: the merged worktrees' removal has finished. */
+		settle(): Promise<void>;
 	};
 	event(event: LoopEvent): void;
 	/** Saves the state (after every step). */
@@ -373,6 +375,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			outcomes = [];
 			// In the order given: each item integrates onto what the ones before it left.
 			for (const item of items) outcomes.push(await deps.isolation.merge(item, check));
+			await deps.isolation.settle();
 			journal.record(start, "merge", outcomes);
 		}
 		for (const o of outcomes)

@@ -45,7 +45,11 @@ export function worktreeIsolation(
 	// The project may be a folder inside the repository: spawns work in the same folder of their worktree.
 	const inside = relative(repoRoot, cwd);
 	const records = new Map<string, { record: WorktreeRecord; loopDone: () => void }>();
+	const cleanups: Promise<boolean>[] = [];
 	return {
+		async settle() {
+			await Promise.all(cleanups.splice(0));
+		},
 		async create(n) {
 			const record = await createWorktree(repoRoot, runId, n);
 			const path = join(record.path, inside);
@@ -79,8 +83,10 @@ export function worktreeIsolation(
 			});
 			const detail = outcome.status === "merged" ? undefined : outcome.detail;
 			if (record) {
-				const merged = outcome.status === "merged" && (await removeIfMerged(repoRoot, { ...record, ...item }));
-				if (!merged) saveWorktree(repoRoot, { ...record, commit: item.commit, state: outcome.status, detail });
+				saveWorktree(repoRoot, { ...record, commit: item.commit, state: outcome.status, detail });
+				// Removing the merged worktree overlaps the next merge; if it fails, the worktree stays (prunable).
+				if (outcome.status === "merged")
+					cleanups.push(removeIfMerged(repoRoot, { ...record, ...item }).catch(() => false));
 			}
 			return {
 				branch: item.branch,
