@@ -8,46 +8,32 @@ import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
-import { matchesKey } from "@mariozechner/pi-tui";
 import { hostExtensionFlags, runAgentSession, type SpawnHost } from "../../core/agent-spawn.ts";
 import { RunBudget } from "../../core/budget.ts";
 import { runCheck } from "../../core/check-runner.ts";
 import { type CheckKind, detectCheck } from "../../core/detect-checks.ts";
 import { Journal } from "../../core/journal.ts";
 import { Limiter } from "../../core/limiter.ts";
-import { parseModelSpec, roleNames } from "../../roles/roles.ts";
 import type { LoopConfig } from "../../shared/config.ts";
-import type { Thinking } from "../../shared/model-spec.ts";
 import { findService } from "../../shared/services.ts";
 import type { LoopRequest } from "../args.ts";
 import type { LoopEvent } from "../events.ts";
-import { IdleInput } from "../idle-input.ts";
 import { acquireLock } from "../lock.ts";
-import { MESSAGE_TYPE } from "../message.ts";
 import { RoleRouter } from "../routing.ts";
-import {
-	appendEvent,
-	clearControl,
-	ensureRunDir,
-	type LoopPaths,
-	readControl,
-	runDir,
-	saveState,
-	writeReport,
-} from "../store.ts";
+import { appendEvent, clearControl, ensureRunDir, type LoopPaths, runDir, saveState, writeReport } from "../store.ts";
 import { type BlueprintState, blueprintUsage, type EndReason, type LoopState, RUN_DEFAULTS } from "../types.ts";
-import { formatCost } from "../view.ts";
 import { loadAgentProfile } from "./agent-profile.ts";
 import { BlueprintLoadError } from "./blueprint-errors.ts";
-import { blueprintSummary, execLine, renderBlueprintReport, spawnLine } from "./blueprint-report.ts";
+import { blueprintSummary, renderBlueprintReport } from "./blueprint-report.ts";
+import { blueprintView } from "./blueprint-view.ts";
 import { listBlueprints, resolveBlueprint } from "./catalog.ts";
-import { createFactory, type SpawnModel } from "./factory.ts";
+import { createFactory } from "./factory.ts";
 import { repositoryRoot, worktreeIsolation } from "./isolation.ts";
+import { modelResolver, RunControls } from "./run-controls.ts";
 import { checkSyntax, runScript } from "./script-loader.ts";
 
 /** The package root: spawns load this package's extensions (pi's loader drops a second copy). */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const UI_KEY = "loop";
 const read = (file: string) => readFileSync(file, "utf8");
 
 export type RunRequest = Extract<LoopRequest, { kind: "run" }>;
@@ -122,96 +108,6 @@ interface Ending {
 	detail: string;
 	/** Print-mode exit code. */
 	exit: number;
-}
-
-/** How a run is ended from outside: /loop abort, Esc and --timeout abort it; /loop stop refuses the next steps. */
-class RunControls {
-	readonly controller = new AbortController();
-	stop = false;
-	/** A step was refused because of /loop stop. */
-	refusedByStop = false;
-	private readonly disposers: (() => void)[] = [];
-
-	constructor(paths: LoopPaths, state: LoopState, ctx: ExtensionCommandContext, out: RunOutput) {
-		const { controller } = this;
-		const watcher = setInterval(() => {
-			const control = readControl(paths, state.runId);
-			if (control === "abort" && !controller.signal.aborted) controller.abort("aborted");
-			if (control === "stop") this.stop = true;
-		}, 250);
-		this.disposers.push(() => clearInterval(watcher));
-		const timeoutMs = state.options.timeoutMs;
-		if (timeoutMs !== undefined) {
-			const deadline = setTimeout(() => controller.abort("timeout"), Math.max(0, timeoutMs - state.elapsedMs));
-			this.disposers.push(() => clearTimeout(deadline));
-		}
-		const idle = new IdleInput((command) => {
-			if (command === "abort") controller.abort("aborted");
-			else if (command === "stop") this.stop = true;
-			else out.say(`blueprint ${state.blueprint?.file}: ${state.blueprint?.spawns.length ?? 0} spawns so far`);
-		});
-		idle.attach(ctx);
-		this.disposers.push(() => idle.detach());
-		if (ctx.hasUI) {
-			const unsubscribe = ctx.ui.onTerminalInput((data) => {
-				if (!matchesKey(data, "escape") || controller.signal.aborted) return undefined;
-				controller.abort("aborted");
-				out.say("loop: Esc — the blueprint run is being aborted", "warning");
-				return { consume: true };
-			});
-			this.disposers.push(unsubscribe);
-		}
-	}
-
-	stopRequested = (): boolean => {
-		if (this.stop) this.refusedByStop = true;
-		return this.stop;
-	};
-
-	dispose(): void {
-		for (const dispose of this.disposers.splice(0)) dispose();
-	}
-}
-
-/**
- * A spawn's `model` (provider/model[:thinking] or a role name) or its role → the model it runs on. An unusable
- * model falls back along the role chain with one warning per model, or is an error under --strict-models.
- */
-function modelResolver(
-	pi: ExtensionAPI,
-	ctx: ExtensionCommandContext,
-	router: RoleRouter,
-	config: LoopConfig,
-	strict: boolean,
-	warn: (detail: string) => void,
-): (spec: string | undefined, role: string) => SpawnModel {
-	const session = { model: ctx.model, thinking: pi.getThinkingLevel() as Thinking };
-	const warned = new Set<string>();
-	const fromRole = (name: string): SpawnModel => {
-		const choice = router.choice(name);
-		return choice ? { model: choice.model, thinking: choice.thinking, role: name } : { ...session, role: name };
-	};
-	return (spec, spawnRole) => {
-		if (spec === undefined) return fromRole(spawnRole);
-		const parsed = parseModelSpec(spec);
-		let problem: string;
-		if (!parsed) {
-			if (roleNames(config.roles).includes(spec)) return fromRole(spec);
-			problem = "neither provider/model[:thinking] nor a role name";
-		} else {
-			const model = ctx.modelRegistry.find(parsed.provider, parsed.id);
-			if (model && ctx.modelRegistry.hasConfiguredAuth(model)) return { model, thinking: parsed.thinking, role: "" };
-			problem = model ? `no API key for ${parsed.provider}` : "unknown model";
-		}
-		if (strict) throw new Error(`factory.spawn: model "${spec}": ${problem} (--strict-models)`);
-		const fallback = fromRole(spawnRole);
-		if (!warned.has(spec)) {
-			warned.add(spec);
-			const used = fallback.model ? `${fallback.model.provider}/${fallback.model.id}` : "the session's model";
-			warn(`model "${spec}" skipped (${problem}); using ${used} (role ${spawnRole})`);
-		}
-		return fallback;
-	};
 }
 
 /** How the run ended, from what the script did and what ended it from outside. */
@@ -373,79 +269,4 @@ export async function driveBlueprint(
 	} finally {
 		lock.release();
 	}
-}
-
-/** Progress: stderr lines without a UI; widget, status and notifications with one (interactive, RPC). */
-function blueprintView(pi: ExtensionAPI, ctx: ExtensionCommandContext, out: RunOutput, state: LoopState) {
-	const b = state.blueprint as BlueprintState;
-	const running = new Map<number, string>();
-	const log = (line: string) => process.stderr.write(`[loop] ${line}\n`);
-	const refresh = () => {
-		if (!ctx.hasUI) return;
-		try {
-			const cost = b.spawns.reduce((sum, s) => sum + s.usage.cost, 0);
-			const lines = [
-				`blueprint ${b.file}${b.phases.length > 0 ? ` · ${b.phases.at(-1)}` : ""}`,
-				`spawns ${b.spawns.length} done · ${running.size} running · ${formatCost(cost)}`,
-				...[...running.values()].map((r) => `  ⟳ ${r}`),
-			];
-			ctx.ui.setWidget(UI_KEY, lines);
-			ctx.ui.setStatus(UI_KEY, `⟳ blueprint · ${b.spawns.length} spawns · ${formatCost(cost)}`);
-		} catch {
-			// the UI is gone (pi is shutting down)
-		}
-	};
-	return {
-		onEvent(e: LoopEvent) {
-			switch (e.type) {
-				case "spawn_start":
-					running.set(
-						e.position,
-						`${e.agent}${e.step !== undefined ? ` #${e.step}` : ""} (${e.model || "session model"})`,
-					);
-					if (!ctx.hasUI)
-						log(`step ${e.position + 1}: spawn ${e.agent} started on ${e.model || "the session's model"}`);
-					break;
-				case "spawn_end": {
-					running.delete(e.position);
-					const record = b.spawns.find((s) => s.position === e.position);
-					if (!ctx.hasUI && record) log(spawnLine(record));
-					break;
-				}
-				case "exec": {
-					const record = b.execs.find((x) => x.position === e.position);
-					if (!ctx.hasUI && record) log(execLine(record));
-					break;
-				}
-				case "log":
-					if (!ctx.hasUI) log(`${e.level}: ${e.message}${e.data === undefined ? "" : ` ${JSON.stringify(e.data)}`}`);
-					else if (e.level === "warning" || e.level === "error") out.say(e.message, e.level);
-					break;
-				case "phase":
-					if (!ctx.hasUI) log(`phase: ${e.title}`);
-					break;
-				case "replayed":
-					out.say(`loop: replayed ${e.steps} finished steps from the journal; step ${e.position + 1} on runs live`);
-					break;
-			}
-			refresh();
-		},
-		async onEnd(summary: string, ok: boolean, reportPath: string) {
-			if (ctx.hasUI) {
-				try {
-					ctx.ui.setWidget(UI_KEY, undefined);
-					ctx.ui.setStatus(UI_KEY, undefined);
-					ctx.ui.notify(summary.split("\n")[0] as string, ok ? "info" : "warning");
-				} catch {
-					// the UI is gone
-				}
-			} else log(summary);
-			pi.sendMessage({
-				customType: MESSAGE_TYPE,
-				content: summary,
-				display: true,
-				details: { runId: state.runId, kind: "summary", reportPath },
-			});
-		},
-	};
 }
