@@ -7,9 +7,10 @@
  * in a later wave, on the new base, until its attempts run out. Your uncommitted changes stay as they are: when the
  * checklist file itself has some, merged items are not ticked (a warning says which).
  *
- * Args: `[file] [--parallel N] [--check tests|lint|types|COMMAND] [--attempts N]` — the checklist (default PRD.md,
- * relative to the project); items per wave (default 2); the check run on each merge before your branch moves
- * (default none); tries per item (default 2).
+ * Args: `[file] [--parallel N] [--check tests|lint|types|COMMAND] [--attempts N] [--instructions FILE] [--hydrate]`
+ * — the checklist (default PRD.md, relative to the project); items per wave (default 2); the check run on each merge
+ * before your branch moves (default none); tries per item (default 2); a file whose text every item's agent gets as
+ * instructions (appended to its system prompt); context from specs for each item (`hydrate`).
  * Ends: returns when every item is ticked; throws listing the items left open, each with its reason.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -21,6 +22,8 @@ interface Options {
 	parallel: number;
 	check?: string;
 	attempts: number;
+	instructions?: string;
+	hydrate: boolean;
 }
 
 interface Item {
@@ -45,6 +48,7 @@ const ITEM = /^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$/;
 export default async function parallelItems(factory: Factory, args: string[]) {
 	const options = parseArgs(args);
 	const { file, parallel, check, attempts } = options;
+	const instructions = options.instructions === undefined ? undefined : readInstructions(options.instructions);
 	// The list is read through a step: on resume the journal hands back the list this run started with, although
 	// the file has been ticked since, so the waves replay as they ran.
 	const read = await factory.exec(`cat -- ${quote(file)}`);
@@ -72,6 +76,8 @@ export default async function parallelItems(factory: Factory, args: string[]) {
 				factory.spawn({
 					agent: "item",
 					prompt: itemPrompt(file, item),
+					systemPrompt: instructions,
+					hydrate: options.hydrate ? item.text : undefined,
 					isolation: "worktree",
 					step: `item ${item.n}.${item.tries}`,
 				}),
@@ -208,13 +214,26 @@ function itemPrompt(file: string, item: Item): string {
 	].join("\n");
 }
 
+/** The instructions file's text (relative to the project); a missing or empty file is an error. */
+function readInstructions(path: string): string {
+	let text: string;
+	try {
+		text = readFileSync(resolve(path), "utf8");
+	} catch (error) {
+		throw new Error(`parallel-items: cannot read --instructions ${path}: ${(error as Error).message}`);
+	}
+	const body = text.replace(/^---\r?\n[\s\S]*?\r?\n---\r?\n/, ""); // a prompt template's front matter
+	if (body.trim() === "") throw new Error(`parallel-items: --instructions ${path} is empty`);
+	return body.trim();
+}
+
 /** One shell word. */
 function quote(text: string): string {
 	return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function parseArgs(args: string[]): Options {
-	const found: Options = { file: "PRD.md", parallel: 2, attempts: 2 };
+	const found: Options = { file: "PRD.md", parallel: 2, attempts: 2, hydrate: false };
 	let fileGiven = false;
 	for (let i = 0; i < args.length; i++) {
 		const arg = args[i];
@@ -224,6 +243,12 @@ function parseArgs(args: string[]): Options {
 				throw new Error(`parallel-items: ${arg} needs a positive whole number, got "${args[i] ?? ""}"`);
 			}
 			found[arg === "--parallel" ? "parallel" : "attempts"] = n;
+		} else if (arg === "--hydrate") {
+			found.hydrate = true;
+		} else if (arg === "--instructions") {
+			const value = args[++i];
+			if (value === undefined || value.trim() === "") throw new Error("parallel-items: --instructions needs a file");
+			found.instructions = value;
 		} else if (arg === "--check") {
 			const value = args[++i];
 			if (value === undefined || value.trim() === "") throw new Error("parallel-items: --check needs a check name");

@@ -130,6 +130,12 @@ export const FLAGS: Record<string, FlagSpec> = {
 		help: "review each passing iteration on the review model first",
 		only: ["build", "until"],
 	},
+	"--parallel": {
+		key: "parallel",
+		parse: integer(1, 16),
+		help: "build/prd: items worked at once, each in its own git worktree (default 1)",
+		only: ["build", "prd"],
+	},
 	"--concurrency": {
 		key: "concurrency",
 		parse: integer(1, 64),
@@ -196,7 +202,7 @@ export const USAGE = [
 	'/loop until "<command>" [flags] [-- <goal>]   loop until the command exits 0',
 	"/loop tests | lint | types [flags] [-- <goal>]  loop on the detected project check",
 	"/loop plan [flags]                             write/update IMPLEMENTATION_PLAN.md from specs/",
-	"/loop build [--no-commit] [flags]              implement the plan, one checked item per iteration",
+	"/loop build [--no-commit|--parallel N] [flags] implement the plan, one checked item per iteration",
 	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
 	"/loop run [blueprint] [flags] [-- args]         run a blueprint script (alone: list them)",
 	"/loop worktrees [prune]                         isolated spawns' worktrees and branches; prune the merged",

@@ -313,6 +313,7 @@ export async function startLoop(
 	const paths = loopPaths(ctx.cwd);
 	const config = prepared(() => loadConfig(ctx.cwd));
 	const check = prepared(() => resolveCheck(ctx.cwd, request, config));
+	if ((request.options.parallel ?? 1) > 1) return startParallel(pi, ctx, out, request, config, check.check);
 	const custom = readInstructions(ctx.cwd, request.options.promptFile);
 	const named =
 		request.preset === "plan" ? "plan" : request.preset === "build" || request.preset === "prd" ? "build" : undefined;
@@ -322,6 +323,33 @@ export async function startLoop(
 	warnInterrupted(out, paths);
 	const state = freshState(newRunId(), request, check, instructions, work);
 	out.exit(exitFor(await drive(pi, ctx, out, paths, state, false, config)));
+}
+
+/**
+ * `/loop build|prd --parallel N`: the shipped parallel-items blueprint on the plan or PRD — N items at a time, each
+ * in its own worktree, merged back in plan order with the project's checks, ticked and committed once merged.
+ */
+async function startParallel(
+	pi: ExtensionAPI,
+	ctx: ExtensionCommandContext,
+	out: Output,
+	request: Extract<LoopRequest, { kind: "start" }>,
+	config: LoopConfig,
+	check: string,
+): Promise<void> {
+	const o = request.options;
+	if (o.review) throw new CommandError("--review does not combine with --parallel (yet): leave out one of them");
+	if (o.noCommit) throw new CommandError("--parallel commits each item as it is merged: leave out --no-commit");
+	const work = prepared(() => initialWork(ctx.cwd, request, config, loopPaths(ctx.cwd)));
+	if (!work) throw new CommandError(`--parallel is for /loop build and /loop prd`);
+	const { PACKAGE_BLUEPRINTS } = await import("./blueprint/catalog.ts");
+	const instructions = o.promptFile ?? loadInstructions(ctx.cwd, "build").source;
+	const args = [work.file, "--parallel", String(o.parallel), "--attempts", String(config.build.attempts)];
+	args.push("--check", check, "--instructions", instructions, "--hydrate");
+	out.say(`loop ${request.preset} --parallel ${o.parallel}: running the parallel-items blueprint on ${work.file}`);
+	// --max bounds the agent runs, as it bounds iterations one item at a time.
+	const options = { ...o, maxSpawns: o.max };
+	await runBlueprint(pi, ctx, out, { kind: "run", file: join(PACKAGE_BLUEPRINTS, "parallel-items.ts"), args, options });
 }
 
 /** `/loop run`: the listing without a blueprint; otherwise resolve and check the script, then run it. */

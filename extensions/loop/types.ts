@@ -25,6 +25,8 @@ export interface LoopOptions {
 	role?: string;
 	/** build/until: a review pass on the review model after the checks pass. */
 	review?: boolean;
+	/** build/prd: items worked at once, each in its own worktree (the parallel-items blueprint); 1 = one at a time. */
+	parallel?: number;
 	/** Blueprints (/loop run): spawns running at once, spawn limit, dollar limit, unusable models are errors. */
 	concurrency?: number;
 	maxSpawns?: number;

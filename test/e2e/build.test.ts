@@ -16,6 +16,7 @@ import {
 	passingTest,
 	readLoopState,
 	requests,
+	requestTimes,
 	runPrint,
 	setScript,
 } from "../support/harness.ts";
@@ -268,6 +269,60 @@ describe("hydration and config", () => {
 		expect(result.code).toBe(2);
 		expect(result.stderr).toContain('key "build.attempts": must be integer');
 		expect(result.stderr).toContain('unknown key "colour"');
+		expect(requests(fx)).toHaveLength(0);
+	});
+});
+
+describe("/loop build --parallel", () => {
+	it("works two items at once in their own worktrees; both land ticked and committed, tests green", async () => {
+		const fx = makeFixture({
+			files: {
+				"package.json": PACKAGE,
+				"IMPLEMENTATION_PLAN.md": "# Plan\n\n- [ ] Add the alpha module\n- [ ] Add the beta module\n",
+				"specs/alpha.md": "# Alpha\n\nAlpha exports a greeting in capitals.\n",
+				".gitignore": "node_modules\n",
+			},
+		});
+		fx.env.XDG_CACHE_HOME = join(fx.root, "cache");
+		setScript(fx, {
+			steps: [],
+			routes: ["alpha", "beta"].map((name) => ({
+				match: `Add the ${name} module`,
+				steps: [{ write: { path: `${name}.test.js`, content: PASSING(name) }, delayMs: 400 }, { text: `${name} done` }],
+			})),
+		});
+		writeFileSync(join(fx.project, "scratch.txt"), "the user's own unrelated work\n");
+		const result = await runPrint(fx, "/loop build --parallel 2");
+		expect(result.code, result.stderr).toBe(0);
+		expect(result.stderr).toContain("running the parallel-items blueprint on IMPLEMENTATION_PLAN.md");
+		expect(read(fx.project, "IMPLEMENTATION_PLAN.md")).toBe(
+			"# Plan\n\n- [x] Add the alpha module\n- [x] Add the beta module\n",
+		);
+		expect(gitLog(fx).slice(0, 2).sort()).toEqual(["Add the alpha module", "Add the beta module"]);
+		expect(read(fx.project, "scratch.txt")).toBe("the user's own unrelated work\n");
+		const [first, second] = requestTimes(fx);
+		expect(second?.startedAt).toBeLessThan(first?.endedAt as number); // both items' agents worked at once
+		const sent = requests(fx);
+		// The build instructions and the item's specs reached each item's agent.
+		const alpha = sent.find((r) => r.messages.some((m) => m.text.includes("Add the alpha module")));
+		expect(alpha?.systemPrompt).toContain("do not tick the item");
+		expect(alpha?.messages.map((m) => m.text).join("\n")).toContain("greeting in capitals");
+		const git = (...args: string[]) =>
+			execFileSync("git", args, { cwd: fx.project, env: fx.env, encoding: "utf8" }).trim();
+		expect(git("worktree", "list").split("\n")).toHaveLength(1);
+		expect(git("branch", "--list", "loop/*")).toBe("");
+		expect(execFileSync("npm", ["test"], { cwd: fx.project, env: fx.env, encoding: "utf8" })).toContain("pass 2");
+		expect(readLoopState(fx)).toMatchObject({ reason: "completed" });
+	});
+
+	it("refuses combinations it does not support, before anything runs", async () => {
+		const fx = makeFixture({ files: { "package.json": PACKAGE, "IMPLEMENTATION_PLAN.md": PLAN } });
+		const review = await runPrint(fx, "/loop build --parallel 2 --review");
+		expect(review.code).toBe(2);
+		expect(review.stderr).toContain("--review does not combine with --parallel");
+		const tests = await runPrint(fx, "/loop tests --parallel 2");
+		expect(tests.code).toBe(2);
+		expect(tests.stderr).toContain("unknown flag --parallel for /loop tests");
 		expect(requests(fx)).toHaveLength(0);
 	});
 });
