@@ -226,4 +226,34 @@ describe("parallel-items (print mode, isolated spawns)", () => {
 		// The killed spawn's worktree stays, listed for review (only what is proven merged is removed).
 		expect(git(fx, "branch", "--list", "--format=%(refname:short)", "loop/*")).toMatch(/^loop\/.+\/\d+$/);
 	});
+
+	it("a check that fails on the integrated result sends the item back; its retry lands", async () => {
+		const fx = project(["add alpha.js exporting alpha"], ["alpha"], (name) => `require("./" + ${name} + ".js")`, {
+			"check.js": 'if (!require("fs").readFileSync("alpha.js", "utf8").includes("v2")) process.exit(1);\n',
+		});
+		const alpha = (version: string) => `exports.alpha = () => "alpha"; // ${version}\n`;
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{
+					match: "add alpha.js",
+					steps: [
+						{ write: { path: "alpha.js", content: alpha("v1") } },
+						{ text: "v1" },
+						{ write: { path: "alpha.js", content: alpha("v2") } },
+						{ text: "v2" },
+					],
+				},
+			],
+		});
+		const result = await runPrint(fx, '/loop run parallel-items -- PRD.md --check "node check.js"');
+		expect(result.code, result.stderr).toBe(0);
+		expect(read(fx, "alpha.js")).toBe(alpha("v2"));
+		expect(checklist(fx)).toEqual(["- [x] add alpha.js exporting alpha"]);
+		const merges = events(fx).filter((e) => e.type === "merge");
+		expect(merges.map((e) => e.status)).toEqual(["check-failed", "merged"]);
+		const retry = requests(fx)[2]?.messages[0]?.text ?? "";
+		expect(retry).toContain("did not land");
+		expect(read(fx, "notes.md")).toBe(NOTES);
+	});
 });
