@@ -4,7 +4,7 @@
  * cannot drift apart unnoticed. Each line also carries `ts`, added on write.
  */
 import type { FailureIdentity } from "../core/failure-identity.ts";
-import type { AgentStatus, EndReason, LoopOptions, Preset, Usage } from "./types.ts";
+import type { AgentStatus, EndReason, ExecRecord, LoopOptions, Preset, SpawnRecord, Usage } from "./types.ts";
 
 /** Usage of one model call, with its cost repeated at the top level for readers of the log. */
 interface Costed {
@@ -55,29 +55,9 @@ export type LoopEvent =
 	// blueprint runs (/loop run); `position` is the step's place in the run (the journal's key)
 	| { type: "blueprint_start"; file: string; args: string[]; attempt: number; journaled: number }
 	| { type: "spawn_start"; position: number; agent: string; step?: number | string; model: string; role: string }
-	| ({
-			type: "spawn_end";
-			position: number;
-			agent: string;
-			step?: number | string;
-			exitCode: 0 | 1;
-			stopReason: string;
-			error?: string;
-			filesChanged: string[];
-			durationMs: number;
-			replayed?: boolean;
-	  } & Costed)
-	| {
-			type: "exec";
-			position: number;
-			kind: "exec" | "check";
-			command: string;
-			exitCode: number;
-			durationMs: number;
-			timedOut: boolean;
-			failures?: number;
-			replayed?: boolean;
-	  }
+	/** The spawn's record as state.json keeps it, with its cost repeated at the top level. */
+	| ({ type: "spawn_end"; cost: number } & SpawnRecord)
+	| ({ type: "exec" } & ExecRecord)
 	| { type: "log"; level: "debug" | "info" | "warning" | "error"; message: string; data?: unknown }
 	| { type: "phase"; title: string }
 	| { type: "metric"; name: string; value: number }

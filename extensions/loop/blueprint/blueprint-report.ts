@@ -31,7 +31,8 @@ export function spawnLine(s: SpawnRecord): string {
 	const how = s.exitCode === 0 ? "ok" : `failed (${s.stopReason}${s.error ? `: ${s.error}` : ""})`;
 	const from = s.replayed ? " · replayed from the journal" : "";
 	return (
-		`step ${s.position + 1}: spawn ${s.agent}${s.step !== undefined ? ` #${s.step}` : ""} ${how} · ${s.model || "—"} · ` +
+		`step ${s.position + 1}: spawn ${s.agent}${s.step !== undefined ? ` #${s.step}` : ""} ${how} · ` +
+		`${s.model || "—"} · ` +
 		`${formatDuration(s.durationMs)} · ${formatCost(s.usage.cost)} · ${plural(s.filesChanged.length, "file")}${from}`
 	);
 }

@@ -27,7 +27,7 @@ import { identifyCheck } from "../../core/failure-identity.ts";
 import type { Journal, StepKind, StepStart } from "../../core/journal.ts";
 import type { Limiter } from "../../core/limiter.ts";
 import type { LoopEvent } from "../events.ts";
-import type { BlueprintState, LogRecord } from "../types.ts";
+import type { BlueprintState, ExecRecord, LogRecord, SpawnRecord } from "../types.ts";
 import type { AgentProfile } from "./agent-profile.ts";
 import { runLoopSpec } from "./factory-loop.ts";
 
@@ -255,7 +255,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 	};
 
 	const recordSpawn = (position: number, r: SpawnResult) => {
-		state.spawns.push({
+		const record: SpawnRecord = {
 			position,
 			agent: r.agent,
 			step: r.step,
@@ -268,23 +268,9 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			durationMs: r.durationMs,
 			filesChanged: r.filesChanged,
 			replayed: r.replayed,
-		});
-		deps.event({
-			type: "spawn_end",
-			position,
-			agent: r.agent,
-			step: r.step,
-			exitCode: r.exitCode,
-			stopReason: r.stopReason,
-			error: r.errorMessage,
-			filesChanged: r.filesChanged,
-			durationMs: r.durationMs,
-			replayed: r.replayed,
-			role: r.role,
-			model: r.model,
-			usage: r.usage,
-			cost: r.cost,
-		});
+		};
+		state.spawns.push(record);
+		deps.event({ type: "spawn_end", cost: r.cost, ...record });
 		deps.save();
 	};
 
@@ -311,9 +297,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 	) => {
 		if (!result.replayed) journal.record(start, kind, result);
 		const { exitCode, durationMs, timedOut, replayed } = result;
-		state.execs.push({ position: start.position, kind, command, exitCode, durationMs, timedOut, failures, replayed });
-		deps.event({
-			type: "exec",
+		const record: ExecRecord = {
 			position: start.position,
 			kind,
 			command,
@@ -322,7 +306,9 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			timedOut,
 			failures,
 			replayed,
-		});
+		};
+		state.execs.push(record);
+		deps.event({ type: "exec", ...record });
 		deps.save();
 	};
 
