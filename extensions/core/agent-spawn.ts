@@ -5,10 +5,11 @@
  * touches the user's session, model or settings, and several run at once.
  */
 import { resolve } from "node:path";
-import type { Api, AssistantMessage, Model } from "@mariozechner/pi-ai";
+import type { Api, Model } from "@mariozechner/pi-ai";
 import type { ModelRegistry } from "@mariozechner/pi-coding-agent";
 import * as sdk from "@mariozechner/pi-coding-agent";
 import { posixRelative } from "../shared/posix-path.ts";
+import { answerText, assistantUsage, ZERO_USAGE } from "./agent-messages.ts";
 import type { ThinkingLevel, Usage } from "./factory-api.ts";
 
 export interface SpawnHost {
@@ -61,25 +62,6 @@ export function hostExtensionFlags(argv: string[], cwd: string): { paths: string
 	return { paths, noExtensions };
 }
 
-function zeroUsage(): Usage {
-	return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
-}
-
-function usageOf(messages: readonly unknown[]): { usage: Usage; last?: AssistantMessage } {
-	const usage = zeroUsage();
-	let last: AssistantMessage | undefined;
-	for (const m of messages as { role?: string }[]) {
-		if (m.role !== "assistant") continue;
-		last = m as AssistantMessage;
-		usage.input += last.usage.input;
-		usage.output += last.usage.output;
-		usage.cacheRead += last.usage.cacheRead;
-		usage.cacheWrite += last.usage.cacheWrite;
-		usage.cost += last.usage.cost.total;
-	}
-	return { usage, last };
-}
-
 const WRITE_TOOLS = new Set(["write", "edit"]);
 
 /** The fresh session: this process's model registry, the host's extensions, an in-memory session manager. */
@@ -120,7 +102,7 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 		text: "",
 		error,
 		stopReason: status === "timeout" ? "timeout" : status === "aborted" ? "aborted" : "error",
-		usage: zeroUsage(),
+		usage: { ...ZERO_USAGE },
 		model: request.model ? `${request.model.provider}/${request.model.id}` : "",
 		filesChanged: [],
 		durationMs: Date.now() - started,
@@ -162,7 +144,7 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 			for (let sent = 0; prompt !== undefined; sent++) {
 				await session.prompt(prompt);
 				await session.agent.waitForIdle();
-				const last = usageOf(session.messages).last;
+				const last = assistantUsage(session.messages).last;
 				const finished = last?.stopReason !== "error" && last?.stopReason !== "aborted";
 				prompt =
 					finished && !timedOut && request.followUp ? await request.followUp([...written].sort(), sent) : undefined;
@@ -175,8 +157,8 @@ export async function runAgentSession(host: SpawnHost, request: AgentRunRequest)
 			request.signal?.removeEventListener("abort", abort);
 			unsubscribe();
 		}
-		const { usage, last } = usageOf(session.messages);
-		const text = last ? last.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n") : "";
+		const { usage, last } = assistantUsage(session.messages);
+		const text = answerText(last);
 		const base = {
 			text,
 			usage,

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { ExtensionCommandContext, SessionEntry } from "@mariozechner/pi-coding-agent";
+import { answerText, assistantUsage } from "../core/agent-messages.ts";
 import { type ModelChoice, setPendingForNextSession, takePending } from "../roles/switcher.ts";
 import { type AgentHooks, type AgentOutcome, agentError } from "./engine.ts";
 import { type Usage, ZERO_USAGE } from "./types.ts";
@@ -21,17 +22,8 @@ function isAssistant(entry: SessionEntry): entry is SessionEntry & { type: "mess
 
 /** Usage, final text and error state of the agent run recorded in a session branch. */
 export function outcomeFromEntries(entries: SessionEntry[], sessionFile?: string): AgentOutcome {
-	const assistants = entries.filter(isAssistant).map((e) => e.message);
-	const usage: Usage = { ...ZERO_USAGE };
-	for (const m of assistants) {
-		usage.input += m.usage.input;
-		usage.output += m.usage.output;
-		usage.cacheRead += m.usage.cacheRead;
-		usage.cacheWrite += m.usage.cacheWrite;
-		usage.cost += m.usage.cost.total;
-	}
-	const last = assistants.at(-1);
-	const text = last ? last.content.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("\n") : "";
+	const { usage, last } = assistantUsage(entries.filter(isAssistant).map((e) => e.message));
+	const text = answerText(last);
 	if (!last) return { status: "error", error: "the agent produced no response", text, usage, sessionFile };
 	const model = `${last.provider}/${last.model}`;
 	if (last.stopReason === "error")

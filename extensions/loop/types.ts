@@ -3,6 +3,8 @@
  * what state.json holds and what the engine records about every check run
  * and iteration.
  */
+import { addUsage, ZERO_USAGE } from "../core/agent-messages.ts";
+import type { Usage } from "../core/factory-api.ts";
 import type { FailureIdentity } from "../core/failure-identity.ts";
 
 export type Preset = "until" | "tests" | "lint" | "types" | "plan" | "build" | "prd" | "run";
@@ -96,13 +98,8 @@ export interface CheckRecord {
 	tail: string;
 }
 
-export interface Usage {
-	input: number;
-	output: number;
-	cacheRead: number;
-	cacheWrite: number;
-	cost: number;
-}
+export { addUsage, ZERO_USAGE } from "../core/agent-messages.ts";
+export type { Usage } from "../core/factory-api.ts";
 
 export type AgentStatus = "ok" | "error" | "aborted" | "interrupted";
 
@@ -264,18 +261,6 @@ export interface WorkState {
 	/** Plan loops: hash of the plan file when the iteration started, and the specs folder. */
 	planHash?: string;
 	specsDir?: string;
-}
-
-export const ZERO_USAGE: Usage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
-
-export function addUsage(a: Usage, b: Usage): Usage {
-	return {
-		input: a.input + b.input,
-		output: a.output + b.output,
-		cacheRead: a.cacheRead + b.cacheRead,
-		cacheWrite: a.cacheWrite + b.cacheWrite,
-		cost: a.cost + b.cost,
-	};
 }
 
 export function totalUsage(state: LoopState): Usage {
