@@ -11,6 +11,7 @@ import {
 	BUGGY_LIB,
 	events,
 	FAILING_TESTS,
+	killAtRequest,
 	LIB_FIXED,
 	LIB_HALF_FIXED,
 	makeFixture,
@@ -20,7 +21,6 @@ import {
 	requestTimes,
 	runPrint,
 	setScript,
-	startPrint,
 	tsFixture,
 	waitFor,
 } from "../support/harness.ts";
@@ -120,10 +120,7 @@ describe("/loop run (print mode)", () => {
 				"factory.state.listed = listed.exitCode;",
 			].join("\n"),
 		);
-		const first = startPrint(fx, `/loop run ${file}`);
-		await waitFor(() => requests(fx).length === 3, 30_000, "the third spawn's model call");
-		first.child.kill("SIGKILL");
-		await first.done;
+		await killAtRequest(fx, `/loop run ${file}`, 3, "the third spawn's model call");
 
 		const resumed = await runPrint(fx, "/loop resume");
 		expect(resumed.code, resumed.stderr).toBe(0);
@@ -495,10 +492,7 @@ describe("/loop run with isolated spawns", () => {
 				"factory.state.merged = merged.map((m) => m.status);",
 			].join("\n"),
 		);
-		const first = startPrint(fx, `/loop run ${file}`);
-		await waitFor(() => requests(fx).length === 3, 30_000, "the second spawn's model call");
-		first.child.kill("SIGKILL");
-		await first.done;
+		await killAtRequest(fx, `/loop run ${file}`, 3, "the second spawn's model call");
 		const resumed = await runPrint(fx, "/loop resume");
 		expect(resumed.code, resumed.stderr).toBe(0);
 		// Only the second item's agent ran again.

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
 	events,
+	killAtRequest,
 	LIB_FIXED,
 	loopDir,
 	makeFixture,
@@ -16,8 +17,6 @@ import {
 	requests,
 	runPrint,
 	setScript,
-	startPrint,
-	waitFor,
 } from "../support/harness.ts";
 
 const UNTIL = '/loop until "node test.js"';
@@ -28,10 +27,7 @@ describe("loop state across processes", () => {
 		setScript(fx, {
 			steps: [{ hang: true }, { write: { path: "lib.js", content: LIB_FIXED } }, { text: "fixed after resume" }],
 		});
-		const first = startPrint(fx, `${UNTIL} --max 4 --stagnation 4`);
-		await waitFor(() => requests(fx).length === 1, 20_000, "the first model request");
-		first.child.kill("SIGKILL");
-		await first.done;
+		await killAtRequest(fx, `${UNTIL} --max 4 --stagnation 4`, 1, "the first model request", 20_000);
 
 		const interrupted = readLoopState(fx);
 		expect(interrupted.status).toBe("running");

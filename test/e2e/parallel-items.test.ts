@@ -12,14 +12,13 @@ import {
 	events,
 	type Fixture,
 	gitLog,
+	killAtRequest,
 	makeFixture,
 	readLoopState,
 	requests,
 	requestTimes,
 	runPrint,
 	setScript,
-	startPrint,
-	waitFor,
 } from "../support/harness.ts";
 
 const read = (fx: Fixture, path: string) => readFileSync(join(fx.project, path), "utf8");
@@ -206,10 +205,7 @@ describe("parallel-items (print mode, isolated spawns)", () => {
 				{ match: items[1], steps: [{ hang: true }, ...writes("beta")] },
 			],
 		});
-		const first = startPrint(fx, "/loop run parallel-items -- --parallel 1");
-		await waitFor(() => requests(fx).length === 3, 30_000, "the second wave's model call");
-		first.child.kill("SIGKILL");
-		await first.done;
+		await killAtRequest(fx, "/loop run parallel-items -- --parallel 1", 3, "the second wave's model call");
 		expect(checklist(fx)).toEqual([`- [x] ${items[0]}`, `- [ ] ${items[1]}`]);
 
 		const resumed = await runPrint(fx, "/loop resume");

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import {
 	BUGGY_LIB,
 	type Fixture,
+	killAtRequest,
 	LIB_FIXED,
 	LIB_HALF_FIXED,
 	makeFixture,
@@ -17,8 +18,6 @@ import {
 	requestTimes,
 	runPrint,
 	setScript,
-	startPrint,
-	waitFor,
 } from "../support/harness.ts";
 import type { LoggedRequest } from "../support/scripted-model.ts";
 
@@ -477,10 +476,7 @@ describe("shipped blueprints on real projects (print mode)", () => {
 				{ match: "- add b.txt", steps: [{ write: { path: "b.txt", content: "b\n" } }, { text: "wrote b.txt" }] },
 			],
 		});
-		const first = startPrint(fx, '/loop run fan-out-review -- "add a.txt" "add b.txt"');
-		await waitFor(() => requests(fx).length === 5, 30_000, "the review's model call");
-		first.child.kill("SIGKILL");
-		await first.done;
+		await killAtRequest(fx, '/loop run fan-out-review -- "add a.txt" "add b.txt"', 5, "the review's model call");
 		const resumed = await runPrint(fx, "/loop resume");
 		expect(resumed.code, resumed.stderr).toBe(0);
 		const sent = requests(fx);

@@ -219,6 +219,20 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what
 	}
 }
 
+/** Starts `pi -p <prompt>` and kills it (SIGKILL) once the model has had `calls` requests: a crash mid-run. */
+export async function killAtRequest(
+	fx: Fixture,
+	prompt: string,
+	calls: number,
+	what: string,
+	timeoutMs = 30_000,
+): Promise<void> {
+	const run = startPrint(fx, prompt);
+	await waitFor(() => requests(fx).length === calls, timeoutMs, what);
+	run.child.kill("SIGKILL");
+	await run.done;
+}
+
 export function gitLog(fx: Fixture): string[] {
 	return execFileSync("git", ["log", "--format=%s"], { cwd: fx.project, env: fx.env, encoding: "utf8" })
 		.trim()
