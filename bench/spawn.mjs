@@ -2,44 +2,25 @@
 // a `pi --mode json -p` process per step, with the instant scripted model; then 8 parallel spawns against a model
 // that answers after 1 s (--concurrency 8), which should take about as long as one. All sides run in the same
 // invocation. The in-process sides report "unavailable" with the reason when `/loop run` fails or leaves no events.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, createSandbox } from "../test/support/sandbox.mjs";
+import { benchProject, jsonLines, runPi } from "./pi-run.mjs";
 
 const PARALLEL_DELAY_MS = 1000;
 
 function fixture(repo, name, script, blueprints = {}) {
-	const { root, project, env } = createSandbox(`pi-loop-bench-${name}-`);
-	writeFileSync(join(project, "README.md"), "bench\n");
-	for (const [file, text] of Object.entries(blueprints)) {
-		mkdirSync(join(project, ".pi", "blueprints"), { recursive: true });
-		writeFileSync(join(project, ".pi", "blueprints", file), text);
-	}
-	writeFileSync(env.LOOP_FAUX_SCRIPT, JSON.stringify(script));
-	commitAll(project, env);
-	return {
-		root,
-		project,
-		env,
-		logPath: env.LOOP_FAUX_LOG,
-		pi: join(repo, "node_modules", ".bin", "pi"),
-		base: ["-e", repo, "-e", join(repo, "test", "support", "scripted-model.ts"), "--model", "faux/faux-1"],
-	};
+	return benchProject(repo, name, script, ({ project }) => {
+		for (const [file, text] of Object.entries(blueprints)) {
+			mkdirSync(join(project, ".pi", "blueprints"), { recursive: true });
+			writeFileSync(join(project, ".pi", "blueprints", file), text);
+		}
+	});
 }
 
 function median(values) {
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
 	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function jsonLines(path) {
-	if (!existsSync(path)) return [];
-	return readFileSync(path, "utf8")
-		.split("\n")
-		.filter((l) => l.trim() !== "")
-		.map((l) => JSON.parse(l));
 }
 
 /** Why a run failed, on one line: the first line naming an error (pi prints usage after it), else the last lines. */
@@ -58,13 +39,8 @@ function processPerStep(repo, steps) {
 	const fx = fixture(repo, "spawn-proc", { steps: [], fallback: { text: "done" } });
 	const times = [];
 	for (let i = 0; i < steps; i++) {
-		const start = process.hrtime.bigint();
-		const run = spawnSync(fx.pi, [...fx.base, "--no-session", "--mode", "json", "-p", `step ${i}`], {
-			cwd: fx.project,
-			env: fx.env,
-			encoding: "utf8",
-		});
-		times.push(Number(process.hrtime.bigint() - start) / 1e6);
+		const { run, wallMs } = runPi(fx, ["--no-session", "--mode", "json", "-p", `step ${i}`]);
+		times.push(wallMs);
 		if (run.status !== 0) throw new Error(`pi -p step ${i} failed (exit ${run.status}): ${reason(run.stderr)}`);
 	}
 	if (jsonLines(fx.logPath).length !== steps) throw new Error(`expected ${steps} model requests`);
@@ -77,13 +53,7 @@ function processPerStep(repo, steps) {
  */
 function loopRun(fx, file, flags, expectedSpawns) {
 	const prompt = [`/loop run .pi/blueprints/${file}`, ...flags].join(" ");
-	const start = process.hrtime.bigint();
-	const run = spawnSync(fx.pi, [...fx.base, "--no-session", "-p", prompt], {
-		cwd: fx.project,
-		env: fx.env,
-		encoding: "utf8",
-	});
-	const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+	const { run, wallMs } = runPi(fx, ["--no-session", "-p", prompt]);
 	const failed = `exit ${run.status}: ${reason(`${run.stdout}\n${run.stderr}`)}`;
 	const runs = join(fx.project, ".pi", "loop", "runs");
 	const ids = existsSync(runs) ? readdirSync(runs) : [];

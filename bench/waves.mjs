@@ -6,19 +6,14 @@
 // events are written when the step returns), summed over the waves and divided by the items merged. The agents' part
 // of the waves (the wave's phase event to its last spawn_end: worktrees, sessions, model calls, worktree commits) is
 // reported on its own, since merges of one wave run one after another by design.
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, createSandbox } from "../test/support/sandbox.mjs";
+import { benchProject, jsonLines, runPi } from "./pi-run.mjs";
 
 const DELAY_MS = 2000;
 const ITEMS = ["one", "two", "three", "four"].map((name) => ({ name, text: `add ${name}.js exporting ${name}` }));
 
 function fixture(repo, side) {
-	const { root, project, env } = createSandbox(`pi-loop-bench-waves-${side}-`);
-	env.XDG_CACHE_HOME = join(root, "cache");
-	writeFileSync(join(project, "README.md"), "bench\n");
-	writeFileSync(join(project, "PRD.md"), ["# PRD", "", ...ITEMS.map((item) => `- [ ] ${item.text}`), ""].join("\n"));
 	const script = {
 		steps: [],
 		delayMs: DELAY_MS,
@@ -30,31 +25,17 @@ function fixture(repo, side) {
 			],
 		})),
 	};
-	writeFileSync(env.LOOP_FAUX_SCRIPT, JSON.stringify(script));
-	commitAll(project, env);
-	const base = ["-e", repo, "-e", join(repo, "test", "support", "scripted-model.ts"), "--model", "faux/faux-1"];
-	return { project, env, pi: join(repo, "node_modules", ".bin", "pi"), base };
-}
-
-function jsonLines(path) {
-	if (!existsSync(path)) return [];
-	return readFileSync(path, "utf8")
-		.split("\n")
-		.filter((l) => l.trim() !== "")
-		.map((l) => JSON.parse(l));
+	return benchProject(repo, `waves-${side}`, script, ({ root, project, env }) => {
+		env.XDG_CACHE_HOME = join(root, "cache");
+		writeFileSync(join(project, "PRD.md"), ["# PRD", "", ...ITEMS.map((item) => `- [ ] ${item.text}`), ""].join("\n"));
+	});
 }
 
 /** One `/loop run parallel-items` with `--parallel n`: its times, or { unavailable } with the reason. */
 function side(repo, n) {
 	const fx = fixture(repo, `p${n}`);
 	const prompt = `/loop run parallel-items -- PRD.md --parallel ${n}`;
-	const start = process.hrtime.bigint();
-	const run = spawnSync(fx.pi, [...fx.base, "--no-session", "-p", prompt], {
-		cwd: fx.project,
-		env: fx.env,
-		encoding: "utf8",
-	});
-	const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+	const { run, wallMs } = runPi(fx, ["--no-session", "-p", prompt]);
 	const tail = `${run.stdout}\n${run.stderr}`.trim().split("\n").slice(-3).join(" | ");
 	if (run.status !== 0) return { unavailable: `pi exited ${run.status}: ${tail}` };
 	const prd = readFileSync(join(fx.project, "PRD.md"), "utf8");
