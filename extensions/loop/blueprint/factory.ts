@@ -135,6 +135,9 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		if (deps.stopRequested()) throw new RunEndedError("the run was stopped by /loop stop");
 	};
 
+	/** A named check (tests, lint, types) → the project's command; anything else is a command already. */
+	const commandOf = (check: string) => (isCheckKind(check) ? deps.checkCommand(check) : check);
+
 	/** Claims the step's position (in call order) and says where replay stopped. */
 	const begin = (kind: StepKind, key: unknown): StepStart => {
 		refuseIfEnding();
@@ -321,7 +324,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 
 	const check = async (name: string, options?: ExecOptions): Promise<CheckResult> => {
 		requireText(name, "factory.check: check");
-		const command = isCheckKind(name) ? deps.checkCommand(name) : name;
+		const command = commandOf(name);
 		const { start, result, cwd } = await runCommand("check", command, options);
 		const { identity, key, count } = identifyCheck(result.exitCode, result.output, cwd);
 		const checked: CheckResult = {
@@ -352,7 +355,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				throw new TypeError(`factory.merge: result ${i + 1} has no branch (only isolation "worktree" spawns merge)`);
 			return { branch: r.branch, commit: r.commit };
 		});
-		const check = options.check && isCheckKind(options.check) ? deps.checkCommand(options.check) : options.check;
+		const check = options.check === undefined ? undefined : commandOf(options.check);
 		const start = begin("merge", { items, check });
 		let outcomes: MergeResult[];
 		if (start.replay) outcomes = start.replay.result as MergeResult[];
