@@ -76,11 +76,14 @@ export async function isMerged(repo: string, commit: string, target = "HEAD"): P
 
 /** `-c` options giving a commit an identity, only when the repository has none (merges, worktree commits). */
 export async function identityArgs(root: string): Promise<string[]> {
-	const configured = async (key: string) => (await runGit(root, ["config", key])).stdout.trim() !== "";
+	// One call for both keys (exit 1 when neither is set).
+	const found = await runGit(root, ["config", "--get-regexp", "^user\\.(name|email)$"]);
+	const has = (key: string) =>
+		found.stdout.split("\n").some((line) => line.startsWith(`${key} `) && line.length > key.length + 1);
 	const args: string[] = [];
-	if (!(await configured("user.email"))) {
+	if (!has("user.email")) {
 		args.push("-c", "user.email=pi-loop-factory@localhost");
-		if (!(await configured("user.name"))) args.push("-c", "user.name=pi-loop-factory");
+		if (!has("user.name")) args.push("-c", "user.name=pi-loop-factory");
 	}
 	return args;
 }

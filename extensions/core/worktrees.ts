@@ -6,10 +6,21 @@
  * to resume, report or prune. Nothing here touches the user's own work tree.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	lstatSync,
+	mkdirSync,
+	readFileSync,
+	readlinkSync,
+	realpathSync,
+	renameSync,
+	symlinkSync,
+	unlinkSync,
+	writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { runGit as git, git as gitOk, identityArgs, isMerged } from "./git.ts";
+import { GitError, runGit as git, git as gitOk, identityArgs } from "./git.ts";
 
 export type WorktreeState = "active" | "committed" | "merged" | "conflict" | "check-failed" | "blocked" | "removed";
 
@@ -84,14 +95,23 @@ export async function createWorktree(repoRoot: string, runId: string, n: number)
 	const base = (await gitOk(repoRoot, ["rev-parse", "HEAD"])).trim();
 	let path = worktreePath(repoRoot, runId, n);
 	let branch = branchName(runId, n);
-	const taken = async () =>
-		existsSync(path) || (await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).code === 0;
-	for (let k = 2; await taken(); k++) {
-		path = `${worktreePath(repoRoot, runId, n)}-${k}`;
-		branch = `${branchName(runId, n)}-${k}`;
-	}
+	const add = () => git(repoRoot, ["worktree", "add", "-b", branch, path, base]);
 	mkdirSync(dirname(path), { recursive: true });
-	await gitOk(repoRoot, ["worktree", "add", "-b", branch, path, base]);
+	// Usually the first try works; only when it fails is a leftover of the same step looked for.
+	const added = existsSync(path) ? undefined : await add();
+	if (added?.code !== 0) {
+		const taken = async () =>
+			existsSync(path) ||
+			(await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).code === 0;
+		if (added !== undefined && !(await taken())) {
+			throw new GitError(["worktree", "add", "-b", branch, path, base], repoRoot, added.stderr.trim(), added.code);
+		}
+		for (let k = 2; await taken(); k++) {
+			path = `${worktreePath(repoRoot, runId, n)}-${k}`;
+			branch = `${branchName(runId, n)}-${k}`;
+		}
+		await gitOk(repoRoot, ["worktree", "add", "-b", branch, path, base]);
+	}
 	for (const folder of SHARED_FOLDERS) {
 		const from = join(repoRoot, folder);
 		const to = join(path, folder);
@@ -116,39 +136,111 @@ export async function commitWorktree(record: WorktreeRecord, message: string): P
 	const staged = await git(cwd, ["diff", "--cached", "--quiet"]);
 	if (staged.code !== 0) await gitOk(cwd, [...(await identityArgs(cwd)), "commit", "-q", "--no-verify", "-m", message]);
 	const commit = (await gitOk(cwd, ["rev-parse", "HEAD"])).trim();
-	const files = (await gitOk(cwd, ["diff", "--name-only", record.base, commit])).split("\n").filter((f) => f !== "");
-	const diffStat = files.length > 0 ? (await gitOk(cwd, ["diff", "--stat", record.base, commit])).trimEnd() : "";
+	// One diff for both: NUL-ended `--numstat` records (added, deleted, path), then the `--stat` text.
+	const out = await gitOk(cwd, ["diff", "--no-renames", "--numstat", "--stat", "-z", record.base, commit]);
+	const fields = out.split("\0");
+	const diffStat = (fields.pop() ?? "").replace(/^\n/, "").trimEnd();
+	const files = fields.flatMap((field) => {
+		const path = field.split("\t").slice(2).join("\t");
+		return path === "" ? [] : [path];
+	});
 	return { commit, diffStat, files };
 }
 
-/** Why a recorded worktree must stay, or undefined when nothing in it or its branch would be lost. */
-async function keepReason(repoRoot: string, record: WorktreeRecord, target: string): Promise<string | undefined> {
-	// The registry lives in the repository: act only on what this package makes (its cache folder, loop/ branches).
+/** Where this package's worktrees live for this repository: records pointing elsewhere are never acted on. */
+function isOurs(repoRoot: string, record: WorktreeRecord): boolean {
 	const ours = join(dirname(worktreePath(repoRoot, "x", 0)), "..");
-	if (!record.branch.startsWith("loop/") || !record.path.startsWith(`${ours}/`))
-		return "not a worktree or branch this package made";
-	if (!(await isMerged(repoRoot, record.commit ?? record.base, target))) return "its commit is not merged";
-	const tip = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${record.branch}^{commit}`]);
-	if (tip.code === 0 && !(await isMerged(repoRoot, tip.stdout.trim(), target)))
-		return "its branch has commits that are not merged";
-	if (existsSync(record.path)) {
-		const status = await git(record.path, ["status", "--porcelain", "--untracked-files=all"]);
-		const dirty = status.stdout.split("\n").filter((l) => l !== "" && !/ (node_modules|\.venv|venv)$/.test(l));
-		if (status.code !== 0 || dirty.length > 0) return "its worktree has uncommitted changes";
-	}
-	return undefined;
+	return record.branch.startsWith("loop/") && record.path.startsWith(`${ours}/`);
 }
 
 /**
- * Removes the worktree and its branch — only when its commit and its branch tip are proven to be in `target`
- * (default: the user's HEAD) and the worktree holds no uncommitted change; otherwise nothing is removed.
+ * Removes the worktrees and branches of `records` — each only when its commit and its branch's tip are proven to be
+ * in `target` (default: the user's HEAD) and its worktree holds no uncommitted change; the others stay, with why.
+ * Costs two git calls for the lot, one per worktree and one for the branches: whether the commits are in `target`
+ * comes from one `git rev-list <commits> --not <target>` (a commit is merged exactly when it is not listed), and the
+ * dirty check is `git worktree remove` without --force itself, once the dependency links this package made are gone.
  */
+export async function removeMerged(
+	repoRoot: string,
+	records: WorktreeRecord[],
+	target = "HEAD",
+): Promise<{ removed: WorktreeRecord[]; kept: { record: WorktreeRecord; reason: string }[] }> {
+	const kept: { record: WorktreeRecord; reason: string }[] = [];
+	const candidates = records.filter((record) => {
+		if (isOurs(repoRoot, record)) return true;
+		kept.push({ record, reason: "not a worktree or branch this package made" });
+		return false;
+	});
+	if (candidates.length === 0) return { removed: [], kept };
+	const refs = candidates.map((record) => `refs/heads/${record.branch}`);
+	const tips = new Map(
+		(await gitOk(repoRoot, ["for-each-ref", "--format=%(refname) %(objectname)", ...refs]))
+			.split("\n")
+			.filter((line) => line !== "")
+			.map((line) => line.split(" ") as [string, string]),
+	);
+	const commits = candidates.flatMap((r) => [r.commit ?? r.base, tips.get(`refs/heads/${r.branch}`) ?? []].flat());
+	const listed = await git(repoRoot, ["rev-list", ...new Set(commits), "--not", target]);
+	if (listed.code !== 0)
+		throw new GitError(["rev-list", "…", "--not", target], repoRoot, listed.stderr.trim(), listed.code);
+	const unmerged = new Set(listed.stdout.split("\n"));
+	const removed: WorktreeRecord[] = [];
+	let prune = false;
+	for (const record of candidates) {
+		const tip = tips.get(`refs/heads/${record.branch}`);
+		if (unmerged.has(record.commit ?? record.base)) {
+			kept.push({ record, reason: "its commit is not merged" });
+			continue;
+		}
+		if (tip !== undefined && unmerged.has(tip)) {
+			kept.push({ record, reason: "its branch has commits that are not merged" });
+			continue;
+		}
+		if (existsSync(record.path)) {
+			const refused = await removeWorktreeIfClean(repoRoot, record.path);
+			if (refused !== undefined) {
+				kept.push({ record, reason: refused });
+				continue;
+			}
+		} else prune = true;
+		removed.push(record);
+	}
+	if (prune) await git(repoRoot, ["worktree", "prune"]);
+	// -D, not -d: -d would compare with the branch checked out, not `target`; the tips are proven merged above.
+	const branches = removed.filter((r) => tips.has(`refs/heads/${r.branch}`)).map((r) => r.branch);
+	if (branches.length > 0) await gitOk(repoRoot, ["branch", "-D", ...branches]);
+	for (const record of removed)
+		saveWorktree(repoRoot, {
+			...record,
+			state: "removed",
+			detail: `merged into ${target}; worktree and branch removed`,
+		});
+	return { removed, kept };
+}
+
+/**
+ * `git worktree remove` without --force, which refuses a worktree with modified or untracked files: the links to
+ * the checkout's dependency folders (made by createWorktree) are taken out first and put back when it refuses.
+ * Undefined when removed, else why not.
+ */
+async function removeWorktreeIfClean(repoRoot: string, path: string): Promise<string | undefined> {
+	const links = SHARED_FOLDERS.map((folder) => join(path, folder)).filter((link) => {
+		try {
+			return lstatSync(link).isSymbolicLink();
+		} catch {
+			return false;
+		}
+	});
+	const targets = links.map((link) => readlinkSync(link));
+	for (const link of links) unlinkSync(link);
+	const result = await git(repoRoot, ["worktree", "remove", path]);
+	if (result.code === 0) return undefined;
+	for (const [i, link] of links.entries()) symlinkSync(targets[i] as string, link, "dir");
+	const words = result.stderr.trim();
+	return /untracked|modified/.test(words) ? "its worktree has uncommitted changes" : `git worktree remove: ${words}`;
+}
+
+/** removeMerged for one record: true when it was removed. */
 export async function removeIfMerged(repoRoot: string, record: WorktreeRecord, target = "HEAD"): Promise<boolean> {
-	if ((await keepReason(repoRoot, record, target)) !== undefined) return false;
-	if (existsSync(record.path)) await gitOk(repoRoot, ["worktree", "remove", "--force", record.path]);
-	await git(repoRoot, ["worktree", "prune"]);
-	const exists = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${record.branch}`]);
-	if (exists.code === 0) await gitOk(repoRoot, ["branch", "-D", record.branch]);
-	saveWorktree(repoRoot, { ...record, state: "removed", detail: `merged into ${target}; worktree and branch removed` });
-	return true;
+	return (await removeMerged(repoRoot, [record], target)).removed.length === 1;
 }

@@ -477,20 +477,32 @@ export function reportText(cwd: string, runId: string | undefined): string {
 /** `/loop worktrees [prune]`: what isolated spawns left, and (prune) removing what is proven merged. */
 export async function worktreesText(cwd: string, prune: boolean): Promise<string> {
 	const { repositoryRoot } = await import("./blueprint/isolation.ts");
-	const { readWorktrees, removeIfMerged } = await import("../core/worktrees.ts");
+	const { readWorktrees, removeMerged } = await import("../core/worktrees.ts");
 	const { isMerged } = await import("../core/git.ts");
 	const root = await repositoryRoot(cwd);
 	if (!root) throw new CommandError("not a git repository with a commit: there are no loop worktrees here");
 	const records = readWorktrees(root).filter((r) => r.state !== "removed");
 	if (records.length === 0) return "no loop worktrees in this repository";
+	const merged = new Map<string, boolean>();
+	for (const r of records)
+		merged.set(r.branch, Boolean(r.commit) && (await isMerged(root, r.commit ?? r.base).catch(() => false)));
+	const removed = new Set(
+		prune
+			? (
+					await removeMerged(
+						root,
+						records.filter((r) => merged.get(r.branch)),
+					)
+				).removed.map((r) => r.branch)
+			: [],
+	);
 	const lines: string[] = [];
 	for (const r of records) {
-		const merged = await isMerged(root, r.commit ?? r.base).catch(() => false);
-		if (prune && merged && r.commit && (await removeIfMerged(root, r))) {
+		if (removed.has(r.branch)) {
 			lines.push(`removed  ${r.branch} (merged)`);
 			continue;
 		}
-		const state = merged && r.commit ? "merged" : r.state;
+		const state = merged.get(r.branch) ? "merged" : r.state;
 		const review = ["conflict", "check-failed", "blocked"].includes(state) ? " · needs review" : "";
 		lines.push(`${state.padEnd(12)} ${r.branch}  ${r.path}${review}${r.detail ? ` — ${r.detail}` : ""}`);
 	}

@@ -1,10 +1,10 @@
 /** Unit tests: merging an item's branch back into the user's branch, with real git in temp repositories. */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isMerged, type MergeOutcome, mergeBack, parseStatus } from "../../extensions/core/merge-back.ts";
+import { isMerged, type MergeOutcome, mergeBack, mergeBackAll, parseStatus } from "../../extensions/core/merge-back.ts";
 
 // Git here sees no system or global config and no identity from the environment: each repository configures its
 // own (or none, for the identity test). This changes only this test file's worker process.
@@ -259,6 +259,23 @@ describe("mergeBack", () => {
 		expectNoScratch(fx);
 	});
 
+	it.each([
+		["untracked", false],
+		["ignored", true],
+	])("blocks when the user has an %s folder where the item adds a file, changing nothing", async (_, ignored) => {
+		const fx = fixture();
+		if (ignored) fx.commit(fx.project, { ".gitignore": "new.txt/\n" }, "ignore new.txt/ folders");
+		const item = fx.item("item-1", { ...ITEM_A, "new.txt": "item's new.txt\n" });
+		mkdirSync(join(fx.project, "new.txt"));
+		fx.write("new.txt/mine", "user's file in a folder\n");
+		const before = userState(fx, ["a.txt", "new.txt/mine"]);
+		const outcome = await mergeBack(fx.project, { branch: "item-1", commit: item.commit }, fx);
+		expect(outcome.status).toBe("blocked");
+		expect((outcome as { detail: string }).detail).toMatch(/uncommitted changes in the way of item-1.*new\.txt/);
+		expect(userState(fx, ["a.txt", "new.txt/mine"])).toEqual(before);
+		expectNoScratch(fx);
+	});
+
 	it("blocks on a detached HEAD, saying so", async () => {
 		const fx = fixture();
 		const item = fx.item("item-1", ITEM_A);
@@ -388,8 +405,88 @@ describe("mergeBack", () => {
 		const notRepo = await mergeBack(fx.root, { branch: "b", commit: "HEAD" }, fx);
 		expect(notRepo.status).toBe("blocked");
 		expect((notRepo as { detail: string }).detail).toMatch(
-			/git rev-parse --show-toplevel failed in .*: fatal: not a git/,
+			/git rev-parse --show-toplevel HEAD failed in .*: fatal: not a git/,
 		);
+		expectNoScratch(fx);
+	});
+});
+
+describe("mergeBackAll", () => {
+	/** How many times the user's branch moved (its reflog, newest first). */
+	const moves = (fx: Fixture) => fx.git(fx.project, "reflog", "--format=%H", "main").trim().split("\n").length;
+
+	it("merges a batch without a check in one move of the branch, each item onto the ones before", async () => {
+		const fx = fixture();
+		const one = fx.item("item-1", ITEM_A);
+		const two = fx.item("item-2", { "new.txt": "new\n" });
+		const three = fx.item("item-3", { "a.txt": "a1 by item three\na2\na3\n" }); // conflicts with item-1
+		const four = fx.item("item-4", { "d.txt": "d\n" });
+		const before = moves(fx);
+		const items = [one, two, three, four].map((item, i) => ({ branch: `item-${i + 1}`, commit: item.commit }));
+		const outcomes = await mergeBackAll(fx.project, items, fx);
+		const head = fx.git(fx.project, "rev-parse", "HEAD").trim();
+		expect(outcomes.map((o) => o.status)).toEqual(["merged", "merged", "conflict", "merged"]);
+		expect(outcomes[0]).toEqual({ status: "merged", commit: head, fastForward: false });
+		expect(outcomes[2]).toMatchObject({ files: ["a.txt"] });
+		expect(moves(fx)).toBe(before + 1);
+		for (const item of [one, two, four]) expect(await isMerged(fx.project, item.commit)).toBe(true);
+		expect(await isMerged(fx.project, three.commit)).toBe(false);
+		expect(fx.git(fx.project, "log", "--format=%s", "-2").trim().split("\n")).toEqual([
+			"Merge branch 'item-4' into main",
+			"Merge branch 'item-2' into main",
+		]);
+		expect(fx.read("a.txt")).toBe(ITEM_A["a.txt"]);
+		expect(fx.read("new.txt")).toBe("new\n");
+		expect(fx.git(fx.project, "status", "--porcelain")).toBe("");
+		expectNoScratch(fx);
+		// Again (a resumed run): nothing moves, the merged ones say merged, the conflict is still one.
+		const again = await mergeBackAll(fx.project, items, fx);
+		expect(again.map((o) => o.status)).toEqual(["merged", "merged", "conflict", "merged"]);
+		expect(fx.git(fx.project, "rev-parse", "HEAD").trim()).toBe(head);
+	});
+
+	it("in a batch, the user's changes block only the items whose files they are in", async () => {
+		const fx = fixture();
+		const one = fx.item("item-1", { "b.txt": "b1 by item\n" });
+		const two = fx.item("item-2", ITEM_A);
+		fx.write("b.txt", "b1 by the user, uncommitted\n");
+		fx.write("untracked.txt", "mine\n");
+		const paths = ["b.txt", "untracked.txt"];
+		const before = userState(fx, paths);
+		const items = [
+			{ branch: "item-1", commit: one.commit },
+			{ branch: "item-2", commit: two.commit },
+		];
+		const outcomes = await mergeBackAll(fx.project, items, fx);
+		expect(outcomes.map((o) => o.status)).toEqual(["blocked", "merged"]);
+		expect((outcomes[0] as { detail: string }).detail).toContain("b.txt");
+		expect(fx.read("a.txt")).toBe(ITEM_A["a.txt"]);
+		const after = userState(fx, paths);
+		expect(after.files).toEqual(before.files);
+		expect(after.status).toBe(before.status);
+		expect(after.head).toBe(two.commit);
+	});
+
+	it("with a check, or with an unknown commit, merges one by one, saying per item what happened", async () => {
+		const fx = fixture();
+		const one = fx.item("item-1", ITEM_A);
+		const two = fx.item("item-2", { "new.txt": "new\n" });
+		const checked: string[] = [];
+		const check = async (cwd: string) => {
+			checked.push(readFileSync(join(cwd, "a.txt"), "utf8"));
+			return { passed: existsSync(join(cwd, "new.txt")) === false, output: "new.txt must not exist" };
+		};
+		const items = [
+			{ branch: "item-1", commit: one.commit },
+			{ branch: "gone", commit: "0123456789abcdef" },
+			{ branch: "item-2", commit: two.commit },
+		];
+		const outcomes = await mergeBackAll(fx.project, items, { ...fx, check });
+		expect(outcomes.map((o) => o.status)).toEqual(["merged", "blocked", "check-failed"]);
+		expect(checked).toEqual([ITEM_A["a.txt"], ITEM_A["a.txt"]]);
+		const unchecked = await mergeBackAll(fx.project, items.slice(1), fx);
+		expect(unchecked.map((o) => o.status)).toEqual(["blocked", "merged"]);
+		expect((unchecked[0] as { detail: string }).detail).toContain("0123456789abcdef");
 		expectNoScratch(fx);
 	});
 });

@@ -1,6 +1,6 @@
 /** Unit tests: loop worktrees — where they live, branch names, a leftover's suffix, removal only when merged. */
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -9,6 +9,8 @@ import {
 	createWorktree,
 	readWorktrees,
 	removeIfMerged,
+	removeMerged,
+	type WorktreeRecord,
 	worktreePath,
 } from "../../extensions/core/worktrees.ts";
 import { tempTree } from "../support/temp-tree.ts";
@@ -41,6 +43,54 @@ describe("worktrees", () => {
 	});
 });
 
+describe("removeMerged", () => {
+	it("removes the merged ones of several worktrees at once and says why it keeps each other one", async () => {
+		const dir = repo();
+		process.env.XDG_CACHE_HOME = join(dir, "..", `${dir.split("/").at(-1)}-cache`);
+		try {
+			const made = [];
+			for (const n of [1, 2, 3]) {
+				const record = await createWorktree(dir, "r2", n);
+				writeFileSync(join(record.path, `f${n}.txt`), `${n}\n`);
+				made.push({ ...record, commit: (await commitWorktree(record, `f${n}`)).commit });
+			}
+			const [one, two, three] = made as [WorktreeRecord, WorktreeRecord, WorktreeRecord];
+			for (const record of [one, two]) {
+				execFileSync(
+					"git",
+					["-c", "user.name=t", "-c", "user.email=t@t", "merge", "-q", "--no-edit", record.commit ?? ""],
+					{
+						cwd: dir,
+					},
+				);
+			}
+			// Two's branch got a commit after its merge: kept with the branch and worktree.
+			writeFileSync(join(two.path, "later.txt"), "later\n");
+			await commitWorktree(two, "later");
+			const { removed, kept } = await removeMerged(dir, made);
+			expect(removed.map((r) => r.branch)).toEqual(["loop/r2/1"]);
+			expect(kept.map((k) => [k.record.branch, k.reason])).toEqual([
+				["loop/r2/2", "its branch has commits that are not merged"],
+				["loop/r2/3", "its commit is not merged"],
+			]);
+			expect(existsSync(one.path)).toBe(false);
+			expect(existsSync(two.path) && existsSync(three.path)).toBe(true);
+			const branches = execFileSync("git", ["branch", "--list", "--format=%(refname:short)", "loop/*"], {
+				cwd: dir,
+				encoding: "utf8",
+			});
+			expect(
+				branches
+					.split("\n")
+					.map((b) => b.trim())
+					.filter(Boolean),
+			).toEqual(["loop/r2/2", "loop/r2/3"]);
+		} finally {
+			delete process.env.XDG_CACHE_HOME;
+		}
+	});
+});
+
 async function steps(dir: string): Promise<void> {
 	execFileSync("mkdir", ["-p", join(dir, "node_modules", "x")]);
 	const first = await createWorktree(dir, "r1", 1);
@@ -61,7 +111,14 @@ async function steps(dir: string): Promise<void> {
 	// Merged, but someone edited in the worktree since: kept.
 	writeFileSync(join(first.path, "b.txt"), "edited after the commit\n");
 	expect(await removeIfMerged(dir, { ...first, commit: work.commit })).toBe(false);
+	expect(readFileSync(join(first.path, "b.txt"), "utf8")).toBe("edited after the commit\n");
+	expect(existsSync(join(first.path, "node_modules", "x"))).toBe(true); // the link is back
 	execFileSync("git", ["checkout", "-q", "--", "b.txt"], { cwd: first.path });
+	// An untracked file keeps it too.
+	writeFileSync(join(first.path, "notes.txt"), "mine\n");
+	expect(await removeIfMerged(dir, { ...first, commit: work.commit })).toBe(false);
+	expect(readFileSync(join(first.path, "notes.txt"), "utf8")).toBe("mine\n");
+	execFileSync("rm", [join(first.path, "notes.txt")]);
 	// A record pointing somewhere this package did not make: never removed.
 	expect(await removeIfMerged(dir, { ...first, path: dir, commit: work.commit })).toBe(false);
 	expect(await removeIfMerged(dir, { ...first, commit: work.commit })).toBe(true);
