@@ -1,16 +1,19 @@
 /**
  * parallel-items: works a markdown checklist's open `- [ ]` items in waves, each item by its own agent in its own git
- * worktree (`isolation: "worktree"`); the agents of a wave run at the same time. After each wave, `factory.merge`
- * brings their branches into your branch in checklist order (with the check, when given); each merged item is then
- * ticked in the checklist and that file alone committed with the item as the message. An item that did not land (a
- * conflict, a failed check, a merge blocked by your changes, an agent that failed or changed nothing) is tried again
- * in a later wave, on the new base, until its attempts run out. Your uncommitted changes stay as they are: when the
- * checklist file itself has some, merged items are not ticked (a warning says which).
+ * worktree (`isolation: "worktree"`); the agents of a wave run at the same time. With a check, it runs in each
+ * item's worktree when its agent is done; items that pass (all items, without a check) are brought into your branch
+ * by `factory.merge` in checklist order, the check running again on each merged result before your branch moves.
+ * Each merged item is then ticked in the checklist and that file alone committed with the item as the message. An
+ * item that did not land (a failed check, a conflict, a merge blocked by your changes, an agent that failed or
+ * changed nothing) is tried again in a later wave, on the new base, until its attempts run out; then it is marked
+ * blocked in the checklist as `/loop build` does (`<!-- loop: blocked: why -->`), and items so marked are skipped.
+ * Your uncommitted changes stay as they are: when the checklist file itself has some, it is not edited (a warning
+ * says which items).
  *
  * Args: `[file] [--parallel N] [--check tests|lint|types|COMMAND] [--attempts N] [--instructions FILE] [--hydrate]`
- * — the checklist (default PRD.md, relative to the project); items per wave (default 2); the check run on each merge
- * before your branch moves (default none); tries per item (default 2); a file whose text every item's agent gets as
- * instructions (appended to its system prompt); context from specs for each item (`hydrate`).
+ * — the checklist (default PRD.md, relative to the project); items per wave (default 2); the check, in the item's
+ * worktree and on each merge (default none); tries per item (default 2); a file whose text every item's agent gets
+ * as instructions (appended to its system prompt); context from specs for each item (`hydrate`).
  * Ends: returns when every item is ticked; throws listing the items left open, each with its reason.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -44,6 +47,8 @@ interface WaveRecord {
 }
 
 const ITEM = /^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$/;
+/** `/loop build`'s marker for an item it gave up on. */
+const BLOCKED = /\s*<!--\s*loop:\s*blocked:\s*(.*?)\s*-->\s*$/;
 
 export default async function parallelItems(factory: Factory, args: string[]) {
 	const options = parseArgs(args);
@@ -53,7 +58,8 @@ export default async function parallelItems(factory: Factory, args: string[]) {
 	// the file has been ticked since, so the waves replay as they ran.
 	const read = await factory.exec(`cat -- ${quote(file)}`);
 	if (read.exitCode !== 0) throw new Error(`parallel-items: cannot read ${file}: ${read.output.trim()}`);
-	const open = openItems(read.stdout, file);
+	const { open, blocked: skipped } = openItems(read.stdout, file);
+	if (skipped > 0) factory.observe.log("info", `${file}: ${skipped} item(s) marked blocked are skipped`);
 	const done: string[] = [];
 	const blocked: { item: string; reason: string }[] = [];
 	const waves: WaveRecord[] = [];
@@ -79,14 +85,15 @@ export default async function parallelItems(factory: Factory, args: string[]) {
 					systemPrompt: instructions,
 					hydrate: options.hydrate ? item.text : undefined,
 					isolation: "worktree",
+					check,
 					step: `item ${item.n}.${item.tries}`,
 				}),
 			),
 		);
-		// Branches with work from agents that finished merge; so do branches without changes (which only removes
-		// their worktrees). A failed agent's partial work stays on its branch for review.
+		// Branches with work that passed the check where it was made merge; so do branches without changes (which
+		// only removes their worktrees). A failed agent's or check's work stays on its branch for review.
 		const merging = results.flatMap((result, i) =>
-			result.exitCode === 0 || result.filesChanged.length === 0 ? [i] : [],
+			(result.exitCode === 0 && result.check?.passed !== false) || result.filesChanged.length === 0 ? [i] : [],
 		);
 		const merged =
 			merging.length > 0
@@ -100,7 +107,7 @@ export default async function parallelItems(factory: Factory, args: string[]) {
 			const outcome = merging.includes(i) ? merged[merging.indexOf(i)] : undefined;
 			const failure = whyNotLanded(results[i], outcome);
 			if (failure === undefined) {
-				const notTicked = await tick(factory, options, item.text);
+				const notTicked = await recordItem(factory, options, item.text);
 				if (notTicked === undefined) {
 					done.push(item.text);
 					record.ticked.push(item.text);
@@ -113,12 +120,14 @@ export default async function parallelItems(factory: Factory, args: string[]) {
 			}
 			item.lastFailure = failure;
 			if (item.tries < attempts) {
-				factory.observe.log("warning", `item ${item.n} did not land (${failure}); trying again next wave`);
+				const why = failure.split("\n")[0];
+				factory.observe.log("warning", `item ${item.n} did not land (${why}); trying again next wave`);
 				record.retry.push(item.text);
 				continue;
 			}
-			const reason = `${failure} (after ${item.tries} attempt(s))`;
+			const reason = `${failure.split("\n")[0]} (after ${item.tries} attempt(s))`;
 			factory.observe.log("error", `item ${item.n} left open: ${reason}`, { item: item.text });
+			await recordItem(factory, options, item.text, reason);
 			blocked.push({ item: item.text, reason });
 			record.leftOpen.push(item.text);
 			pending = pending.filter((other) => other !== item);
@@ -139,20 +148,33 @@ export default async function parallelItems(factory: Factory, args: string[]) {
 function whyNotLanded(result: SpawnResult, outcome: MergeResult | undefined): string | undefined {
 	if (result.exitCode !== 0) return `the agent failed: ${result.errorMessage ?? result.stopReason}`;
 	if (result.filesChanged.length === 0) return "the agent changed nothing";
+	if (result.check?.passed === false) {
+		const tail = result.check.output.trim().split("\n").slice(-15).join("\n");
+		return `the check failed in its worktree (${result.check.command}):\n${tail}`;
+	}
 	if (!outcome) return "not merged";
 	if (outcome.status === "merged") return undefined;
 	return `${outcome.status}${outcome.detail ? `: ${outcome.detail}` : ""}`;
 }
 
 /**
- * Ticks a merged item in the checklist and commits that file alone; undefined when done, else why not. The file is
- * read fresh and only the item's own `- [ ]` line changes; with your uncommitted changes in it, nothing is touched.
+ * Ticks a merged item in the checklist — or marks one that ran out of attempts blocked, as `/loop build` does (an
+ * HTML comment at the end of its line, which later runs skip) — and commits that file alone; undefined when done,
+ * else why not. The file is read fresh and only the item's own `- [ ]` line changes; with your uncommitted changes
+ * in it, nothing is touched.
  */
-async function tick(factory: Factory, options: Options, text: string): Promise<string | undefined> {
+async function recordItem(
+	factory: Factory,
+	options: Options,
+	text: string,
+	blockedBecause?: string,
+): Promise<string | undefined> {
 	const { file } = options;
+	const what = blockedBecause === undefined ? "ticked" : "marked blocked";
 	const status = await factory.exec(`git status --porcelain -- ${quote(file)}`);
 	if (status.exitCode !== 0 || status.stdout.trim() !== "") {
-		const reason = `merged, but not ticked: ${file} has uncommitted changes (git status: ${status.output.trim()})`;
+		const not = blockedBecause === undefined ? "merged, but not ticked" : "not marked blocked";
+		const reason = `${not}: ${file} has uncommitted changes (git status: ${status.output.trim()})`;
 		factory.observe.log("warning", `"${text}" ${reason}`);
 		return reason;
 	}
@@ -160,39 +182,55 @@ async function tick(factory: Factory, options: Options, text: string): Promise<s
 	const lines = readFileSync(path, "utf8").split("\n");
 	const at = lines.findIndex((line) => {
 		const match = ITEM.exec(line);
-		return match?.[1] === " " && match[2] === text;
+		return match?.[1] === " " && itemText(match[2]) === text;
 	});
 	// Not open any more (ticked by a run this one resumes, or by the agent): the commit below finds nothing to add.
 	if (at >= 0) {
-		lines[at] = lines[at].replace("[ ]", "[x]");
+		const line = lines[at].replace(BLOCKED, "");
+		lines[at] =
+			blockedBecause === undefined
+				? line.replace("[ ]", "[x]")
+				: `${line.replace(/\s+$/, "")} <!-- loop: blocked: ${oneLine(blockedBecause)} -->`;
 		writeFileSync(path, lines.join("\n"));
 	}
+	const message = blockedBecause === undefined ? text : `loop: blocked: ${text}`;
 	const commit = await factory.exec(
 		`git add -- ${quote(file)} && { git diff --cached --quiet -- ${quote(file)} || ` +
-			`git commit -q -m ${quote(text)} -- ${quote(file)}; }`,
+			`git commit -q -m ${quote(message)} -- ${quote(file)}; }`,
 	);
 	if (commit.exitCode !== 0) {
-		const reason = `merged and ticked, but the tick was not committed: ${commit.output.trim()}`;
+		const reason = `${what}, but not committed: ${commit.output.trim()}`;
 		factory.observe.log("warning", `"${text}" ${reason}`);
 		return reason;
 	}
-	factory.observe.log("info", `ticked and committed: ${text}`);
+	factory.observe.log("info", `${what} and committed: ${text}`);
 	return undefined;
 }
 
-function openItems(text: string, file: string): { text: string }[] {
+/** A reason fit for an HTML comment on the item's line (as `/loop build` writes it). */
+function oneLine(reason: string): string {
+	return reason.replace(/--+>?/g, "-").replace(/\s+/g, " ").trim().slice(0, 300);
+}
+
+/** An item's text without a blocked marker. */
+function itemText(rest: string): string {
+	return rest.replace(BLOCKED, "").trim();
+}
+
+/** The open items (neither ticked nor marked blocked) and how many are marked blocked. */
+function openItems(text: string, file: string): { open: { text: string }[]; blocked: number } {
 	const items = text.split(/\r?\n/).flatMap((line) => {
 		const match = ITEM.exec(line);
-		return match ? [{ done: match[1] !== " ", text: match[2] }] : [];
+		return match ? [{ done: match[1] !== " ", blocked: BLOCKED.test(match[2]), text: itemText(match[2]) }] : [];
 	});
 	if (items.length === 0) throw new Error(`parallel-items: ${file} has no "- [ ]" checklist items`);
-	const open = items.filter((item) => !item.done);
+	const open = items.filter((item) => !item.done && !item.blocked);
 	const seen = new Set<string>();
 	for (const item of open) {
 		if (seen.has(item.text)) throw new Error(`parallel-items: the open item "${item.text}" appears twice in ${file}`);
 		seen.add(item.text);
 	}
-	return open;
+	return { open, blocked: items.filter((item) => !item.done && item.blocked).length };
 }
 
 function itemPrompt(file: string, item: Item): string {

@@ -36,6 +36,12 @@ export interface SpawnOptions {
 	 * kept outside the project; its changes are committed there and `factory.merge` brings them back.
 	 */
 	isolation?: "worktree";
+	/**
+	 * A named check or a command run where the agent worked (its worktree, for isolated spawns) once it finished
+	 * normally, before the work is committed. The outcome comes back as `check`; a failed check does not fail the
+	 * spawn — the script decides (parallel-items does not merge such an item and tries it again).
+	 */
+	check?: CheckName | string;
 	/** A label for the step (a number or text), recorded with the result. */
 	step?: number | string;
 	/** Aborts this spawn only. */
@@ -76,6 +82,17 @@ export interface SpawnResult {
 	branch?: string;
 	commit?: string;
 	diffStat?: string;
+	/** The `check` option's outcome (absent when there was none, or the agent did not finish normally). */
+	check?: SpawnCheck;
+}
+
+export interface SpawnCheck {
+	command: string;
+	passed: boolean;
+	exitCode: number;
+	timedOut: boolean;
+	/** The end of its output (at most 4 kB). */
+	output: string;
 }
 
 export interface MergeOptions {

@@ -4,7 +4,16 @@
  * cannot drift apart unnoticed. Each line also carries `ts`, added on write.
  */
 import type { FailureIdentity } from "../core/failure-identity.ts";
-import type { AgentStatus, EndReason, ExecRecord, LoopOptions, Preset, SpawnRecord, Usage } from "./types.ts";
+import type {
+	AgentStatus,
+	EndReason,
+	ExecRecord,
+	LoopOptions,
+	MergeRecord,
+	Preset,
+	SpawnRecord,
+	Usage,
+} from "./types.ts";
 
 /** Usage of one model call, with its cost repeated at the top level for readers of the log. */
 interface Costed {
@@ -64,4 +73,4 @@ export type LoopEvent =
 	/** Replay ended: `steps` came from the journal; the step at `position` and all after it run live. */
 	| { type: "replayed"; steps: number; position: number; detail: string }
 	| { type: "model_fallback"; detail: string }
-	| { type: "merge"; position: number; branch: string; status: string; detail?: string };
+	| ({ type: "merge" } & MergeRecord);

@@ -194,6 +194,18 @@ export interface SpawnRecord {
 	filesChanged: string[];
 	/** Returned from the journal on resume: no model call. */
 	replayed?: boolean;
+	/** Isolated spawns: the branch holding the work. */
+	branch?: string;
+	/** The spawn's `check` option: ran where the agent worked; passed or not. */
+	check?: { command: string; passed: boolean };
+}
+
+/** One branch's outcome in a factory.merge. */
+export interface MergeRecord {
+	position: number;
+	branch: string;
+	status: "merged" | "conflict" | "check-failed" | "blocked";
+	detail?: string;
 }
 
 /** One factory.exec or factory.check. */
@@ -223,6 +235,8 @@ export interface BlueprintState {
 	attempts: number;
 	spawns: SpawnRecord[];
 	execs: ExecRecord[];
+	/** factory.merge outcomes, one per branch merged (absent in runs recorded before merges were kept). */
+	merges?: MergeRecord[];
 	logs: LogRecord[];
 	phases: string[];
 	metrics: Record<string, number>;

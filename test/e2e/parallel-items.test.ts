@@ -223,9 +223,11 @@ describe("parallel-items (print mode, isolated spawns)", () => {
 		expect(git(fx, "branch", "--list", "--format=%(refname:short)", "loop/*")).toMatch(/^loop\/.+\/\d+$/);
 	});
 
-	it("a check that fails on the integrated result sends the item back; its retry lands", async () => {
+	it("a check that fails in the item's worktree keeps it from merging; its retry, told the output, lands", async () => {
 		const fx = project(["add alpha.js exporting alpha"], ["alpha"], (name) => `require("./" + ${name} + ".js")`, {
-			"check.js": 'if (!require("fs").readFileSync("alpha.js", "utf8").includes("v2")) process.exit(1);\n',
+			"check.js":
+				'if (!require("fs").readFileSync("alpha.js", "utf8").includes("v2")) {\n' +
+				'  console.log("alpha.js is not v2 yet"); process.exit(1); }\n',
 		});
 		const alpha = (version: string) => `exports.alpha = () => "alpha"; // ${version}\n`;
 		setScript(fx, {
@@ -246,10 +248,50 @@ describe("parallel-items (print mode, isolated spawns)", () => {
 		expect(result.code, result.stderr).toBe(0);
 		expect(read(fx, "alpha.js")).toBe(alpha("v2"));
 		expect(checklist(fx)).toEqual(["- [x] add alpha.js exporting alpha"]);
-		const merges = events(fx).filter((e) => e.type === "merge");
-		expect(merges.map((e) => e.status)).toEqual(["check-failed", "merged"]);
+		const checks = events(fx).flatMap((e) => (e.type === "spawn_end" ? [e.check?.passed] : []));
+		expect(checks).toEqual([false, true]);
+		expect(events(fx).flatMap((e) => (e.type === "merge" ? [e.status] : []))).toEqual(["merged"]);
 		const retry = requests(fx)[2]?.messages[0]?.text ?? "";
-		expect(retry).toContain("did not land");
+		expect(retry).toContain("the check failed in its worktree (node check.js):\nalpha.js is not v2 yet");
+		const report = read(fx, `.pi/loop/runs/${readLoopState(fx).runId}/report.md`);
+		expect(report).toMatch(/\| item 1\.1 \| `loop\/[^`]+` \| failed: `node check.js` \| not merged \|/);
+		expect(report).toMatch(/\| item 1\.2 \| `loop\/[^`]+` \| passed: `node check.js` \| merged \|/);
+		expect(read(fx, "notes.md")).toBe(NOTES);
+	});
+
+	it("a check passing in the worktree, failing on the merged result, sends the item back; the retry lands", async () => {
+		const items = ["add alpha.js exporting alpha", "add beta.js exporting beta"];
+		// Each alone passes; alpha with the first beta does not.
+		const check = [
+			'const fs = require("fs");',
+			'if (fs.existsSync("alpha.js") && fs.existsSync("beta.js") && !fs.readFileSync("beta.js", "utf8").includes("v2"))',
+			'  { console.log("beta v1 breaks alpha"); process.exit(1); }',
+			"",
+		].join("\n");
+		const fx = project(items, ["alpha", "beta"], (name) => `require("./" + ${name} + ".js")`, { "check.js": check });
+		const lib = (name: string, version: string) => `module.exports = () => "${name}"; // ${version}\n`;
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{ match: items[0], steps: [{ write: { path: "alpha.js", content: lib("alpha", "v1") } }, { text: "alpha" }] },
+				{
+					match: items[1],
+					steps: [
+						{ write: { path: "beta.js", content: lib("beta", "v1") } },
+						{ text: "beta v1" },
+						{ write: { path: "beta.js", content: lib("beta", "v2") } },
+						{ text: "beta v2" },
+					],
+				},
+			],
+		});
+		const result = await runPrint(fx, '/loop run parallel-items -- PRD.md --parallel 2 --check "node check.js"');
+		expect(result.code, result.stderr).toBe(0);
+		expect(read(fx, "beta.js")).toBe(lib("beta", "v2"));
+		expect(checklist(fx)).toEqual(items.map((item) => `- [x] ${item}`));
+		const merges = events(fx).flatMap((e) => (e.type === "merge" ? [e.status] : []));
+		expect(merges).toEqual(["merged", "check-failed", "merged"]);
+		expect(npmTest(fx).status).toBe(0);
 		expect(read(fx, "notes.md")).toBe(NOTES);
 	});
 });

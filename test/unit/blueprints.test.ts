@@ -485,6 +485,33 @@ describe("parallel-items", () => {
 		expect(factory.state.waves).toMatchObject([{ retry: ["add beta"] }, { ticked: ["add beta", "add gamma"] }]);
 		expect(factory.logs.some((l) => l.level === "warning" && l.message.includes("item 2 did not land"))).toBe(true);
 	});
+	it("with --check, merges only items whose check passed in their worktree; others retry with its output", async () => {
+		const { path, commits, exec } = project();
+		const factory = fakeFactory({
+			exec,
+			spawn: agents((item, options) => {
+				expect(options.check).toBe("tests");
+				const failing = item === "add beta" && !options.prompt.includes("did not land");
+				return {
+					check: {
+						command: "npm test",
+						passed: !failing,
+						exitCode: failing ? 1 : 0,
+						timedOut: false,
+						output: failing ? "not ok 2 - beta" : "ok",
+					},
+				};
+			}),
+		});
+		await parallelItems(factory, [path, "--parallel", "3", "--check", "tests"]);
+		expect(factory.merges.map((m) => [m.branches, m.options])).toEqual([
+			[["loop/fake-run/1", "loop/fake-run/3"], { check: "tests" }],
+			[["loop/fake-run/4"], { check: "tests" }],
+		]);
+		expect(commits).toEqual(["add alpha", "add gamma", "add beta"]);
+		expect(factory.spawned[3].prompt).toContain("the check failed in its worktree (npm test):\nnot ok 2 - beta");
+	});
+
 	it("leaves an item open after --attempts and throws listing each with its reason", async () => {
 		const { path, commits, exec } = project();
 		const factory = fakeFactory({
@@ -515,11 +542,17 @@ describe("parallel-items", () => {
 			["loop/fake-run/2", "loop/fake-run/3"],
 			["loop/fake-run/5", "loop/fake-run/6"],
 		]);
-		expect(commits).toEqual(["add beta"]);
+		expect(commits).toEqual(["loop: blocked: add alpha", "add beta", "loop: blocked: add gamma"]);
 		const text = readFileSync(path, "utf8");
-		expect(text).toContain("- [ ] add alpha\n");
+		expect(text).toContain(
+			"- [ ] add alpha <!-- loop: blocked: the agent failed: provider down (after 2 attempt(s)) -->\n",
+		);
 		expect(text).toContain("- [x] add beta\n");
-		expect(text).toContain("* [ ] add gamma\n");
+		expect(text).toContain("* [ ] add gamma <!-- loop: blocked: the agent changed nothing (after 2 attempt(s)) -->\n");
+		// A later run skips the items marked blocked.
+		const later = fakeFactory({ exec, spawn: agents(() => ({})) });
+		await parallelItems(later, [path]);
+		expect(later.spawned).toEqual([]);
 		expect(factory.state.blocked).toEqual([
 			{ item: "add alpha", reason: "the agent failed: provider down (after 2 attempt(s))" },
 			{ item: "add gamma", reason: "the agent changed nothing (after 2 attempt(s))" },

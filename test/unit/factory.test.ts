@@ -210,6 +210,31 @@ describe("factory.spawn", () => {
 		expect(h.agentRuns).toHaveLength(0);
 	});
 
+	it("runs the spawn's check where the agent worked once it finished, and reports it with the spawn", async () => {
+		const h = harness({
+			checkCommands: { tests: "npm test" },
+			command: (command) => (command === "npm test" ? { exitCode: 1, output: "1 failing\nnot ok 1 - adds" } : {}),
+			agent: (request) => (request.prompt === "broken" ? { status: "error", error: "down", stopReason: "error" } : {}),
+		});
+		const result = await h.factory.spawn({ prompt: "p", check: "tests", step: 1 });
+		expect(result.check).toEqual({
+			command: "npm test",
+			passed: false,
+			exitCode: 1,
+			timedOut: false,
+			output: "1 failing\nnot ok 1 - adds",
+		});
+		expect(h.commands).toEqual([{ command: "npm test", cwd: h.cwd, timeoutMs: 2000 }]);
+		expect(h.state.spawns[0]?.check).toEqual({ command: "npm test", passed: false });
+		expect(h.state.logs.at(-1)?.message).toBe("agent #1: npm test failed where it worked");
+		// An agent that did not finish normally gets no check; the option is part of the step (a changed check is a
+		// changed step on resume).
+		const failed = await h.factory.spawn({ prompt: "broken", check: "tests" });
+		expect(failed.check).toBeUndefined();
+		expect(h.commands).toHaveLength(1);
+		await expect(h.factory.spawn({ prompt: "p", check: " " })).rejects.toThrow("factory.spawn: check must be");
+	});
+
 	it("puts the hydration block before the prompt when asked", async () => {
 		const h = harness({ hydrate: async (task) => `<context for ${task}>` });
 		await h.factory.spawn({ prompt: "p", hydrate: true });

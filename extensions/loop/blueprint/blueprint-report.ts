@@ -5,7 +5,7 @@
  */
 import { shellWords } from "../../shared/shell-quote.ts";
 import { plural } from "../check-text.ts";
-import type { ExecRecord, LoopState, SpawnRecord } from "../types.ts";
+import type { BlueprintState, ExecRecord, LoopState, SpawnRecord } from "../types.ts";
 import { totalUsage } from "../types.ts";
 import { formatCost, formatDuration } from "../view.ts";
 
@@ -42,6 +42,32 @@ export function execLine(e: ExecRecord): string {
 	const failures = e.failures ? ` · ${plural(e.failures, "failure")}` : "";
 	const after = `${failures} · ${formatDuration(e.durationMs)}${e.replayed ? " · replayed" : ""}`;
 	return `step ${e.position + 1}: ${e.kind} ${e.command}: ${how}${after}`;
+}
+
+/**
+ * The isolated spawns, one lane each: its branch, the check where it worked, what its merge did, its cost. A
+ * branch merged more than once (a resumed run) shows the last outcome.
+ */
+function laneLines(b: BlueprintState | undefined): string[] {
+	const lanes = (b?.spawns ?? []).filter((s) => s.branch !== undefined);
+	if (lanes.length === 0) return [];
+	const lines = [
+		"",
+		"## Branches",
+		"",
+		"| step | label | branch | check where it worked | merge | cost |",
+		"|---|---|---|---|---|---|",
+	];
+	for (const s of lanes) {
+		const merge = (b?.merges ?? []).findLast((m) => m.branch === s.branch);
+		const check = s.check ? `${s.check.passed ? "passed" : "failed"}: \`${cell(s.check.command)}\`` : "—";
+		const merged = merge ? `${merge.status}${merge.detail ? ` — ${merge.detail}` : ""}` : "not merged";
+		lines.push(
+			`| ${s.position + 1} | ${s.step ?? "—"} | \`${s.branch}\` | ${check} | ${cell(merged)} | ` +
+				`${formatCost(s.usage.cost)} |`,
+		);
+	}
+	return lines;
 }
 
 function costBy(spawns: SpawnRecord[], key: (s: SpawnRecord) => string, title: string): string[] {
@@ -116,6 +142,7 @@ export function renderBlueprintReport(state: LoopState): string {
 		);
 	}
 	if ((b?.spawns.length ?? 0) === 0) lines.push("| — | no spawn | | | | | | | | |");
+	lines.push(...laneLines(b));
 	if (b && b.execs.length > 0) {
 		lines.push(
 			"",

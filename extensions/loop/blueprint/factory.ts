@@ -7,6 +7,7 @@
 import { resolve } from "node:path";
 import type { AgentRunRequest, AgentRunResult } from "../../core/agent-spawn.ts";
 import type { RunBudget } from "../../core/budget.ts";
+import { outputTail } from "../../core/check-output.ts";
 import type { CheckRun } from "../../core/check-runner.ts";
 import { isCheckKind } from "../../core/detect-checks.ts";
 import type {
@@ -27,7 +28,7 @@ import { identifyCheck } from "../../core/failure-identity.ts";
 import type { Journal, StepKind, StepStart } from "../../core/journal.ts";
 import type { Limiter } from "../../core/limiter.ts";
 import type { LoopEvent } from "../events.ts";
-import type { BlueprintState, ExecRecord, LogRecord, SpawnRecord } from "../types.ts";
+import type { BlueprintState, ExecRecord, LogRecord, MergeRecord, SpawnRecord } from "../types.ts";
 import type { AgentProfile } from "./agent-profile.ts";
 import { runLoopSpec } from "./factory-loop.ts";
 
@@ -92,7 +93,8 @@ export interface BlueprintDeps {
 	isolation?: {
 		create(n: number): Promise<{ path: string }>;
 		commit(worktree: { path: string }, message: string): Promise<IsolatedWork>;
-		merge(item: { branch: string; commit: string }, check: string | undefined): Promise<MergeResult>;
+		/** Merges in the order given, each onto what the ones before it left. */
+		merge(items: { branch: string; commit: string }[], check: string | undefined): Promise<MergeResult[]>;
 		/** After a factory.merge: the merged worktrees' removal has finished. */
 		settle(): Promise<void>;
 	};
@@ -121,6 +123,7 @@ function spawnKey(o: SpawnOptions, profile: AgentProfile | undefined) {
 		timeout: o.timeout,
 		gates: o.gates,
 		isolation: o.isolation,
+		check: o.check,
 	};
 }
 
@@ -164,6 +167,7 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		requireText(options.prompt, "factory.spawn: prompt");
 		if (options.isolation !== undefined && options.isolation !== "worktree")
 			throw new TypeError(`factory.spawn: isolation must be "worktree", got ${JSON.stringify(options.isolation)}`);
+		if (options.check !== undefined) requireText(options.check, "factory.spawn: check");
 		const isolation = options.isolation === "worktree" ? deps.isolation : undefined;
 		if (options.isolation === "worktree" && !isolation)
 			throw new Error('factory.spawn: isolation "worktree" needs a git repository with at least one commit');
@@ -238,6 +242,23 @@ export function createFactory(deps: BlueprintDeps): Factory {
 				agent,
 				step: options.step,
 			};
+			if (options.check !== undefined && result.exitCode === 0) {
+				const command = commandOf(options.check);
+				const ran = await deps.runCommand(command, worktree?.path ?? deps.cwd, deps.execTimeoutMs, signal);
+				const passed = ran.exitCode === 0 && !ran.timedOut;
+				result.check = {
+					command,
+					passed,
+					exitCode: ran.exitCode,
+					timedOut: ran.timedOut,
+					output: outputTail(ran.output, 4000),
+				};
+				log(
+					passed ? "info" : "warning",
+					`${agent}${options.step === undefined ? "" : ` #${options.step}`}: ${command} ` +
+						`${passed ? "passed" : "failed"} where it worked`,
+				);
+			}
 			if (!worktree || !isolation) return result;
 			const subject = options.prompt.split("\n")[0]?.slice(0, 60) ?? "";
 			const work = await isolation.commit(
@@ -271,6 +292,8 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			durationMs: r.durationMs,
 			filesChanged: r.filesChanged,
 			replayed: r.replayed,
+			branch: r.branch,
+			check: r.check && { command: r.check.command, passed: r.check.passed },
 		};
 		state.spawns.push(record);
 		deps.event({ type: "spawn_end", cost: r.cost, ...record });
@@ -361,14 +384,15 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		if (start.replay) outcomes = start.replay.result as MergeResult[];
 		else {
 			if (!deps.isolation) throw new Error("factory.merge needs a git repository");
-			outcomes = [];
-			// In the order given: each item integrates onto what the ones before it left.
-			for (const item of items) outcomes.push(await deps.isolation.merge(item, check));
+			outcomes = await deps.isolation.merge(items, check);
 			await deps.isolation.settle();
 			journal.record(start, "merge", outcomes);
 		}
-		for (const o of outcomes)
-			deps.event({ type: "merge", position: start.position, branch: o.branch, status: o.status, detail: o.detail });
+		for (const o of outcomes) {
+			const record: MergeRecord = { position: start.position, branch: o.branch, status: o.status, detail: o.detail };
+			state.merges = [...(state.merges ?? []), record];
+			deps.event({ type: "merge", ...record });
+		}
 		deps.save();
 		return outcomes;
 	};

@@ -8,12 +8,12 @@ import { join, relative } from "node:path";
 import type { CheckRun } from "../../core/check-runner.ts";
 import type { MergeResult } from "../../core/factory-api.ts";
 import { runGit as git } from "../../core/git.ts";
-import { mergeBack } from "../../core/merge-back.ts";
+import { type MergeOutcome, mergeBackAll } from "../../core/merge-back.ts";
 import {
 	commitWorktree,
 	createWorktree,
 	readWorktrees,
-	removeIfMerged,
+	removeMerged,
 	saveWorktree,
 	type WorktreeRecord,
 	worktreePath,
@@ -45,7 +45,7 @@ export function worktreeIsolation(
 	// The project may be a folder inside the repository: spawns work in the same folder of their worktree.
 	const inside = relative(repoRoot, cwd);
 	const records = new Map<string, { record: WorktreeRecord; loopDone: () => void }>();
-	const cleanups: Promise<boolean>[] = [];
+	const cleanups: Promise<unknown>[] = [];
 	return {
 		async settle() {
 			await Promise.all(cleanups.splice(0));
@@ -69,9 +69,9 @@ export function worktreeIsolation(
 			const files = work.files.map((f) => relative(inside, f));
 			return { branch: record.branch, commit: work.commit, diffStat: work.diffStat, filesChanged: files };
 		},
-		async merge(item, check): Promise<MergeResult> {
-			const record = readWorktrees(repoRoot).find((r) => r.branch === item.branch);
-			const outcome = await mergeBack(repoRoot, item, {
+		async merge(items, check): Promise<MergeResult[]> {
+			const registered = readWorktrees(repoRoot);
+			const outcomes = await mergeBackAll(repoRoot, items, {
 				scratchRoot: join(worktreePath(repoRoot, runId, 0), "..", "scratch"),
 				check:
 					check === undefined
@@ -81,20 +81,26 @@ export function worktreeIsolation(
 								return { passed: run.exitCode === 0, output: run.output };
 							},
 			});
-			const detail = outcome.status === "merged" ? undefined : outcome.detail;
-			if (record) {
-				saveWorktree(repoRoot, { ...record, commit: item.commit, state: outcome.status, detail });
-				// Removing the merged worktree overlaps the next merge; if it fails, the worktree stays (prunable).
-				if (outcome.status === "merged")
-					cleanups.push(removeIfMerged(repoRoot, { ...record, ...item }).catch(() => false));
-			}
-			return {
-				branch: item.branch,
-				commit: item.commit,
-				status: outcome.status,
-				detail,
-				files: outcome.status === "conflict" ? outcome.files : undefined,
-			};
+			const merged: WorktreeRecord[] = [];
+			const results = items.map((item, i) => {
+				const outcome = outcomes[i] as MergeOutcome;
+				const detail = outcome.status === "merged" ? undefined : outcome.detail;
+				const record = registered.find((r) => r.branch === item.branch);
+				if (record) {
+					saveWorktree(repoRoot, { ...record, commit: item.commit, state: outcome.status, detail });
+					if (outcome.status === "merged") merged.push({ ...record, ...item });
+				}
+				return {
+					branch: item.branch,
+					commit: item.commit,
+					status: outcome.status,
+					detail,
+					files: outcome.status === "conflict" ? outcome.files : undefined,
+				};
+			});
+			// The merged worktrees' removal overlaps what follows; what fails to go stays (listed, prunable).
+			if (merged.length > 0) cleanups.push(removeMerged(repoRoot, merged).catch(() => undefined));
+			return results;
 		},
 	};
 }

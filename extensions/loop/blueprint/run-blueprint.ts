@@ -170,7 +170,7 @@ export async function driveBlueprint(
 		const live = b.spawns.filter((s) => !s.replayed);
 		const finishedBefore = b.spawns.length;
 		b.earlier = { spawns: (b.earlier?.spawns ?? 0) + live.length, usage: blueprintUsage(b) };
-		Object.assign(b, { spawns: [], execs: [], logs: [], phases: [], metrics: {}, values: {} });
+		Object.assign(b, { spawns: [], execs: [], merges: [], logs: [], phases: [], metrics: {}, values: {} });
 		b.attempts++;
 		state.pid = process.pid;
 		const startedAt = Date.now();
