@@ -42,6 +42,11 @@ export interface SpawnOptions {
 	 * spawn — the script decides (parallel-items does not merge such an item and tries it again).
 	 */
 	check?: CheckName | string;
+	/**
+	 * The folder the agent works in, relative to the project or absolute (a worktree the script made): its tools,
+	 * gates and `check` run there. Default: the project. Not with `isolation`.
+	 */
+	cwd?: string;
 	/** A label for the step (a number or text), recorded with the result. */
 	step?: number | string;
 	/** Aborts this spawn only. */
@@ -159,6 +164,8 @@ export interface LoopSpec {
 	sameFailure?: number;
 	/** Stop after this many agent failures in a row (default 2). */
 	maxFailures?: number;
+	/** Where the check runs and (with `prompt`) the agent works: relative to the project or absolute. */
+	cwd?: string;
 }
 
 /** stagnation: no progress, or the same failure again and again (the loop engine's rules); failures: agent errors. */

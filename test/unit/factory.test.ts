@@ -235,6 +235,18 @@ describe("factory.spawn", () => {
 		await expect(h.factory.spawn({ prompt: "p", check: " " })).rejects.toThrow("factory.spawn: check must be");
 	});
 
+	it("runs a spawn and a loop in a folder of the script's: the agent, its check, the loop's check there", async () => {
+		const h = harness({ checkCommands: { tests: "npm test" } });
+		const where = join(h.cwd, "elsewhere");
+		await h.factory.spawn({ prompt: "p", cwd: where, check: "tests" });
+		expect(h.agentRuns[0]?.cwd).toBe(where);
+		await h.factory.loop({ check: "tests", prompt: "fix", cwd: "elsewhere", max: 1 });
+		expect(h.commands.map((c) => c.cwd)).toEqual([where, where]);
+		await expect(h.factory.spawn({ prompt: "p", cwd: "x", isolation: "worktree" })).rejects.toThrow(
+			'factory.spawn: cwd and isolation "worktree" do not combine',
+		);
+	});
+
 	it("puts the hydration block before the prompt when asked", async () => {
 		const h = harness({ hydrate: async (task) => `<context for ${task}>` });
 		await h.factory.spawn({ prompt: "p", hydrate: true });

@@ -11,7 +11,7 @@ import { type CheckRecord, DEFAULT_OPTIONS, type IterationRecord, type LoopOptio
 
 export interface LoopSteps {
 	spawn(options: SpawnOptions): Promise<SpawnResult>;
-	check(check: string): Promise<CheckResult>;
+	check(check: string, options?: { cwd?: string }): Promise<CheckResult>;
 }
 
 function count(value: number | undefined, name: string, min: number): number | undefined {
@@ -54,7 +54,8 @@ export async function runLoopSpec(spec: LoopSpec, steps: LoopSteps): Promise<Loo
 	};
 	const history: IterationRecord[] = [];
 	const checks: CheckRecord[] = [];
-	let last = await steps.check(spec.check);
+	const where = spec.cwd === undefined ? undefined : { cwd: spec.cwd };
+	let last = await steps.check(spec.check, where);
 	checks.push(checkRecord(last));
 	for (;;) {
 		const iterations = history.length;
@@ -66,7 +67,7 @@ export async function runLoopSpec(spec: LoopSpec, steps: LoopSteps): Promise<Loo
 		const started = Date.now();
 		const made = spec.spawn
 			? await spec.spawn(n, last)
-			: { agent: "loop", prompt: loopPrompt(spec.prompt as string, last), step: n };
+			: { agent: "loop", prompt: loopPrompt(spec.prompt as string, last), step: n, cwd: spec.cwd };
 		const result = "exitCode" in made ? made : await steps.spawn(made);
 		history.push({
 			n,
@@ -80,7 +81,7 @@ export async function runLoopSpec(spec: LoopSpec, steps: LoopSteps): Promise<Loo
 			promiseMade: false,
 			checkBefore: checks.length - 1,
 		});
-		last = await steps.check(spec.check);
+		last = await steps.check(spec.check, where);
 		checks.push(checkRecord(last));
 		(history.at(-1) as IterationRecord).checkAfter = checks.length - 1;
 	}

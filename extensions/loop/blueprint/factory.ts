@@ -82,6 +82,8 @@ export interface BlueprintDeps {
 	/** A named check's command (tests, lint, types); throws when the project has none. */
 	checkCommand(name: string): string;
 	hydrate?(task: string, budget?: number): Promise<string>;
+	/** Keeps the on-done gates quiet in `cwd` (a spawn's own folder) until the returned function is called. */
+	quietGates?(cwd: string): () => void;
 	/** The on-done gates for a spawn with gates "all" working in `cwd`. */
 	checkDone?(
 		cwd: string,
@@ -124,6 +126,7 @@ function spawnKey(o: SpawnOptions, profile: AgentProfile | undefined) {
 		gates: o.gates,
 		isolation: o.isolation,
 		check: o.check,
+		cwd: o.cwd,
 	};
 }
 
@@ -168,6 +171,11 @@ export function createFactory(deps: BlueprintDeps): Factory {
 		if (options.isolation !== undefined && options.isolation !== "worktree")
 			throw new TypeError(`factory.spawn: isolation must be "worktree", got ${JSON.stringify(options.isolation)}`);
 		if (options.check !== undefined) requireText(options.check, "factory.spawn: check");
+		if (options.cwd !== undefined) {
+			requireText(options.cwd, "factory.spawn: cwd");
+			if (options.isolation !== undefined)
+				throw new TypeError('factory.spawn: cwd and isolation "worktree" do not combine (a worktree is its own cwd)');
+		}
 		const isolation = options.isolation === "worktree" ? deps.isolation : undefined;
 		if (options.isolation === "worktree" && !isolation)
 			throw new Error('factory.spawn: isolation "worktree" needs a git repository with at least one commit');
@@ -206,28 +214,37 @@ export function createFactory(deps: BlueprintDeps): Factory {
 			const signals = [deps.signal, deps.closing, ...(options.signal ? [options.signal] : [])];
 			const signal = AbortSignal.any(signals);
 			// Made last, so a failure above leaves no worktree behind.
-			const worktree = await isolation?.create(start.position + 1);
+			const worktree =
+				(await isolation?.create(start.position + 1)) ??
+				(options.cwd === undefined ? undefined : { path: resolve(deps.cwd, options.cwd) });
+			// As in the project: on-done gates stay quiet in a folder of the script's unless asked for ("all").
+			const quiet = options.cwd === undefined ? undefined : deps.quietGates?.(worktree?.path as string);
 			const checkDone = options.gates === "all" ? deps.checkDone : undefined;
 			if (options.gates === "all" && !checkDone)
 				log("warning", `spawn ${agent}: gates "all" asked for, but pi-loop-factory's gates extension is not loaded`);
-			const outcome = await deps.runAgent({
-				prompt,
-				cwd: worktree?.path,
-				appendSystemPrompt: system || undefined,
-				model: chosen.model,
-				thinking,
-				tools: key.tools,
-				timeoutMs: options.timeout ?? deps.spawnTimeoutMs,
-				signal,
-				followUp:
-					checkDone &&
-					(async (changed, sent) => {
-						const said = await checkDone(worktree?.path ?? deps.cwd, changed, sent, signal);
-						if (said.marks) log(said.fix || said.stopped ? "warning" : "info", `${agent}: gates ${said.marks}`);
-						if (said.stopped) log("warning", said.stopped);
-						return said.fix;
-					}),
-			});
+			let outcome: AgentRunResult;
+			try {
+				outcome = await deps.runAgent({
+					prompt,
+					cwd: worktree?.path,
+					appendSystemPrompt: system || undefined,
+					model: chosen.model,
+					thinking,
+					tools: key.tools,
+					timeoutMs: options.timeout ?? deps.spawnTimeoutMs,
+					signal,
+					followUp:
+						checkDone &&
+						(async (changed, sent) => {
+							const said = await checkDone(worktree?.path ?? deps.cwd, changed, sent, signal);
+							if (said.marks) log(said.fix || said.stopped ? "warning" : "info", `${agent}: gates ${said.marks}`);
+							if (said.stopped) log("warning", said.stopped);
+							return said.fix;
+						}),
+				});
+			} finally {
+				quiet?.();
+			}
 			const result: SpawnResult = {
 				exitCode: outcome.status === "ok" ? 0 : 1,
 				text: outcome.text,

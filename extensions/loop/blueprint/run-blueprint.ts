@@ -232,6 +232,7 @@ export async function driveBlueprint(
 						: worktreeIsolation(repoRoot, cwd, state.runId, gates, (command, where) =>
 								runCheck(command, where, state.options.checkTimeoutMs, signal),
 							),
+				quietGates: gates && ((where) => gates.loopStarted(where, undefined)),
 				checkDone: gates && ((where, changed, round, s) => gates.checkDone(where, changed, round, s)),
 				event: (e) => {
 					event(e);
