@@ -32,6 +32,11 @@ const CASES: [file: string, from: string, allowed: boolean][] = [
 	["extensions/loop/workflows/b.ts", "../check-text.ts", true],
 	["extensions/loop/commands.ts", "./view.ts", true],
 	["extensions/loop/setup.ts", "../hydrate/spec-index.ts", true],
+	["extensions/loop/intake/a.ts", "../commands.ts", false],
+	["extensions/loop/intake/b.ts", "../../gates/runtime.ts", false],
+	["extensions/loop/intake/c.ts", "../../core/github.ts", true],
+	["extensions/loop/intake/d.ts", "../../shared/notify.ts", true],
+	["extensions/loop/intake/e.ts", "./task-source.ts", true],
 ];
 
 describe("layer rules", () => {
