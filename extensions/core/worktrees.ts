@@ -112,14 +112,53 @@ export async function createWorktree(repoRoot: string, runId: string, n: number)
 		}
 		await gitOk(repoRoot, ["worktree", "add", "-b", branch, path, base]);
 	}
+	linkSharedFolders(repoRoot, path);
+	const record: WorktreeRecord = { runId, n, path, branch, base, state: "active", updatedAt: "" };
+	saveWorktree(repoRoot, record);
+	return record;
+}
+
+function linkSharedFolders(repoRoot: string, path: string): void {
 	for (const folder of SHARED_FOLDERS) {
 		const from = join(repoRoot, folder);
 		const to = join(path, folder);
 		if (existsSync(from) && !existsSync(to)) symlinkSync(from, to, "dir");
 	}
-	const record: WorktreeRecord = { runId, n, path, branch, base, state: "active", updatedAt: "" };
+}
+
+/**
+ * A worktree at `commit` with a detached HEAD (no local branch), for work whose branch lives on a remote (an
+ * issue's claimed branch): `<cache>/<repo-id>/<run>/<name>`, dependency folders linked, recorded under `branch`.
+ */
+export async function createDetachedWorktree(
+	repoRoot: string,
+	runId: string,
+	name: string,
+	branch: string,
+	commit: string,
+): Promise<WorktreeRecord> {
+	const path = join(dirname(worktreePath(repoRoot, runId, 0)), name);
+	if (existsSync(path)) throw new Error(`a worktree folder ${path} is already there: remove it or prune`);
+	mkdirSync(dirname(path), { recursive: true });
+	await gitOk(repoRoot, ["worktree", "add", "--detach", path, commit]);
+	linkSharedFolders(repoRoot, path);
+	const record: WorktreeRecord = { runId, n: 0, path, branch, base: commit, state: "active", updatedAt: "" };
 	saveWorktree(repoRoot, record);
 	return record;
+}
+
+/**
+ * Removes a worktree whose work is safe elsewhere (pushed): only when git finds no uncommitted change in it; the
+ * record says "removed". Undefined when removed, else why not.
+ */
+export async function removeCleanWorktree(
+	repoRoot: string,
+	record: WorktreeRecord,
+	why: string,
+): Promise<string | undefined> {
+	const refused = existsSync(record.path) ? await removeWorktreeIfClean(repoRoot, record.path) : undefined;
+	if (refused === undefined) saveWorktree(repoRoot, { ...record, state: "removed", detail: why });
+	return refused;
 }
 
 export interface WorktreeCommit {

@@ -4,6 +4,7 @@
  * Pure: turns the raw argument string into a typed request or a UsageError
  * whose message says exactly what was wrong. Nothing here touches disk.
  */
+import { type IntakeOptions, parseIntakeArgs } from "./intake/intake-args.ts";
 import { DEFAULT_OPTIONS, type LoopOptions, type Preset } from "./types.ts";
 
 /** Loop kinds started by name (a blueprint run, `/loop run`, has a request of its own). */
@@ -17,6 +18,8 @@ export type LoopRequest =
 	| { kind: "start"; preset: StartPreset; check?: string; file?: string; goal?: string; options: LoopOptions }
 	/** `/loop worktrees [prune]`: the loop's worktrees and branches; prune removes the merged ones. */
 	| { kind: "worktrees"; prune: boolean }
+	/** `/loop issues [flags]` and `/loop issue <n> [flags]`: tasks in, draft pull requests out (intake/). */
+	| { kind: "intake"; one: boolean; args: string[]; options: IntakeOptions }
 	/** `/loop run [file] [flags] [-- args]`; no file: list the blueprints. */
 	| { kind: "run"; file?: string; args: string[]; options: LoopOptions }
 	| { kind: "status" | "stop" | "abort" | "resume" | "help" }
@@ -206,6 +209,7 @@ export const USAGE = [
 	"/loop prd [file] [--no-commit] [flags]         work through a PRD's - [ ] items (default PRD.md)",
 	"/loop run [blueprint] [flags] [-- args]         run a blueprint script (alone: list them)",
 	"/loop worktrees [prune]                         isolated spawns' worktrees and branches; prune the merged",
+	"/loop issues [flags] | issue <n> [flags]        labelled GitHub issues (or dir:<folder> tasks) to draft PRs",
 	"/loop status | stop | abort | resume | report [run-id] | help",
 	`flags: ${Object.keys(FLAGS).join(" ")}`,
 ].join("\n");
@@ -241,6 +245,14 @@ export function parseLoopArgs(raw: string): LoopRequest {
 	if ((PRESETS as readonly string[]).includes(sub)) return parseStart(sub as StartPreset, tokens.slice(1), goal);
 	if (sub === "run") return parseRun(tokens.slice(1), goal);
 	if (goal !== undefined) throw new UsageError(`/loop ${sub} takes no goal (nothing may follow --)`);
+	if (sub === "issues" || sub === "issue") {
+		const args = tokens.slice(1);
+		try {
+			return { kind: "intake", one: sub === "issue", args, options: parseIntakeArgs(args, sub === "issue") };
+		} catch (error) {
+			throw new UsageError((error as Error).message);
+		}
+	}
 	if (sub === "worktrees") {
 		if (tokens.length > 2 || (tokens[1] !== undefined && tokens[1] !== "prune"))
 			throw new UsageError(`/loop worktrees takes nothing or "prune", got: ${tokens.slice(1).join(" ")}`);

@@ -4,7 +4,8 @@
  * runs and reports problems as CommandError with a process exit code.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { runCheck } from "../core/check-runner.ts";
 import { UnknownRoleError } from "../roles/roles.ts";
@@ -350,6 +351,24 @@ async function startParallel(
 	// --max bounds the agent runs, as it bounds iterations one item at a time.
 	const options = { ...o, maxSpawns: o.max };
 	await runBlueprint(pi, ctx, out, { kind: "run", file: join(PACKAGE_BLUEPRINTS, "parallel-items.ts"), args, options });
+}
+
+/**
+ * `/loop issues` / `/loop issue <n>`: the intake (intake/run-intake.ts) as a blueprint run, so status, stop, abort,
+ * resume, the report and the exit codes are those of any run. Its spawn limit covers every task's iterations.
+ */
+export async function startIntake(
+	pi: ExtensionAPI,
+	ctx: ExtensionCommandContext,
+	out: Output,
+	request: Extract<LoopRequest, { kind: "intake" }>,
+): Promise<void> {
+	const o = request.options;
+	const tasks = o.issue === undefined ? o.limit : 1;
+	const options = { ...DEFAULT_OPTIONS, maxSpawns: tasks * (o.max + (o.review ? 1 : 0)), concurrency: o.parallel };
+	const file = join(dirname(fileURLToPath(import.meta.url)), "intake", "run-intake.ts");
+	const args = request.one ? ["--one", ...request.args] : request.args;
+	await runBlueprint(pi, ctx, out, { kind: "run", file, args, options });
 }
 
 /** `/loop run`: the listing without a blueprint; otherwise resolve and check the script, then run it. */

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import type { ExtensionAPI, ExtensionCommandContext } from "@mariozechner/pi-coding-agent";
 import { Text } from "@mariozechner/pi-tui";
 import { completeLoopArgs } from "./completions.ts";
+import { intakeToolBlock } from "./intake/intake-guard.ts";
 import { type LoopMessageDetails, MESSAGE_TYPE } from "./message.ts";
 import { planWriteBlock } from "./plan-guard.ts";
 
@@ -36,13 +37,25 @@ async function handle(
 	ctx: ExtensionCommandContext,
 	out: Output,
 ): Promise<void> {
-	const { HELP_TEXT, reportText, resumeLoop, runBlueprint, startLoop, statusText, stopLoop, worktreesText } = commands;
+	const {
+		HELP_TEXT,
+		reportText,
+		resumeLoop,
+		runBlueprint,
+		startIntake,
+		startLoop,
+		statusText,
+		stopLoop,
+		worktreesText,
+	} = commands;
 	const request = args.parseLoopArgs(raw);
 	switch (request.kind) {
 		case "start":
 			return startLoop(pi, ctx, out, request);
 		case "run":
 			return runBlueprint(pi, ctx, out, request);
+		case "intake":
+			return startIntake(pi, ctx, out, request);
 		case "worktrees":
 			return out.say(await worktreesText(ctx.cwd, request.prune));
 		case "resume":
@@ -99,7 +112,12 @@ export default function loopExtension(pi: ExtensionAPI): void {
 		return new Text(text, 0, 0);
 	});
 
-	pi.on("tool_call", (event, ctx) => planWriteBlock(ctx.cwd, event.toolName, (event.input as { path?: unknown }).path));
+	pi.on(
+		"tool_call",
+		(event, ctx) =>
+			planWriteBlock(ctx.cwd, event.toolName, (event.input as { path?: unknown }).path) ??
+			intakeToolBlock(ctx.cwd, event.toolName, event.input as Record<string, unknown>),
+	);
 
 	pi.on("session_start", async (event, ctx) => {
 		if (event.reason !== "startup" || !ctx.hasUI) return;

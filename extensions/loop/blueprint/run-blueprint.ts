@@ -130,6 +130,8 @@ function endingOf(
 	const message = error instanceof Error ? error.message : String(error);
 	// A module that cannot be found before any step ran is a usage error (nothing ran); later, a failure.
 	if (error instanceof BlueprintLoadError && !stepsStarted) return { reason: "failed", detail: message, exit: 2 };
+	// A script's own usage or configuration error (an Error named "UsageError"): exit 2, as for the loop's own.
+	if (error instanceof Error && error.name === "UsageError") return { reason: "failed", detail: message, exit: 2 };
 	const where = whereInScript(error, file);
 	return { reason: "failed", detail: `${message}${where ? ` (at ${where})` : ""}`, exit: 1 };
 }

@@ -1,0 +1,39 @@
+/**
+ * What an agent working a `/loop issues` task may not do, refused at the tool call (pure): push or call `gh` from
+ * bash (the harness pushes the task's branch and opens the pull request), or write loop configuration and CI
+ * workflows (`.pi/`, `.github/workflows/`). A task's worktree is recognized by its folder (core/worktrees.ts:
+ * `…/pi-loop-factory/worktrees/<repo-id>/<run>/task-<n>`). The harness also leaves such paths out of the commit.
+ */
+import { relative, resolve } from "node:path";
+
+const TASK_WORKTREE = /\/pi-loop-factory\/worktrees\/[^/]+\/[^/]+\/task-\d+$/;
+const PUSH = /\bgit\b[^\n;&|]*\bpush\b/;
+const GH = /(^|[\s;&|(`$])gh(\s|$)/m;
+const GUARDED = /^(\.pi|\.github\/workflows)(\/|$)/;
+
+export function intakeToolBlock(
+	cwd: string,
+	toolName: string,
+	input: Record<string, unknown>,
+): { block: true; reason: string } | undefined {
+	if (!TASK_WORKTREE.test(cwd.replace(/\/+$/, ""))) return undefined;
+	if (toolName === "bash" && typeof input.command === "string") {
+		if (PUSH.test(input.command) || GH.test(input.command))
+			return {
+				block: true,
+				reason:
+					"in a /loop issues task the harness commits, pushes the task's branch and opens the pull request: " +
+					"git push and gh are refused here. Finish the change in this checkout and stop.",
+			};
+		return undefined;
+	}
+	if ((toolName === "write" || toolName === "edit") && typeof input.path === "string") {
+		const rel = relative(cwd, resolve(cwd, input.path.replace(/^@/, "")));
+		if (GUARDED.test(rel))
+			return {
+				block: true,
+				reason: `in a /loop issues task, loop configuration and CI workflows (${rel}) are not changed: leave it as it is`,
+			};
+	}
+	return undefined;
+}
