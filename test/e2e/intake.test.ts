@@ -218,6 +218,44 @@ describe("/loop issues (print mode, gh stand-in, bare origin)", () => {
 		);
 	});
 
+	it("--dry-run names what it would take and changes nothing; /loop issue <n> takes that one issue", async () => {
+		const fx = intakeFixture([issue(3, "Add alpha module"), issue(4, "Add beta module", ["other"])], ["alpha", "beta"]);
+		setScript(fx, { steps: [], routes: [fix("Add beta module", "beta")] });
+		const dry = await runPrint(fx, "/loop issues --dry-run --limit 5");
+		expect(dry.code, dry.stderr).toBe(0);
+		expect(dry.stderr).toContain("#3 would-take");
+		let gh = readGhStandinState(fx.ghState);
+		expect(gh.issues.map((i) => i.labels)).toEqual([["loop"], ["other"]]);
+		expect(fx.git(fx.origin, "for-each-ref", "refs/heads/loop")).toBe("");
+		const one = await runPrint(fx, "/loop issue 4");
+		expect(one.code, one.stderr).toBe(0);
+		gh = readGhStandinState(fx.ghState);
+		expect(gh.prs.map((pr) => pr.headRefName)).toEqual(["loop/issue-4-add-beta-module"]);
+		expect(gh.issues.map((i) => i.labels)).toEqual([["loop"], ["other", "loop:pr-open"]]);
+		expect(gh.rejected).toEqual([]);
+	});
+
+	it("--source dir:<folder>: task files claimed the same way, branches pushed, state in the files, no gh", async () => {
+		const fx = intakeFixture([], ["theta", "iota"], {
+			"tasks/11-add-theta.md": "# Add theta module\n\nPlease add it.\n",
+			"tasks/12-add-iota.md": "---\ntitle: Add iota module\nstate: done\n---\nDone already.\n",
+		});
+		setScript(fx, { steps: [], routes: [fix("Add theta module", "theta")] });
+		const result = await runPrint(fx, "/loop issues --source dir:tasks --limit 3");
+		expect(result.code, result.stderr).toBe(0);
+		expect(fx.git(fx.origin, "show", "loop/issue-11-add-theta-module:theta.js")).toContain('"theta"');
+		expect(fx.git(fx.origin, "for-each-ref", "--format=%(refname)", "refs/heads/loop")).toBe(
+			"refs/heads/loop/issue-11-add-theta-module",
+		);
+		const file = readFileSync(join(fx.project, "tasks", "11-add-theta.md"), "utf8");
+		expect(file).toMatch(/^---\n(.*\n)*state: pr-open\n/);
+		expect(file).toContain("branch: loop/issue-11-add-theta-module");
+		expect(readFileSync(join(fx.project, "tasks", "11-add-theta.log.md"), "utf8")).toContain(
+			"is working on this issue",
+		);
+		expect(readGhStandinState(fx.ghState).calls).toEqual([]);
+	});
+
 	it("refuses bad flags before anything runs (exit 2), and a logged-out gh is a configuration error", async () => {
 		const fx = intakeFixture([issue(1, "Anything")]);
 		const bad = await runPrint(fx, "/loop issues --limit zero");

@@ -49,9 +49,14 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 	const [project = "", repoRoot = ""] = where.stdout.trim().split("\n");
 	if (where.exitCode !== 0 || repoRoot === "")
 		throw new IntakeUsageError(`/loop issues works in a git repository: ${where.output.trim()}`);
-	const source = options.source
-		? dirSource(project, options.source.slice("dir:".length))
-		: githubSource(options.repo, { cwd: project });
+	let source: TaskSource & { problems?: readonly { file: string; reason: string }[] };
+	try {
+		source = options.source
+			? dirSource(project, options.source.slice("dir:".length))
+			: githubSource(options.repo, { cwd: project });
+	} catch (error) {
+		throw new IntakeUsageError(`--source ${options.source}: ${(error as Error).message}`);
+	}
 	const summaries: TaskSummary[] = [];
 	const summaryFile = join(project, ".pi", "loop", "runs", factory.runId, "summary.json");
 	const save = () => {
@@ -73,6 +78,8 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 	const base = options.base ?? (await source.defaultBase());
 	const candidates = await candidatesOf(source, options);
 	factory.observe.log("info", `${source.name}: ${candidates.length} candidate task(s) on ${base}`);
+	for (const problem of source.problems ?? [])
+		factory.observe.log("warning", `${source.name}: ${problem.file} is not read as a task: ${problem.reason}`);
 
 	let taken = 0;
 	const queue = [...candidates];
