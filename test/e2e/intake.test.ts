@@ -5,11 +5,19 @@
  * reports, released claims, untrusted issue text, and two workers on two clones sharing one queue.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { installGhStandin, readGhStandinState, type StandinIssue } from "../support/gh-standin-install.mjs";
-import { type Fixture, makeFixture, readLoopState, runPrint, setScript } from "../support/harness.ts";
+import {
+	type Fixture,
+	makeFixture,
+	readLoopState,
+	requests,
+	requestTimes,
+	runPrint,
+	setScript,
+} from "../support/harness.ts";
 import type { ScriptStep } from "../support/scripted-model.ts";
 
 const PACKAGE = JSON.stringify({ name: "app", private: true, scripts: { test: "node test.js" } });
@@ -254,6 +262,69 @@ describe("/loop issues (print mode, gh stand-in, bare origin)", () => {
 			"is working on this issue",
 		);
 		expect(readGhStandinState(fx.ghState).calls).toEqual([]);
+	});
+
+	it("skips an issue with an open PR; --parallel 2 works two at once; --review's words go into the PRs", async () => {
+		const fx = intakeFixture(
+			[issue(3, "Add alpha module"), issue(5, "Add beta module"), issue(6, "Add gamma module")],
+			["alpha", "beta", "gamma"],
+		);
+		const gh = readGhStandinState(fx.ghState);
+		const open = { number: 40, url: "https://github.com/acme/app/pull/40", state: "OPEN" };
+		writeFileSync(
+			fx.ghState,
+			JSON.stringify({ ...gh, prs: [{ ...open, headRefName: "loop/issue-3-add-alpha-module" }] }),
+		);
+		const slow = { delayMs: 700 };
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{ match: "Review the uncommitted changes", steps: [], fallback: { text: "Reviewed: looks fine." } },
+				fix("Add beta module", "beta", [{ text: "looking", ...slow }]),
+				fix("Add gamma module", "gamma", [{ text: "looking", ...slow }]),
+			],
+		});
+		const result = await runPrint(fx, "/loop issues --limit 2 --parallel 2 --review");
+		expect(result.code, result.stderr).toBe(0);
+		const after = readGhStandinState(fx.ghState);
+		expect(after.prs.map((pr) => pr.headRefName)).toEqual([
+			"loop/issue-3-add-alpha-module",
+			"loop/issue-5-add-beta-module",
+			"loop/issue-6-add-gamma-module",
+		]);
+		expect(after.issues.map((i) => i.labels)).toEqual([["loop"], ["loop", "loop:pr-open"], ["loop", "loop:pr-open"]]);
+		for (const pr of after.prs.slice(1)) expect(pr.body).toContain("## Review\n\nReviewed: looks fine.");
+		// The two issues' first model calls waited at the same time.
+		const firsts = ["Add beta module", "Add gamma module"].map((title) =>
+			requestTimes(fx).find((r) => r.route === title),
+		);
+		expect(firsts[1]?.startedAt).toBeLessThan(firsts[0]?.endedAt ?? 0);
+	});
+
+	it("an issue that is a checklist: one agent pass per `- [ ]` item, then the check", async () => {
+		const body = "Two things:\n\n- [ ] add kappa.js\n- [ ] add lambda.js\n";
+		const fx = intakeFixture([issue(12, "Kappa and lambda", ["loop"], body)], ["kappa", "lambda"]);
+		setScript(fx, {
+			steps: [],
+			routes: [
+				{
+					match: "Kappa and lambda",
+					steps: [
+						{ write: { path: "kappa.js", content: 'module.exports = () => "kappa";\n' } },
+						{ text: "kappa done" },
+						{ write: { path: "lambda.js", content: 'module.exports = () => "lambda";\n' } },
+						{ text: "lambda done" },
+					],
+				},
+			],
+		});
+		const result = await runPrint(fx, "/loop issue 12");
+		expect(result.code, result.stderr).toBe(0);
+		const prompts = requests(fx).map((r) => r.messages[0]?.text ?? "");
+		expect(prompts[0]).toContain("checklist item 1 of 2");
+		expect(prompts[2]).toContain("checklist item 2 of 2");
+		expect(fx.git(fx.origin, "show", "loop/issue-12-kappa-and-lambda:lambda.js")).toContain('"lambda"');
+		expect(readGhStandinState(fx.ghState).prs[0]?.body).toContain("- iterations: 2");
 	});
 
 	it("refuses bad flags before anything runs (exit 2), and a logged-out gh is a configuration error", async () => {

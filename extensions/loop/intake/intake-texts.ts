@@ -33,6 +33,25 @@ export function quoteUntrusted(title: string, body: string): string {
 	return [`<<<${marker}`, `Title: ${clean(title)}`, "", clean(body).trim(), `${marker}>>>`].join("\n");
 }
 
+/** How many open `- [ ]` items the task's body lists (a task may be a checklist: one agent pass per item). */
+export function checklistItems(body: string): number {
+	return body.split(/\r?\n/).filter((line) => /^\s*[-*]\s+\[ \]\s+\S/.test(line)).length;
+}
+
+/** The agent's turn on one checklist item, named by its place (its text stays inside the quoted task). */
+export function checklistTurn(n: number, of: number): string {
+	return (
+		`This pass: work on checklist item ${n} of ${of} of the quoted task (its ${ordinal(n)} \`- [ ]\` line from ` +
+		"the top). The other items get passes of their own; leave them for those unless this one needs them."
+	);
+}
+
+function ordinal(n: number): string {
+	const tens = n % 100;
+	if (tens >= 11 && tens <= 13) return `${n}th`;
+	return `${n}${["th", "st", "nd", "rd"][n % 10] ?? "th"}`;
+}
+
 export function taskPrompt(task: IntakeTask, source: string, base: string): string {
 	return [
 		`Resolve task #${task.number} from ${source}. Your working directory is a checkout of \`${base}\` made for it.`,

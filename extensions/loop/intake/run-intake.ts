@@ -16,6 +16,8 @@ import { dirSource } from "./dir-source.ts";
 import { githubSource } from "./github-source.ts";
 import { type IntakeOptions, IntakeUsageError, parseIntakeArgs } from "./intake-args.ts";
 import {
+	checklistItems,
+	checklistTurn,
 	claimComment,
 	failureComment,
 	pullRequestBody,
@@ -190,8 +192,9 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 		};
 		const prompt = taskPrompt(task, source.name, base);
 		stage = "working it";
-		// The agent works once whatever the check says (a task may ask for more than the check tests), then the
-		// loop runs fix rounds until the check passes or --max iterations in all are spent.
+		// The agent works once whatever the check says (a task may ask for more than the check tests) — once per
+		// item when the task is a `- [ ]` checklist — then the loop runs fix rounds until the check passes or
+		// --max iterations in all are spent.
 		const taskSpawn = (n: number, extra = "") =>
 			spawn({
 				agent: "task",
@@ -201,24 +204,31 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 				gates: "all",
 				step: `#${task.number}.${n}`,
 			});
+		const items = checklistItems(task.body);
 		let outcome: LoopOutcome | undefined;
 		let why: string | undefined;
 		try {
-			const first = await taskSpawn(1);
-			if (first.exitCode !== 0) throw new Error(`the agent failed: ${first.errorMessage ?? first.stopReason}`);
+			if (items > options.max)
+				throw new Error(`the task's checklist has ${items} items, more than --max ${options.max} iterations`);
+			const passes = Math.max(1, items);
+			for (let i = 1; i <= passes; i++) {
+				const turn = items === 0 ? "" : `\n\n${checklistTurn(i, items)}`;
+				const pass = await taskSpawn(i, turn);
+				if (pass.exitCode !== 0) throw new Error(`the agent failed: ${pass.errorMessage ?? pass.stopReason}`);
+			}
 			const rounds = await factory.loop({
 				check: options.check,
 				cwd: record.path,
-				max: Math.max(1, options.max - 1),
+				max: Math.max(1, options.max - passes),
 				spawn: (n, last) =>
-					options.max === 1
+					options.max <= passes
 						? Promise.reject(new Error(`the check fails after --max ${options.max} iteration(s)`))
 						: taskSpawn(
-								n + 1,
+								n + passes,
 								`\n\nThe check \`${last.command}\` fails; its output ends:\n\n${last.output.slice(-3000)}`,
 							),
 			});
-			outcome = { ...rounds, iterations: rounds.iterations + 1 };
+			outcome = { ...rounds, iterations: rounds.iterations + passes };
 		} catch (error) {
 			why = (error as Error).message;
 		}
