@@ -5,13 +5,13 @@
  * draft pull request — or, on failure, push anyway, comment and label. Never merges, closes, force-pushes or pushes
  * to the base branch. `summary.json` in the run's folder has each task's outcome.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Factory, LoopOutcome, SpawnResult } from "../../core/factory-api.ts";
 import { GitError, git, runGit } from "../../core/git.ts";
 import { issueBranch } from "../../core/github.ts";
 import { claimBranch, pushBranch } from "../../core/remote-claim.ts";
-import { commitWorktree, createDetachedWorktree, removeCleanWorktree } from "../../core/worktrees.ts";
+import { commitWorktree, createDetachedWorktree, readWorktrees, removeCleanWorktree } from "../../core/worktrees.ts";
 import { dirSource } from "./dir-source.ts";
 import { githubSource } from "./github-source.ts";
 import { type IntakeOptions, IntakeUsageError, parseIntakeArgs } from "./intake-args.ts";
@@ -69,6 +69,8 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 		);
 		factory.state.tasks = summaries;
 	};
+	// A summary of this run already there: the run is resumed (/loop resume), and its own claims are taken up again.
+	const resumed = existsSync(summaryFile);
 	save();
 	try {
 		await source.check();
@@ -98,7 +100,8 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 			};
 			summaries.push(summary);
 			const state = task.labels.find((label) => label.startsWith("loop:"));
-			if (state) summary.detail = `it has the label ${state}`;
+			// On resume a loop:claimed task may be this run's own: the claim below tells (taken by this run id).
+			if (state && !(resumed && state === "loop:claimed")) summary.detail = `it has the label ${state}`;
 			else if (await source.delivered(branch)) summary.detail = `a pull request from ${branch} is open`;
 			else if (options.dryRun) {
 				summary.outcome = "would-take";
@@ -106,7 +109,7 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 			} else {
 				taken++; // counted before the claim's await, so --parallel workers do not overshoot --limit
 				const claimed = await claim(factory, options, repoRoot, base, task, branch, summary);
-				if (claimed) await work(factory, options, { source, repoRoot, base, task, branch, claim: claimed, summary });
+				if (claimed) await work(factory, options, { source, repoRoot, base, task, branch, ...claimed, summary });
 				else taken--;
 			}
 			factory.observe.log("info", `#${task.number} ${summary.outcome}${summary.detail ? `: ${summary.detail}` : ""}`);
@@ -142,17 +145,17 @@ async function claim(
 	task: IntakeTask,
 	branch: string,
 	summary: TaskSummary,
-): Promise<string | undefined> {
+): Promise<{ claim: string; again: boolean } | undefined> {
 	const subject = `task #${task.number}`;
 	const outcome = await claimBranch(repoRoot, { remote: options.remote, branch, base, runId: factory.runId, subject });
-	if (outcome.status === "claimed") return outcome.commit;
+	if (outcome.status === "claimed") return { claim: outcome.commit, again: false };
 	if (outcome.status === "taken" && outcome.by === factory.runId) {
 		// A resumed run: the claim is this run's own.
 		const tip = await runGit(repoRoot, ["ls-remote", "--heads", options.remote, `refs/heads/${branch}`]);
 		const commit = tip.stdout.split("\t")[0]?.trim();
 		if (commit) {
 			await runGit(repoRoot, ["fetch", "--quiet", "--no-tags", options.remote, commit]);
-			return commit;
+			return { claim: commit, again: true };
 		}
 	}
 	summary.outcome = outcome.status === "taken" ? "taken" : "error";
@@ -167,7 +170,10 @@ interface Job {
 	base: string;
 	task: IntakeTask;
 	branch: string;
+	/** The branch's tip on the remote: the claim commit (or the work pushed on it, when taken up again). */
 	claim: string;
+	/** This run's own claim, taken up again on resume: its worktree may hold the work so far. */
+	again: boolean;
 	summary: TaskSummary;
 }
 
@@ -178,9 +184,16 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 	try {
 		await source.mark(task, { add: "loop:claimed" });
 		stage = "commenting on the task";
-		await source.comment(task, claimComment(factory.runId, branch));
+		if (!job.again) await source.comment(task, claimComment(factory.runId, branch));
 		stage = "making its worktree";
-		const record = await createDetachedWorktree(repoRoot, factory.runId, `task-${task.number}`, branch, job.claim);
+		const name = `task-${task.number}`;
+		const left = job.again
+			? readWorktrees(repoRoot).find((r) => r.branch === branch && r.state === "active")
+			: undefined;
+		const record =
+			left && existsSync(left.path)
+				? left
+				: await createDetachedWorktree(repoRoot, factory.runId, name, branch, job.claim);
 		const spawns: SpawnResult[] = [];
 		const spawn = async (options_: Parameters<Factory["spawn"]>[0]) => {
 			const spent = spawns.reduce((sum, s) => sum + s.cost, 0);
