@@ -41,6 +41,18 @@ export const INTAKE_USAGE =
 	"[--source dir:<folder>]\n/loop issue <number> [the same flags but --label, --limit and --parallel]";
 
 const SWITCHES = { "--review": "review", "--dry-run": "dryRun", "--pr-on-failure": "prOnFailure" } as const;
+const VALUED = [
+	"--repo",
+	"--source",
+	"--label",
+	"--limit",
+	"--parallel",
+	"--max",
+	"--max-cost",
+	"--base",
+	"--remote",
+	"--check",
+];
 
 function whole(flag: string, value: string, min: number, max: number): number {
 	if (!/^\d+$/.test(value)) throw new IntakeUsageError(`${flag} expects a whole number, got "${value}"`);
@@ -84,8 +96,11 @@ export function parseIntakeArgs(args: string[], one: boolean): IntakeOptions {
 			o[SWITCHES[flag as keyof typeof SWITCHES]] = true;
 			continue;
 		}
+		if (!VALUED.includes(flag)) throw new IntakeUsageError(`unknown flag ${flag}\n${INTAKE_USAGE}`);
 		const value = eq === -1 ? rest[++i] : token.slice(eq + 1);
-		if (value === undefined || value.trim() === "") throw new IntakeUsageError(`${flag} needs a value`);
+		// the next flag is not a value: `--check --dry-run` must not run for real with "--dry-run" as the check
+		if (value === undefined || value.trim() === "" || (eq === -1 && value.startsWith("--")))
+			throw new IntakeUsageError(`${flag} needs a value`);
 		switch (flag) {
 			case "--repo":
 				if (!/^[\w.-]+\/[\w.-]+$/.test(value)) throw new IntakeUsageError(`--repo expects owner/name, got "${value}"`);
@@ -96,7 +111,8 @@ export function parseIntakeArgs(args: string[], one: boolean): IntakeOptions {
 				o.source = value;
 				break;
 			case "--label":
-				if (/[,\s]/.test(value) || value.startsWith("loop:"))
+				// GitHub matches label names regardless of case: Loop:failed is loop:failed
+				if (/[,\s]/.test(value) || value.toLowerCase().startsWith("loop:"))
 					throw new IntakeUsageError(`--label expects one label name (not a loop: state), got "${value}"`);
 				o.label = value;
 				break;

@@ -7,8 +7,10 @@
 import { relative, resolve } from "node:path";
 
 const TASK_WORKTREE = /\/pi-loop-factory\/worktrees\/[^/]+\/[^/]+\/task-\d+$/;
-const PUSH = /\bgit\b[^\n;&|]*\bpush\b/;
-const GH = /(^|[\s;&|(`$])gh(\s|$)/m;
+/** Within one command; a line continuation (`\` newline) does not end it. */
+const PUSH = /\bgit\b(?:[^\n;&|]|\\\n)*\bpush\b/;
+/** gh as a command word, also quoted (`bash -c 'gh …'`) or by path (`/usr/bin/gh`). */
+const GH = /(^|[\s;&|(`$/"'])gh(\s|$|["'])/m;
 const GUARDED = /^(\.pi|\.github\/workflows)(\/|$)/;
 
 export function intakeToolBlock(

@@ -29,7 +29,11 @@ const dollars = (n: number) => `$${n.toFixed(2)}`;
 /** The marker around the quoted issue: random, and removed from the text if it appears there anyway. */
 export function quoteUntrusted(title: string, body: string): string {
 	const marker = `UNTRUSTED-ISSUE-${randomBytes(6).toString("hex")}`;
-	const clean = (text: string) => text.replaceAll(marker, "").replace(/\r\n/g, "\n");
+	const clean = (text: string) => {
+		// until none is left: removing one can join the text around it into another
+		while (text.includes(marker)) text = text.replaceAll(marker, "");
+		return text.replace(/\r\n/g, "\n");
+	};
 	return [`<<<${marker}`, `Title: ${clean(title)}`, "", clean(body).trim(), `${marker}>>>`].join("\n");
 }
 
