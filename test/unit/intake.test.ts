@@ -17,6 +17,7 @@ import {
 	releaseComment,
 	type TaskWork,
 	taskPrompt,
+	withoutClosingKeywords,
 } from "../../extensions/loop/intake/intake-texts.ts";
 import type { IntakeTask } from "../../extensions/loop/intake/task-source.ts";
 
@@ -474,5 +475,14 @@ describe("intakeToolBlock", () => {
 			expect(write(".pi/loop.json", cwd), cwd).toBeUndefined();
 			expect(write(".github/workflows/ci.yml", cwd), cwd).toBeUndefined();
 		}
+	});
+});
+
+describe("withoutClosingKeywords", () => {
+	it("keeps the agent's words from closing other issues, and leaves other references alone", () => {
+		expect(withoutClosingKeywords("Fixes #12, closes: #3 and resolved acme/app#4; see #5")).toBe(
+			"Fixes issue 12, closes: issue 3 and resolved issue acme/app 4; see #5",
+		);
+		expect(withoutClosingKeywords("prefixes #1")).toBe("prefixes #1");
 	});
 });

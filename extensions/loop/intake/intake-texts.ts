@@ -84,9 +84,22 @@ function fence(text: string): string {
 	return `${ticks}\n${text.trim() || "(no output)"}\n${ticks}`;
 }
 
+/**
+ * Agent-written text without GitHub's closing keywords before an issue reference ("fixes #12", "closes o/r#3"), so
+ * only the harness's own `Closes #n` closes an issue when a human merges: "fixes #12" becomes "fixes issue 12".
+ */
+export function withoutClosingKeywords(text: string): string {
+	return text.replace(
+		/\b(close[sd]?|fix(?:e[sd])?|resolve[sd]?)(\s*:?\s+)([\w.-]+\/[\w.-]+)?#(\d+)/gi,
+		(_, keyword: string, space: string, repo: string | undefined, n: string) =>
+			`${keyword}${space}issue ${repo ? `${repo} ` : ""}${n}`,
+	);
+}
+
 /** The draft pull request: summary, `Closes #n`, changes, checks, iterations, cost by role, the run report. */
 export function pullRequestBody(task: IntakeTask, work: TaskWork, closes: boolean): string {
-	const summary = work.answer.trim().split("\n").slice(0, 12).join("\n") || "(the agent gave no summary)";
+	const summary =
+		withoutClosingKeywords(work.answer.trim().split("\n").slice(0, 12).join("\n")) || "(the agent gave no summary)";
 	const lines = [
 		"## Summary",
 		"",
@@ -113,7 +126,7 @@ export function pullRequestBody(task: IntakeTask, work: TaskWork, closes: boolea
 		lines.push(
 			`- left out of the commit (loop and CI configuration): ${work.droppedPaths.map((p) => `\`${p}\``).join(", ")}`,
 		);
-	if (work.review) lines.push("", "## Review", "", work.review.trim());
+	if (work.review) lines.push("", "## Review", "", withoutClosingKeywords(work.review.trim()));
 	lines.push("", `_Made by pi-loop-factory from branch \`${work.branch}\` on \`${work.base}\`. A human merges._`);
 	return lines.join("\n");
 }
