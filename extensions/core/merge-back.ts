@@ -6,7 +6,7 @@
  * they were; when they are in the way the merge is blocked instead. Never stashes, resets, forces or deletes the
  * item's branch. Every git call goes through execFile (no shell).
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { GitError, git, identityArgs, isMerged, nulList, runGit as run } from "./git.ts";
 
@@ -62,9 +62,31 @@ async function userChangesIn(root: string, touched: string[]): Promise<string[]>
 	const args = ["--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=all", "--ignored=matching"];
 	const listed = parseStatus(await git(root, [...args, ...paths]));
 	const entries = listed.map((entry) => entry.replace(/\/$/, ""));
+	const touchedSet = new Set(touched);
 	const inTheWay = (path: string) =>
-		entries.some((entry) => entry === path || entry.startsWith(`${path}/`) || path.startsWith(`${entry}/`));
+		entries.some((entry) => entry === path || entry.startsWith(`${path}/`) || path.startsWith(`${entry}/`)) ||
+		blockedParent(root, path, touchedSet);
 	return touched.filter(inTheWay);
+}
+
+/**
+ * Whether a folder above `path` is, in the user's tree, something other than a folder (a file or a link) that the
+ * item does not change itself: an ignored file there is not listed by `git status` for `path`, and git would
+ * replace it silently to make the folder.
+ */
+function blockedParent(root: string, path: string, touched: Set<string>): boolean {
+	const parts = path.split("/");
+	for (let i = 1; i < parts.length; i++) {
+		const parent = parts.slice(0, i).join("/");
+		if (touched.has(parent)) return false;
+		try {
+			const stat = lstatSync(join(root, parent));
+			if (!stat.isDirectory()) return true;
+		} catch {
+			return false; // not there: nothing of the user's in the way
+		}
+	}
+	return false;
 }
 
 function short(commit: string): string {

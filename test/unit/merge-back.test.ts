@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isMerged, type MergeOutcome, mergeBack, mergeBackAll, parseStatus } from "../../extensions/core/merge-back.ts";
 
@@ -49,7 +49,10 @@ function fixture(options: { identity?: boolean } = {}): Fixture {
 	const git = (cwd: string, ...args: string[]) =>
 		execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...SETUP_IDENTITY } });
 	const write = (cwd: string, files: Record<string, string>) => {
-		for (const [path, text] of Object.entries(files)) writeFileSync(join(cwd, path), text);
+		for (const [path, text] of Object.entries(files)) {
+			mkdirSync(dirname(join(cwd, path)), { recursive: true });
+			writeFileSync(join(cwd, path), text);
+		}
 	};
 	const commit = (cwd: string, files: Record<string, string>, message: string) => {
 		write(cwd, files);
@@ -257,6 +260,18 @@ describe("mergeBack", () => {
 		expect(userState(fx, paths)).toEqual(before);
 		expect(existsSync(fx.scratchRoot)).toBe(false);
 		expectNoScratch(fx);
+	});
+
+	it("blocks when the user has an ignored file where the item adds a folder, changing nothing", async () => {
+		const fx = fixture();
+		fx.commit(fx.project, { ".gitignore": "build\n" }, "ignore build");
+		const item = fx.item("item-1", { ...ITEM_A, ".gitignore": "", "build/out.txt": "out\n" });
+		fx.write("build", "the user's own build file\n");
+		const before = userState(fx, ["a.txt", "build"]);
+		const outcome = await mergeBack(fx.project, { branch: "item-1", commit: item.commit }, fx);
+		expect(outcome.status).toBe("blocked");
+		expect((outcome as { detail: string }).detail).toContain("build/out.txt");
+		expect(userState(fx, ["a.txt", "build"])).toEqual(before);
 	});
 
 	it.each([
