@@ -4,6 +4,7 @@
  * several modules need (is a commit merged, which identity a commit needs).
  */
 import { execFile } from "node:child_process";
+import { harnessEnv } from "../shared/harness-env.ts";
 
 /** A git command that failed: the command line and git's own words. */
 export class GitError extends Error {
@@ -36,7 +37,8 @@ const REDIRECTING_ENV = [
 ];
 
 function gitEnv(): NodeJS.ProcessEnv {
-	const env = { ...process.env };
+	// The harness's own variables too (tokens withheld from the agents: a credential helper may need them).
+	const env = { ...process.env, ...harnessEnv() };
 	for (const name of REDIRECTING_ENV) delete env[name];
 	return env;
 }

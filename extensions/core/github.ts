@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { harnessEnv } from "../shared/harness-env.ts";
 
 export interface Repo {
 	nameWithOwner: string;
@@ -113,7 +114,7 @@ function commandLine(args: string[]): string {
 }
 
 const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})/g;
-const TOKEN_VARIABLES = ["GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"];
+export const TOKEN_VARIABLES = ["GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"];
 
 /** Text with anything that looks like a GitHub token, or equals one of the token variables, masked. */
 export function maskTokens(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -141,7 +142,14 @@ export function ghErrorKind(stderr: string): GhErrorKind {
 
 /** Runs gh; stdout on exit 0, otherwise a GhError. */
 function runGh(args: string[], options: GhOptions): Promise<string> {
-	const env = { ...process.env, ...options.env, GH_PROMPT_DISABLED: "1", GH_NO_UPDATE_NOTIFIER: "1", NO_COLOR: "1" };
+	const env = {
+		...process.env,
+		...harnessEnv(),
+		...options.env,
+		GH_PROMPT_DISABLED: "1",
+		GH_NO_UPDATE_NOTIFIER: "1",
+		NO_COLOR: "1",
+	};
 	const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 	const execOptions = { cwd: options.cwd, env, timeout, killSignal: "SIGKILL" as const, maxBuffer: 64 * 1024 * 1024 };
 	return new Promise((resolve, reject) => {

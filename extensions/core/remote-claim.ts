@@ -326,3 +326,32 @@ export async function pushBranch(repo: string, options: PushOptions): Promise<Pu
 		return { status: "error", detail: describe(error) };
 	}
 }
+
+/**
+ * Gives a claim back: deletes the remote `loop/…` branch only while it still points at `claim` (the claim commit,
+ * nothing pushed on it), by a push with that lease; anything else leaves the branch as it is.
+ */
+export async function releaseClaim(
+	repo: string,
+	options: { remote?: string; branch: string; claim: string },
+): Promise<PushOutcome> {
+	const remote = options.remote ?? "origin";
+	try {
+		checkRemote(remote);
+		await checkLoopBranch(repo, options.branch);
+		if (!/^[0-9a-f]{40,64}$/.test(options.claim)) throw new ClaimInputError(`not a commit id: ${options.claim}`);
+	} catch (error) {
+		return { status: "error", detail: describe(error) };
+	}
+	const ref = heads(options.branch);
+	const args = ["push", "--porcelain", `--force-with-lease=${ref}:${options.claim}`, remote, `:${ref}`];
+	const result = await runGit(repo, args).catch((error: unknown) => ({
+		code: -1,
+		stdout: "",
+		stderr: describe(error),
+	}));
+	const line = parsePushPorcelain(result.stdout).find((pushed) => pushed.to === ref);
+	if (result.code === 0 && line && line.flag !== "!") return { status: "pushed", commit: options.claim };
+	const detail = new GitError(args, repo, (result.stderr || result.stdout).trim(), result.code).message;
+	return line?.flag === "!" ? { status: "rejected", detail } : { status: "error", detail };
+}

@@ -1,14 +1,13 @@
 /** Unit tests: /loop issues arguments, the untrusted-issue texts, and what a task's agent is refused. */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { worktreePath } from "../../extensions/core/worktrees.ts";
 import {
 	INTAKE_USAGE,
 	type IntakeOptions,
 	IntakeUsageError,
 	parseIntakeArgs,
 } from "../../extensions/loop/intake/intake-args.ts";
-import { intakeToolBlock } from "../../extensions/loop/intake/intake-guard.ts";
+import { activeTaskDirs, intakeToolBlock } from "../../extensions/loop/intake/intake-guard.ts";
 import {
 	claimComment,
 	failureComment,
@@ -381,8 +380,11 @@ describe("issue comments", () => {
 });
 
 const TASK_DIR = "/home/u/.cache/pi-loop-factory/worktrees/app-0123456789/run-7/task-42";
-const bash = (command: string, cwd = TASK_DIR) => intakeToolBlock(cwd, "bash", { command });
-const write = (path: string, cwd = TASK_DIR, tool = "write") => intakeToolBlock(cwd, tool, { path, content: "" });
+/** The task folders run-intake has registered (here: TASK_DIR only). */
+const ACTIVE = new Set([TASK_DIR]);
+const bash = (command: string, cwd = TASK_DIR) => intakeToolBlock(cwd, "bash", { command }, ACTIVE);
+const write = (path: string, cwd = TASK_DIR, tool = "write") =>
+	intakeToolBlock(cwd, tool, { path, content: "" }, ACTIVE);
 
 describe("intakeToolBlock", () => {
 	it("refuses git push in any form", () => {
@@ -452,14 +454,20 @@ describe("intakeToolBlock", () => {
 	it("lets other files be written", () => {
 		for (const path of [".github/CODEOWNERS", ".github/workflows-notes.md", "src/pi.ts", ".pix/a", "pi/.pi"])
 			expect(write(path), path).toBeUndefined();
-		expect(intakeToolBlock(TASK_DIR, "read", { path: ".pi/loop.json" })).toBeUndefined();
-		expect(intakeToolBlock(TASK_DIR, "grep", { command: "git push" })).toBeUndefined();
-		expect(intakeToolBlock(TASK_DIR, "bash", { command: ["git", "push"] })).toBeUndefined();
+		expect(intakeToolBlock(TASK_DIR, "read", { path: ".pi/loop.json" }, ACTIVE)).toBeUndefined();
+		expect(intakeToolBlock(TASK_DIR, "grep", { command: "git push" }, ACTIVE)).toBeUndefined();
+		expect(intakeToolBlock(TASK_DIR, "bash", { command: ["git", "push"] }, ACTIVE)).toBeUndefined();
 	});
-	it("knows the task worktrees run-intake makes", () => {
-		const runs = dirname(worktreePath("/work/app", "run-7", 0, { XDG_CACHE_HOME: "/home/u/.cache" }));
-		expect(bash("git push", join(runs, "task-42"))).toMatchObject({ block: true });
-		expect(bash("git push", join(runs, "0"))).toBeUndefined();
+	it("knows the task folders run-intake registers process-wide, and only while they are registered", () => {
+		const dir = "/tmp/some/task-7";
+		expect(intakeToolBlock(dir, "bash", { command: "git push" })).toBeUndefined();
+		activeTaskDirs().add(dir);
+		try {
+			expect(intakeToolBlock(dir, "bash", { command: "git push" })).toMatchObject({ block: true });
+		} finally {
+			activeTaskDirs().delete(dir);
+		}
+		expect(intakeToolBlock(dir, "bash", { command: "git push" })).toBeUndefined();
 	});
 	it("works only in a task's worktree", () => {
 		expect(bash("git push", `${TASK_DIR}/`)).toMatchObject({ block: true });

@@ -10,6 +10,7 @@ import {
 	claimBranch,
 	parsePushPorcelain,
 	pushBranch,
+	releaseClaim,
 	remoteBranchExists,
 } from "../../extensions/core/remote-claim.ts";
 
@@ -271,6 +272,34 @@ describe("pushBranch", () => {
 		});
 		expect(await pushBranch(fx.a, named)).toMatchObject({ status: "error" });
 		expect(fx.originRefs()).toBe(refsBefore);
+	});
+});
+
+describe("releaseClaim", () => {
+	it("deletes the branch while it is still the bare claim; once work is on it, the branch stays", async () => {
+		const fx = remotes();
+		const claim = claimOf(
+			await claimBranch(fx.a, { branch: "loop/issue-5", base: "main", runId: "run-a", subject: "issue #5" }),
+		);
+		expect(await releaseClaim(fx.a, { branch: "loop/issue-5", claim: claim.commit })).toMatchObject({
+			status: "pushed",
+		});
+		expect(fx.originTip("loop/issue-5")).toBeUndefined();
+		// Claimable again.
+		const again = claimOf(
+			await claimBranch(fx.b, { branch: "loop/issue-5", base: "main", runId: "run-b", subject: "issue #5" }),
+		);
+		const work = join(fx.root, "work-b");
+		fx.git(fx.b, "worktree", "add", "-q", "--detach", work, again.commit);
+		writeFileSync(join(work, "a.txt"), "a1 fixed\n");
+		fx.git(work, "-c", "user.name=B", "-c", "user.email=b@test.invalid", "commit", "-qam", "work");
+		const done = fx.git(work, "rev-parse", "HEAD").trim();
+		await pushBranch(fx.b, { branch: "loop/issue-5", commit: done, protectedBranches: ["main"] });
+		const kept = await releaseClaim(fx.b, { branch: "loop/issue-5", claim: again.commit });
+		expect(kept.status).toBe("rejected");
+		expect(fx.originTip("loop/issue-5")).toBe(done);
+		expect(await releaseClaim(fx.b, { branch: "main", claim: again.commit })).toMatchObject({ status: "error" });
+		expect(fx.originTip("main")).toBeDefined();
 	});
 });
 

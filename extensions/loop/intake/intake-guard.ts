@@ -1,12 +1,16 @@
 /**
  * What an agent working a `/loop issues` task may not do, refused at the tool call (pure): push or call `gh` from
  * bash (the harness pushes the task's branch and opens the pull request), or write loop configuration and CI
- * workflows (`.pi/`, `.github/workflows/`). A task's worktree is recognized by its folder (core/worktrees.ts:
- * `…/pi-loop-factory/worktrees/<repo-id>/<run>/task-<n>`). The harness also leaves such paths out of the commit.
+ * workflows (`.pi/`, `.github/workflows/`). The folders where task agents work are registered process-wide by
+ * run-intake.ts while they work (activeTaskDirs); the harness also leaves such paths out of the commit.
  */
 import { relative, resolve } from "node:path";
+import { processWide } from "../../shared/process-wide.ts";
 
-const TASK_WORKTREE = /\/pi-loop-factory\/worktrees\/[^/]+\/[^/]+\/task-\d+$/;
+/** The folders task agents of /loop issues work in right now (this pi process; every module instance). */
+export function activeTaskDirs(): Set<string> {
+	return processWide("intake-task-dirs", () => new Set<string>());
+}
 /** Within one command; a line continuation (`\` newline) does not end it. */
 const PUSH = /\bgit\b(?:[^\n;&|]|\\\n)*\bpush\b/;
 /** gh as a command word, also quoted (`bash -c 'gh …'`) or by path (`/usr/bin/gh`). */
@@ -17,8 +21,9 @@ export function intakeToolBlock(
 	cwd: string,
 	toolName: string,
 	input: Record<string, unknown>,
+	active: ReadonlySet<string> = activeTaskDirs(),
 ): { block: true; reason: string } | undefined {
-	if (!TASK_WORKTREE.test(cwd.replace(/\/+$/, ""))) return undefined;
+	if (!active.has(resolve(cwd))) return undefined;
 	if (toolName === "bash" && typeof input.command === "string") {
 		if (PUSH.test(input.command) || GH.test(input.command))
 			return {

@@ -5,16 +5,18 @@
  * draft pull request — or, on failure, push anyway, comment and label. Never merges, closes, force-pushes or pushes
  * to the base branch. `summary.json` in the run's folder has each task's outcome.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import type { Factory, LoopOutcome, SpawnResult } from "../../core/factory-api.ts";
-import { GitError, git, runGit } from "../../core/git.ts";
-import { issueBranch } from "../../core/github.ts";
-import { claimBranch, pushBranch } from "../../core/remote-claim.ts";
+import { GitError, git, nulList, runGit } from "../../core/git.ts";
+import { issueBranch, TOKEN_VARIABLES } from "../../core/github.ts";
+import { claimBranch, pushBranch, releaseClaim } from "../../core/remote-claim.ts";
 import { commitWorktree, createDetachedWorktree, readWorktrees, removeCleanWorktree } from "../../core/worktrees.ts";
+import { harnessEnv } from "../../shared/harness-env.ts";
 import { dirSource } from "./dir-source.ts";
 import { githubSource } from "./github-source.ts";
 import { type IntakeOptions, IntakeUsageError, parseIntakeArgs } from "./intake-args.ts";
+import { activeTaskDirs } from "./intake-guard.ts";
 import {
 	checklistItems,
 	checklistTurn,
@@ -59,8 +61,12 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 	} catch (error) {
 		throw new IntakeUsageError(`--source ${options.source}: ${(error as Error).message}`);
 	}
-	const summaries: TaskSummary[] = [];
 	const summaryFile = join(project, ".pi", "loop", "runs", factory.runId, "summary.json");
+	// A summary of this run already there: the run is resumed (/loop resume). What it finished stays in the summary
+	// and counts toward --limit; its own claims are taken up again.
+	const earlier = existsSync(summaryFile) ? finishedBefore(summaryFile) : undefined;
+	const resumed = earlier !== undefined;
+	const summaries: TaskSummary[] = [...(earlier ?? [])];
 	const save = () => {
 		mkdirSync(resolve(summaryFile, ".."), { recursive: true });
 		writeFileSync(
@@ -69,8 +75,6 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 		);
 		factory.state.tasks = summaries;
 	};
-	// A summary of this run already there: the run is resumed (/loop resume), and its own claims are taken up again.
-	const resumed = existsSync(summaryFile);
 	save();
 	try {
 		await source.check();
@@ -85,38 +89,55 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 	for (const problem of source.problems ?? [])
 		factory.observe.log("warning", `${source.name}: ${problem.file} is not read as a task: ${problem.reason}`);
 
-	let taken = 0;
-	const queue = [...candidates];
+	const done = new Set(summaries.map((s) => s.number));
+	let taken = summaries.filter((s) => TAKEN.includes(s.outcome)).length;
+	const queue = candidates.filter((task) => !done.has(task.number));
 	const worker = async () => {
-		for (let task = queue.shift(); task && taken < options.limit; task = queue.shift()) {
-			const branch = issueBranch(task.number, task.title);
-			const summary: TaskSummary = {
-				number: task.number,
-				title: task.title,
-				outcome: "skipped",
-				branch,
-				iterations: 0,
-				cost: 0,
-			};
-			summaries.push(summary);
-			const state = task.labels.find((label) => label.startsWith("loop:"));
-			// On resume a loop:claimed task may be this run's own: the claim below tells (taken by this run id).
-			if (state && !(resumed && state === "loop:claimed")) summary.detail = `it has the label ${state}`;
-			else if (await source.delivered(branch)) summary.detail = `a pull request from ${branch} is open`;
-			else if (options.dryRun) {
-				summary.outcome = "would-take";
-				taken++;
-			} else {
-				taken++; // counted before the claim's await, so --parallel workers do not overshoot --limit
-				const claimed = await claim(factory, options, repoRoot, base, task, branch, summary);
-				if (claimed) await work(factory, options, { source, repoRoot, base, task, branch, ...claimed, summary });
-				else taken--;
-			}
+		for (let task = queue.shift(); task; task = queue.shift()) {
+			if (taken >= options.limit) return;
+			taken++; // a slot, reserved before any await so --parallel workers do not overshoot --limit
+			const summary = await takeOne(task);
+			if (!TAKEN.includes(summary.outcome)) taken--;
 			factory.observe.log("info", `#${task.number} ${summary.outcome}${summary.detail ? `: ${summary.detail}` : ""}`);
 			save();
 		}
 	};
-	await Promise.all(Array.from({ length: options.parallel }, worker));
+	const takeOne = async (task: IntakeTask): Promise<TaskSummary> => {
+		const branch = issueBranch(task.number, task.title);
+		const summary: TaskSummary = {
+			number: task.number,
+			title: task.title,
+			outcome: "skipped",
+			branch,
+			iterations: 0,
+			cost: 0,
+		};
+		summaries.push(summary);
+		try {
+			const state = task.labels.find((label) => label.toLowerCase().startsWith("loop:"));
+			// On resume a loop:claimed task may be this run's own: the claim below tells (taken by this run id).
+			if (state && !(resumed && state.toLowerCase() === "loop:claimed")) summary.detail = `it has the label ${state}`;
+			else if (await source.delivered(branch)) summary.detail = `a pull request from ${branch} is open`;
+			else if (options.dryRun) summary.outcome = "would-take";
+			else {
+				const claimed = await claim(factory, options, repoRoot, base, task, branch, summary);
+				if (claimed)
+					await work(factory, options, { source, repoRoot, project, base, task, branch, ...claimed, summary });
+			}
+		} catch (error) {
+			// Before the claim (gh listing a pull request…): this task is not taken; the run goes on with the others.
+			summary.outcome = "error";
+			summary.detail = (error as Error).message;
+		}
+		return summary;
+	};
+	// The agents' tokens stay with the harness: its gh calls get them explicitly, the agents' tools do not see them.
+	const tokens = withheldTokens();
+	try {
+		await Promise.all(Array.from({ length: options.parallel }, worker));
+	} finally {
+		tokens.restore();
+	}
 	save();
 	const bad = summaries.filter((s) => s.outcome === "failed" || s.outcome === "error");
 	if (bad.length > 0)
@@ -128,10 +149,47 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 	return summaries;
 }
 
+/** Outcomes that used up one of --limit's tasks. */
+const TAKEN: TaskSummary["outcome"][] = ["pr-open", "delivered", "failed", "error", "would-take"];
+
+/** A resumed run's finished tasks, from its summary.json (a task cut off mid-work is worked again). */
+function finishedBefore(file: string): TaskSummary[] {
+	try {
+		const tasks = (JSON.parse(readFileSync(file, "utf8")) as { tasks?: TaskSummary[] }).tasks ?? [];
+		return tasks.filter((t) => t.outcome === "pr-open" || t.outcome === "delivered" || t.outcome === "failed");
+	} catch {
+		return [];
+	}
+}
+
+/**
+ * Moves the GitHub token variables from process.env (which the agents' bash commands inherit) to the harness's
+ * own environment (shared/harness-env.ts: its git and gh calls only); `restore` moves them back.
+ */
+function withheldTokens(): { restore(): void } {
+	const held = harnessEnv();
+	for (const name of TOKEN_VARIABLES) {
+		if (process.env[name] === undefined) continue;
+		held[name] = process.env[name];
+		delete process.env[name];
+	}
+	return {
+		restore() {
+			for (const name of TOKEN_VARIABLES) {
+				if (held[name] !== undefined && process.env[name] === undefined) process.env[name] = held[name];
+				delete held[name];
+			}
+		},
+	};
+}
+
 /** The tasks to consider, in order: one by number, or the labelled open ones oldest first. */
 async function candidatesOf(source: TaskSource, options: IntakeOptions): Promise<IntakeTask[]> {
-	if (options.issue === undefined) return source.list(options.label, Math.min(100, options.limit + 30));
-	const task = await source.get(options.issue);
+	// gh lists the newest first: 500 reach far enough back for a queue taken oldest first.
+	if (options.issue === undefined) return source.list(options.label, 500);
+	const task = await source.get(options.issue).catch((error: Error & { kind?: string }) => {
+		throw error.kind === "not-found" ? new IntakeUsageError(`no task #${options.issue}: ${error.message}`) : error;
+	});
 	if (!task.open) throw new IntakeUsageError(`task #${task.number} is closed`);
 	return [task];
 }
@@ -167,6 +225,8 @@ async function claim(
 interface Job {
 	source: TaskSource;
 	repoRoot: string;
+	/** The project: the repository's root or a folder of it. */
+	project: string;
 	base: string;
 	task: IntakeTask;
 	branch: string;
@@ -181,6 +241,8 @@ interface Job {
 async function work(factory: Factory, options: IntakeOptions, job: Job): Promise<void> {
 	const { source, repoRoot, base, task, branch, summary } = job;
 	let stage = "labelling the task claimed";
+	let workDir: string | undefined;
+	let workPushed = false;
 	try {
 		await source.mark(task, { add: "loop:claimed" });
 		stage = "commenting on the task";
@@ -194,6 +256,9 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 			left && existsSync(left.path)
 				? left
 				: await createDetachedWorktree(repoRoot, factory.runId, name, branch, job.claim);
+		// The project may be a folder of the repository: the agent and the check work in the same folder there.
+		workDir = join(record.path, relative(repoRoot, job.project));
+		activeTaskDirs().add(workDir);
 		const spawns: SpawnResult[] = [];
 		const spawn = async (options_: Parameters<Factory["spawn"]>[0]) => {
 			const spent = spawns.reduce((sum, s) => sum + s.cost, 0);
@@ -212,7 +277,7 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 			spawn({
 				agent: "task",
 				prompt: `${prompt}${extra}`,
-				cwd: record.path,
+				cwd: workDir,
 				hydrate: `${task.title}\n${task.body}`,
 				gates: "all",
 				step: `#${task.number}.${n}`,
@@ -231,7 +296,7 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 			}
 			const rounds = await factory.loop({
 				check: options.check,
-				cwd: record.path,
+				cwd: workDir,
 				max: Math.max(1, options.max - passes),
 				spawn: (n, last) =>
 					options.max <= passes
@@ -246,13 +311,13 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 			why = (error as Error).message;
 		}
 		// Without a loop outcome (the agent failed, the cost limit), the check says where the work stands.
-		const last = outcome?.last ?? (await factory.check(options.check, { cwd: record.path }).catch(() => undefined));
+		const last = outcome?.last ?? (await factory.check(options.check, { cwd: workDir }).catch(() => undefined));
 		let review: string | undefined;
 		if (outcome?.reason === "passed" && options.review) {
 			const verdict = await spawn({
 				agent: "review",
 				role: "review",
-				cwd: record.path,
+				cwd: workDir,
 				prompt:
 					`Review the uncommitted changes in this checkout (git diff) for task #${task.number}:\n\n${prompt}\n\n` +
 					"Say what is wrong or missing, or that it is fine.",
@@ -261,7 +326,7 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 			review = verdict.text;
 		}
 		stage = "committing";
-		const dropped = await dropGuarded(record.path);
+		const dropped = await dropGuarded(record.path, record.base, relative(repoRoot, job.project));
 		const committed = await commitWorktree(record, `${task.title} (#${task.number})\n\nLoop-Run: ${factory.runId}`);
 		stage = "pushing the branch";
 		const pushed = await pushBranch(repoRoot, {
@@ -271,6 +336,7 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 			protectedBranches: [base],
 		});
 		if (pushed.status !== "pushed") throw new Error(`git push of ${branch}: ${pushed.detail}`);
+		workPushed = true;
 		const passed = outcome?.reason === "passed";
 		const workDone: TaskWork = {
 			branch,
@@ -321,9 +387,16 @@ async function work(factory: Factory, options: IntakeOptions, job: Job): Promise
 		summary.outcome = "error";
 		summary.detail = `${stage}: ${message}`;
 		factory.observe.log("error", `#${task.number}: ${summary.detail}`);
-		// The claim is released on the task (the branch and any worktree stay: nothing is lost).
+		// The claim is released: its branch deleted while it is still the bare claim commit (so the task can be taken
+		// again), the label removed, a comment. Work pushed, or a worktree with work, stays: nothing is lost.
+		if (!workPushed && !job.again) {
+			const released = await releaseClaim(repoRoot, { remote: options.remote, branch, claim: job.claim });
+			if (released.status !== "pushed") summary.detail += `; the branch ${branch} stays (${released.detail})`;
+		}
 		await source.mark(task, { remove: "loop:claimed" }).catch(() => undefined);
 		await source.comment(task, releaseComment(factory.runId, summary.detail)).catch(() => undefined);
+	} finally {
+		if (workDir) activeTaskDirs().delete(workDir);
 	}
 }
 
@@ -337,15 +410,26 @@ function oneLine(text: string): string {
 	return text.replace(/\s+/g, " ").trim().slice(0, 200);
 }
 
-/** Restores loop configuration and CI workflows the agent changed (tracked: to the base; new: removed). */
-async function dropGuarded(worktree: string): Promise<string[]> {
-	const status = await git(worktree, ["status", "--porcelain", "-z", "--untracked-files=all", "--", ...GUARDED]);
-	const paths = status
-		.split("\0")
-		.filter((f) => f.length > 3)
-		.map((f) => f.slice(3));
-	if (paths.length === 0) return [];
-	await runGit(worktree, ["checkout", "HEAD", "--", ...GUARDED]);
-	await runGit(worktree, ["clean", "-fdq", "--", ...GUARDED]);
-	return paths;
+/**
+ * Leaves loop configuration and CI workflows as the base has them: whatever the agent changed there — in files, in
+ * the index or in commits of its own — is put back (or removed, when new) before the harness commits. Only paths
+ * git lists are named to git. Returns them.
+ */
+async function dropGuarded(worktree: string, base: string, inside: string): Promise<string[]> {
+	const guarded = [...new Set([...GUARDED, ...(inside ? [join(inside, ".pi")] : [])])];
+	const list = async (args: string[]) => nulList(await git(worktree, [...args, "--", ...guarded]));
+	const changed = await list(["diff", "--name-only", "-z", "--no-renames", base]);
+	const created = await list(["ls-files", "-z", "--others", "--exclude-standard"]);
+	if (changed.length === 0 && created.length === 0) return [];
+	const inBase = new Set(
+		changed.length > 0
+			? nulList(await git(worktree, ["ls-tree", "-r", "-z", "--name-only", base, "--", ...changed]))
+			: [],
+	);
+	const restore = changed.filter((path) => inBase.has(path));
+	const remove = changed.filter((path) => !inBase.has(path));
+	if (restore.length > 0) await git(worktree, ["checkout", base, "--", ...restore]);
+	if (remove.length > 0) await git(worktree, ["rm", "-q", "-f", "--cached", "--ignore-unmatch", "--", ...remove]);
+	for (const path of [...remove, ...created]) rmSync(join(worktree, path), { force: true });
+	return [...changed, ...created].sort();
 }
