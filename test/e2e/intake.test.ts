@@ -51,7 +51,7 @@ function intakeFixture(issues: StandinIssue[], wanted: string[] = [], files: Rec
 	const git = (cwd: string, ...args: string[]) =>
 		execFileSync("git", args, { cwd, env: fx.env, encoding: "utf8" }).trim();
 	const origin = join(fx.root, "origin.git");
-	git(fx.root, "init", "-q", "--bare", origin);
+	git(fx.root, "init", "-q", "--bare", "--initial-branch=main", origin);
 	git(fx.project, "branch", "-M", "main");
 	git(fx.project, "remote", "add", "origin", origin);
 	git(fx.project, "push", "-q", "origin", "main");
