@@ -356,6 +356,9 @@ describe("/loop issues (print mode, gh stand-in, bare origin)", () => {
 		const bad = await runPrint(fx, "/loop issues --limit zero");
 		expect(bad.code).toBe(2);
 		expect(bad.stderr).toContain("--limit expects a whole number");
+		const noCheck = await runPrint(fx, "/loop issues --check lint");
+		expect(noCheck.code).toBe(2);
+		expect(noCheck.stderr).toContain("--check lint: no lint command found");
 		fx.env.GH_STANDIN_LOGGED_OUT = "1";
 		const out = await runPrint(fx, "/loop issues");
 		expect(out.code).toBe(2);

@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { detectCheck, isCheckKind } from "../../core/detect-checks.ts";
 import type { Factory, LoopOutcome, SpawnResult } from "../../core/factory-api.ts";
 import { GitError, git, nulList, runGit } from "../../core/git.ts";
 import { issueBranch, TOKEN_VARIABLES } from "../../core/github.ts";
@@ -80,6 +81,14 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 		await source.check();
 	} catch (error) {
 		throw new IntakeUsageError(`${source.name}: ${(error as Error).message}`);
+	}
+	// A named check must exist in the project before anything is claimed (a task could never pass without it).
+	if (isCheckKind(options.check)) {
+		try {
+			detectCheck(project, options.check);
+		} catch (error) {
+			throw new IntakeUsageError(`--check ${options.check}: ${(error as Error).message}`);
+		}
 	}
 	const remote = (await runGit(repoRoot, ["remote", "get-url", options.remote])).code;
 	if (remote !== 0) throw new IntakeUsageError(`no git remote "${options.remote}" in ${repoRoot} (--remote names it)`);
