@@ -21,6 +21,8 @@ const SUBCOMMAND_HELP: Record<string, string> = {
 	prd: "work through a PRD file's - [ ] items: /loop prd PRD.md",
 	worktrees: "worktrees and branches of isolated spawns: /loop worktrees prune removes the merged ones",
 	run: "run a blueprint script: /loop run lint-fixer, /loop run .pi/blueprints/x.ts -- args",
+	issues: "labelled GitHub issues (or --source dir:<folder> tasks) to draft pull requests: /loop issues --limit 3",
+	issue: "one issue to a draft pull request: /loop issue 12",
 	status: "show the active or last run",
 	stop: "end the running loop after the current iteration",
 	abort: "end the running loop now",
@@ -38,7 +40,7 @@ export function completeLoopArgs(
 	const words = text.split(/\s+/);
 	if (words.length <= 1) {
 		const prefix = words[0] ?? "";
-		const items = [...PRESETS, "run", "worktrees", ...CONTROL_SUBCOMMANDS]
+		const items = [...PRESETS, "run", "worktrees", "issues", "issue", ...CONTROL_SUBCOMMANDS]
 			.filter((s) => s.startsWith(prefix))
 			.map((s) => ({ value: `${s} `, label: s, description: SUBCOMMAND_HELP[s] }));
 		return items.length > 0 ? items : null;

@@ -16,6 +16,8 @@ describe("completeLoopArgs", () => {
 			"prd",
 			"run",
 			"worktrees",
+			"issues",
+			"issue",
 			"status",
 			"stop",
 			"abort",
