@@ -89,6 +89,23 @@ describe("parseLoopArgs", () => {
 		expect(() => parseLoopArgs("run -- x")).toThrow(/name the blueprint/);
 		expect(() => parseLoopArgs("tests --max-spawns 3")).toThrow(/unknown flag --max-spawns/);
 	});
+	it("parses /loop issues and /loop issue <n> into an intake request; a bad flag is a usage error", () => {
+		expect(parseLoopArgs("issues --limit 3 --parallel 2 --review")).toMatchObject({
+			kind: "intake",
+			one: false,
+			args: ["--limit", "3", "--parallel", "2", "--review"],
+			options: { limit: 3, parallel: 2, review: true, label: "loop" },
+		});
+		expect(parseLoopArgs("issue 12 --max 4")).toMatchObject({
+			kind: "intake",
+			one: true,
+			options: { issue: 12, max: 4 },
+		});
+		expect(() => parseLoopArgs("issues --limit 0")).toThrow(UsageError);
+		expect(() => parseLoopArgs("issue")).toThrow("/loop issue needs an issue number");
+		expect(() => parseLoopArgs("issues -- goal")).toThrow("/loop issues takes no goal");
+	});
+
 	it("parses /loop worktrees [prune]", () => {
 		expect(parseLoopArgs("worktrees")).toEqual({ kind: "worktrees", prune: false });
 		expect(parseLoopArgs("worktrees prune")).toEqual({ kind: "worktrees", prune: true });
