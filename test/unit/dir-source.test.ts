@@ -114,7 +114,7 @@ describe("dirSource problems", () => {
 });
 
 describe("dirSource mark", () => {
-	it("rewrites only the state line, keeping every other byte, through open → claimed → pr-open → open", async () => {
+	it("rewrites only the state line, keeping every other byte, through open, claimed, pr-open, open", async () => {
 		const original =
 			"---\n# a comment\ntitle:   Fix login  \nstate  :   open\nlabels:\n  - loop\n  - auth\nextra: kept as is\n---\n" +
 			"# Fix login\n\n---\nstate: done\n---\nno newline at end";
