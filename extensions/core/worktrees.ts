@@ -278,8 +278,3 @@ async function removeWorktreeIfClean(repoRoot: string, path: string): Promise<st
 	const words = result.stderr.trim();
 	return /untracked|modified/.test(words) ? "its worktree has uncommitted changes" : `git worktree remove: ${words}`;
 }
-
-/** removeMerged for one record: true when it was removed. */
-export async function removeIfMerged(repoRoot: string, record: WorktreeRecord, target = "HEAD"): Promise<boolean> {
-	return (await removeMerged(repoRoot, [record], target)).removed.length === 1;
-}

@@ -8,7 +8,6 @@ import {
 	commitWorktree,
 	createWorktree,
 	readWorktrees,
-	removeIfMerged,
 	removeMerged,
 	type WorktreeRecord,
 	worktreePath,
@@ -23,6 +22,10 @@ function repo(): string {
 	git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base");
 	return dir;
 }
+
+/** removeMerged for one record: whether it was removed. */
+const removeIfMerged = async (dir: string, record: WorktreeRecord) =>
+	(await removeMerged(dir, [record])).removed.length === 1;
 
 describe("worktrees", () => {
 	it("live under $XDG_CACHE_HOME (else ~/.cache), per repository and run, on loop/<run>/<n>", () => {
