@@ -221,7 +221,8 @@ async function claim(
 		const tip = await runGit(repoRoot, ["ls-remote", "--heads", options.remote, `refs/heads/${branch}`]);
 		const commit = tip.stdout.split("\t")[0]?.trim();
 		if (commit) {
-			await runGit(repoRoot, ["fetch", "--quiet", "--no-tags", options.remote, commit]);
+			const ref = `refs/heads/${branch}`;
+			await runGit(repoRoot, ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", options.remote, ref]);
 			return { claim: commit, again: true };
 		}
 	}
