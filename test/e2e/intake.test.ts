@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { installGhStandin, readGhStandinState, type StandinIssue } from "../support/gh-standin-install.mjs";
 import {
 	type Fixture,
+	killAtRequest,
 	makeFixture,
 	readLoopState,
 	requests,
@@ -349,6 +350,37 @@ describe("/loop issues (print mode, gh stand-in, bare origin)", () => {
 		expect(prompts[2]).toContain("checklist item 2 of 2");
 		expect(fx.git(fx.origin, "show", "loop/issue-12-kappa-and-lambda:lambda.js")).toContain('"lambda"');
 		expect(readGhStandinState(fx.ghState).prs[0]?.body).toContain("- iterations: 2");
+	});
+
+	it("killed mid-issue, /loop resume keeps the finished issue and takes its own claimed one up again", async () => {
+		const fx = intakeFixture([issue(3, "Add alpha module"), issue(5, "Add beta module")], ["alpha", "beta"]);
+		setScript(fx, {
+			steps: [],
+			routes: [fix("Add alpha module", "alpha"), fix("Add beta module", "beta", [{ text: "thinking", delayMs: 400 }])],
+		});
+		// Issue 3 is delivered (2 calls); the kill comes on issue 5's first call.
+		await killAtRequest(fx, "/loop issues --limit 2", 3, "issue 5's first model call");
+		let gh = readGhStandinState(fx.ghState);
+		expect(gh.issues.map((i) => i.labels)).toEqual([
+			["loop", "loop:pr-open"],
+			["loop", "loop:claimed"],
+		]);
+		const resumed = await runPrint(fx, "/loop resume");
+		expect(resumed.code, resumed.stderr).toBe(0);
+		gh = readGhStandinState(fx.ghState);
+		expect(gh.prs.map((pr) => pr.headRefName)).toEqual([
+			"loop/issue-3-add-alpha-module",
+			"loop/issue-5-add-beta-module",
+		]);
+		expect(gh.issues[1]?.labels).toEqual(["loop", "loop:pr-open"]);
+		expect(gh.issues[1]?.comments).toHaveLength(1); // claimed once, not again on resume
+		const summary = JSON.parse(
+			readFileSync(join(fx.project, ".pi", "loop", "runs", readLoopState(fx).runId, "summary.json"), "utf8"),
+		);
+		expect(summary.tasks.map((t: { number: number; outcome: string }) => [t.number, t.outcome])).toEqual([
+			[3, "pr-open"],
+			[5, "pr-open"],
+		]);
 	});
 
 	it("refuses bad flags before anything runs (exit 2), and a logged-out gh is a configuration error", async () => {
