@@ -352,6 +352,18 @@ describe("/loop issues (print mode, gh stand-in, bare origin)", () => {
 		expect(readGhStandinState(fx.ghState).prs[0]?.body).toContain("- iterations: 2");
 	});
 
+	it("an issue claimed under an earlier title's branch is not claimed again under its new title", async () => {
+		const fx = intakeFixture([issue(7, "Add theta module, renamed")], ["theta"]);
+		fx.git(fx.project, "push", "-q", "origin", "main:refs/heads/loop/issue-7-add-theta-module");
+		const result = await runPrint(fx, "/loop issues");
+		expect(result.code, result.stderr).toBe(0);
+		expect(result.stderr).toContain("#7 taken: claimed already on loop/issue-7-add-theta-module");
+		expect(fx.git(fx.origin, "for-each-ref", "--format=%(refname)", "refs/heads/loop")).toBe(
+			"refs/heads/loop/issue-7-add-theta-module",
+		);
+		expect(readGhStandinState(fx.ghState).issues[0]?.labels).toEqual(["loop"]);
+	});
+
 	it("killed mid-issue, /loop resume keeps the finished issue and takes its own claimed one up again", async () => {
 		const fx = intakeFixture([issue(3, "Add alpha module"), issue(5, "Add beta module")], ["alpha", "beta"]);
 		setScript(fx, {

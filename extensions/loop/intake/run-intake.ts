@@ -214,6 +214,22 @@ async function claim(
 	summary: TaskSummary,
 ): Promise<{ claim: string; again: boolean } | undefined> {
 	const subject = `task #${task.number}`;
+	// The slug follows the title: a branch of the same task under another name (the title was edited) is its claim.
+	const same = await runGit(repoRoot, [
+		"ls-remote",
+		"--heads",
+		options.remote,
+		`refs/heads/loop/issue-${task.number}-*`,
+	]);
+	const other = same.stdout
+		.split("\n")
+		.map((line) => line.split("\t")[1]?.replace("refs/heads/", ""))
+		.find((name) => name !== undefined && name !== branch);
+	if (other) {
+		summary.outcome = "taken";
+		summary.detail = `claimed already on ${other} (its title was different then)`;
+		return undefined;
+	}
 	const outcome = await claimBranch(repoRoot, { remote: options.remote, branch, base, runId: factory.runId, subject });
 	if (outcome.status === "claimed") return { claim: outcome.commit, again: false };
 	if (outcome.status === "taken" && outcome.by === factory.runId) {
