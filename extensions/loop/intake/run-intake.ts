@@ -134,7 +134,8 @@ export default async function runIntake(factory: Factory, args: string[]): Promi
 					await work(factory, options, { source, repoRoot, project, base, task, branch, ...claimed, summary });
 			}
 		} catch (error) {
-			// Before the claim (gh listing a pull request…): this task is not taken; the run goes on with the others.
+			// gh failing before the claim (listing pull requests…): an error of this task, which keeps its --limit
+			// slot; the run goes on with the others and ends failed.
 			summary.outcome = "error";
 			summary.detail = (error as Error).message;
 		}
