@@ -15,7 +15,9 @@ export function activeTaskDirs(): Set<string> {
 const PUSH = /\bgit\b(?:[^\n;&|]|\\\n)*\bpush\b/;
 /** gh as a command word, also quoted (`bash -c 'gh …'`) or by path (`/usr/bin/gh`). */
 const GH = /(^|[\s;&|(`$/"'])gh(\s|$|["'])/m;
-const GUARDED = /^(\.pi|\.github\/workflows)(\/|$)/;
+/** Loop configuration and CI workflows, relative to the project: an agent of a task leaves them as they are. */
+export const GUARDED_PATHS = [".pi", ".github/workflows"] as const;
+const isGuarded = (rel: string) => GUARDED_PATHS.some((path) => rel === path || rel.startsWith(`${path}/`));
 
 export function intakeToolBlock(
 	cwd: string,
@@ -36,7 +38,7 @@ export function intakeToolBlock(
 	}
 	if ((toolName === "write" || toolName === "edit") && typeof input.path === "string") {
 		const rel = relative(cwd, resolve(cwd, input.path.replace(/^@/, "")));
-		if (GUARDED.test(rel))
+		if (isGuarded(rel))
 			return {
 				block: true,
 				reason: `in a /loop issues task, loop configuration and CI workflows (${rel}) are not changed: leave it as it is`,

@@ -17,7 +17,7 @@ import { harnessEnv } from "../../shared/harness-env.ts";
 import { dirSource } from "./dir-source.ts";
 import { githubSource } from "./github-source.ts";
 import { type IntakeOptions, IntakeUsageError, parseIntakeArgs } from "./intake-args.ts";
-import { activeTaskDirs } from "./intake-guard.ts";
+import { activeTaskDirs, GUARDED_PATHS } from "./intake-guard.ts";
 import {
 	checklistItems,
 	checklistTurn,
@@ -43,9 +43,6 @@ export interface TaskSummary {
 	cost: number;
 	detail?: string;
 }
-
-/** Paths the agent may not change in a task's branch: loop configuration and CI workflows. */
-const GUARDED = [".pi", ".github/workflows"];
 
 export default async function runIntake(factory: Factory, args: string[]): Promise<TaskSummary[]> {
 	const one = args[0] === "--one";
@@ -443,7 +440,7 @@ function oneLine(text: string): string {
  * git lists are named to git. Returns them.
  */
 async function dropGuarded(worktree: string, base: string, inside: string): Promise<string[]> {
-	const guarded = [...new Set([...GUARDED, ...(inside ? [join(inside, ".pi")] : [])])];
+	const guarded = [...new Set([...GUARDED_PATHS, ...(inside ? [join(inside, ".pi")] : [])])];
 	const list = async (args: string[]) => nulList(await git(worktree, [...args, "--", ...guarded]));
 	const changed = await list(["diff", "--name-only", "-z", "--no-renames", base]);
 	const created = await list(["ls-files", "-z", "--others", "--exclude-standard"]);
